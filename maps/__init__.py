@@ -1,0 +1,1 @@
+"""Folium renderers: GeoDataFrames in, standalone HTML map pages out, with no CDN."""
