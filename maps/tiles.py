@@ -1,0 +1,91 @@
+"""Base-map tiles: a setting, because police networks may reach no tile server at all.
+
+The setting is one of:
+
+* ``"osm"`` (the default): OpenStreetMap's standard tiles;
+* ``"none"``: no base map; the maps draw their own layers on a blank background, which works with
+  no internet at all;
+* ``"URL|attribution"``: a tile server of the force's own, e.g.
+  ``"https://tiles.example.police.uk/{z}/{x}/{y}.png|© Ordnance Survey"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """A raster tile server: the name in the layer control, a URL template and its attribution.
+
+    ``attribution`` is HTML, shown as it is in the map's attribution line; it comes from the
+    service's settings, never from users.
+    """
+
+    name: str
+    url: str
+    attribution: str
+
+
+OPENSTREETMAP = TileSource(
+    name="OpenStreetMap",
+    url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    # OSM's tile usage policy requires this credit and link on every map.
+    attribution=(
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    ),
+)
+
+_CUSTOM_NAME = "Base map"
+
+
+def tile_source(setting: str) -> TileSource | None:
+    """Turn the tiles setting into a tile source, or ``None`` for no base map.
+
+    Parameters
+    ----------
+    setting : str
+        ``"osm"``, ``"none"`` or ``"URL|attribution"`` (case and surrounding spaces of the
+        keywords do not matter).
+
+    Raises
+    ------
+    ValueError
+        The setting is none of these, or a custom URL lacks ``{z}``, ``{x}`` or ``{y}``, is not
+        http(s) or a path on this server, or has no attribution.
+
+    Examples
+    --------
+    >>> tile_source("osm").name
+    'OpenStreetMap'
+    >>> tile_source("none") is None
+    True
+    >>> tile_source("/tiles/{z}/{x}/{y}.png|© Ordnance Survey").url
+    '/tiles/{z}/{x}/{y}.png'
+
+    """
+    keyword = setting.strip().lower()
+    if keyword == "osm":
+        return OPENSTREETMAP
+    if keyword == "none":
+        return None
+    if "|" not in setting:
+        raise ValueError(
+            f"tiles setting {setting!r} is not 'osm', 'none' or 'URL|attribution' "
+            "(e.g. 'https://tiles.example.org/{z}/{x}/{y}.png|© Example')"
+        )
+    url, attribution = (part.strip() for part in setting.split("|", 1))
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        raise ValueError(
+            f"tile URL {url!r} lacks {', '.join(missing)}: a tile URL template needs {{z}}, "
+            "{x} and {y}, e.g. 'https://tiles.example.org/{z}/{x}/{y}.png'"
+        )
+    if not url.startswith(("https://", "http://", "/")):
+        raise ValueError(
+            f"tile URL {url!r} must start with https://, http:// or / (a path on this server)"
+        )
+    if not attribution:
+        # Tile providers' licences require a credit on the map.
+        raise ValueError(f"tiles setting {setting!r} gives no attribution after the '|'")
+    return TileSource(name=_CUSTOM_NAME, url=url, attribution=attribution)
