@@ -1,0 +1,118 @@
+"""A legend box on the map: what a layer is, and what each colour means."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from folium.elements import MacroElement
+from folium.template import Template
+
+from maps.markup import js_literal
+
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+_LEGEND_CSS = """
+.map-legend {
+  background: rgba(255, 255, 255, 0.92); padding: 8px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); font: 13px/1.4 sans-serif; color: #222;
+  max-height: 60vh; overflow-y: auto;
+}
+.map-legend-title { font-weight: bold; }
+.map-legend-subtitle { color: #555; margin-bottom: 4px; }
+.map-legend ul { list-style: none; margin: 0; padding: 0; }
+.map-legend li { display: flex; align-items: center; gap: 6px; }
+.map-legend-swatch {
+  display: inline-block; width: 14px; height: 14px; border: 1px solid #555; opacity: 0.8;
+}
+"""
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One line of a legend: a colour swatch and what it stands for."""
+
+    label: str
+    colour: str
+
+    def __post_init__(self) -> None:
+        # The colour goes into a style attribute; only a plain hex colour can't smuggle CSS in.
+        if not _HEX_COLOUR.fullmatch(self.colour):
+            raise ValueError(
+                f"legend colour {self.colour!r} for {self.label!r} is not a #rrggbb colour"
+            )
+
+
+class Legend(MacroElement):
+    """A Leaflet control listing colours and labels under a title.
+
+    Parameters
+    ----------
+    title : str
+        What the layer shows, e.g. ``"Wards, coloured by borough"``.
+    entries : sequence of LegendEntry
+        In the order to show them.
+    subtitle : str, optional
+        A second line, e.g. the ward set's name.
+    position : str
+        A Leaflet control position: ``"topright"``, ``"bottomright"``, ...
+
+    The page carries the labels as ``<li>`` text in a ``div.map-legend``, so a browser test can
+    read them back.
+
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function () {
+                var legend = L.control({position: {{ this.position_js }}});
+                legend.onAdd = function () {
+                    var div = L.DomUtil.create("div", "map-legend");
+                    div.innerHTML = {{ this.html_js }};
+                    // Scrolling or clicking the legend must not move the map underneath.
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    return div;
+                };
+                legend.addTo({{ this._parent.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        title: str,
+        entries: Sequence[LegendEntry],
+        *,
+        subtitle: str | None = None,
+        position: str = "bottomright",
+    ) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        self.subtitle = subtitle
+        self.entries = tuple(entries)
+        self.css = _LEGEND_CSS
+        self.position_js = js_literal(position)
+        self.html_js = js_literal(self.inner_html())
+
+    def inner_html(self) -> str:
+        """Return the legend's content as HTML, every label escaped."""
+        lines = [f'<div class="map-legend-title">{html.escape(self.title)}</div>']
+        if self.subtitle:
+            lines.append(f'<div class="map-legend-subtitle">{html.escape(self.subtitle)}</div>')
+        lines.append("<ul>")
+        for entry in self.entries:
+            lines.append(
+                f'<li><span class="map-legend-swatch" style="background:{entry.colour}"></span>'
+                f"{html.escape(entry.label)}</li>"
+            )
+        lines.append("</ul>")
+        return "".join(lines)

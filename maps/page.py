@@ -1,0 +1,78 @@
+"""The page shell every map shares: a titled Folium map, its base tiles, and offline rendering."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import cast
+
+import folium
+from branca.element import Figure
+
+from maps.assets import UnknownAsset, localise_assets
+from maps.tiles import TileSource
+
+#: Where a map with nothing to fit to opens: central London (Charing Cross).
+LONDON_CENTRE = (51.5073, -0.1276)
+LONDON_ZOOM = 11
+
+# A <script src> or <link href> that still points off this server. Tile URLs live inside the
+# map's JavaScript, not in such tags, so they do not match.
+_REMOTE_ASSET_TAG = re.compile(
+    r"""<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*["']?((?:https?:)?//[^"'\s>]+)""",
+    re.IGNORECASE,
+)
+
+
+def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
+    """Start a map page: London view, scale bar, attribution line, and the base map if any.
+
+    Parameters
+    ----------
+    title : str
+        The page's ``<title>``, plain text.
+    tiles : TileSource or None
+        The base map; ``None`` leaves the background blank (works with no internet).
+
+    """
+    m = folium.Map(
+        location=LONDON_CENTRE,
+        zoom_start=LONDON_ZOOM,
+        tiles=None,
+        control_scale=True,
+        # Data credits go into this control even with no tiles (see maps.attribution).
+        attribution_control=True,
+    )
+    # branca writes the title into the page unescaped.
+    cast(Figure, m.get_root()).title = html.escape(title)
+    if tiles is not None:
+        folium.TileLayer(
+            tiles=tiles.url,
+            attr=tiles.attribution,
+            name=tiles.name,
+            overlay=False,
+            control=True,
+            max_zoom=19,
+        ).add_to(m)
+    return m
+
+
+def render_page(m: folium.Map, *, asset_url: str) -> str:
+    """Render a finished map as a standalone HTML page that loads nothing from a CDN.
+
+    Raises
+    ------
+    UnknownAsset
+        Some element still links a script or stylesheet off this server after localising;
+        the page would break on a police network, so it is not returned.
+
+    """
+    localise_assets(m, asset_url)
+    page: str = m.get_root().render()
+    remote = sorted(set(_REMOTE_ASSET_TAG.findall(page)))
+    if remote:
+        raise UnknownAsset(
+            "the rendered map still loads from outside this server: "
+            f"{', '.join(remote)}; give each a local copy in maps/assets.py"
+        )
+    return page
