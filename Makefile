@@ -1,0 +1,42 @@
+# The few commands a person types. `make demo` serves the service; `make test` passes the tests.
+# Both set up what they need first: the virtualenv, PostgreSQL + PostGIS, the map assets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ASSETS := maps/vendor/node_modules/.package-lock.json
+
+.PHONY: demo test lint bench system-server system-test clean-venv
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(ASSETS): maps/vendor/package.json maps/vendor/package-lock.json
+	npm ci --prefix maps/vendor --no-audit --no-fund --loglevel=error
+
+system-server:
+	scripts/ensure-system server node
+
+system-test:
+	scripts/ensure-system server node browser
+
+demo: system-server $(INSTALLED) $(ASSETS)
+	$(BIN)/walktalk db up
+	$(BIN)/walktalk db migrate
+	$(BIN)/walktalk wards bundled
+	$(BIN)/walktalk serve
+
+test: system-test $(INSTALLED) $(ASSETS) lint
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: system-server $(INSTALLED)
+	$(BIN)/python -m bench.ward_lookup

@@ -1,0 +1,352 @@
+"""The ``walktalk`` command: the embedded database, ward boundaries, tokens, and the server.
+
+Every command that writes does so in one transaction: on any refusal nothing is stored and the
+exit code is non-zero, with a message that says what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from boundaries.bundled import (
+    BOROUGHS_ATTRIBUTION,
+    LONDON_BOROUGHS_PATH,
+    LONDON_WARDS_2018,
+    PILOT_WARDS,
+    BundledWardSet,
+)
+from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
+from service.auth import Role
+from service.cluster import Cluster, ClusterError, ensure_postgis
+from service.db import libpq_url, make_engine, migrate, require_migrated
+from service.errors import WalkTalkError
+from service.queries import tokens as token_queries
+from service.queries import wards as ward_queries
+from service.settings import Settings
+
+CLI_ACTOR = "command line"
+
+
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(line)
+
+
+def _note(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def _database(settings: Settings, *, start: bool = True) -> Engine:
+    """An engine, starting the embedded cluster first when no DATABASE_URL is set."""
+    if not settings.database_url and start:
+        cluster = Cluster(settings.home)
+        if not cluster.status().running:
+            _note(*cluster.up())
+    return make_engine(settings)
+
+
+def _migrated(settings: Settings) -> Engine:
+    engine = _database(settings)
+    require_migrated(engine)
+    return engine
+
+
+# -- db -------------------------------------------------------------------------------------------
+
+
+def cmd_db_up(settings: Settings, _: argparse.Namespace) -> None:
+    """Start the embedded cluster (or check the configured server)."""
+    if settings.database_url:
+        _say(f"DATABASE_URL is set: using that server; PostGIS {ensure_postgis(libpq_url(settings))}")
+        return
+    _say(*Cluster(settings.home).up())
+
+
+def cmd_db_down(settings: Settings, _: argparse.Namespace) -> None:
+    """Stop the embedded cluster."""
+    if settings.database_url:
+        raise ClusterError("DATABASE_URL is set: that server is not ours to stop")
+    _say(*Cluster(settings.home).down())
+
+
+def cmd_db_status(settings: Settings, _: argparse.Namespace) -> None:
+    """Say whether the embedded cluster runs, and where."""
+    if settings.database_url:
+        _say("using DATABASE_URL (not the embedded cluster)")
+        return
+    status = Cluster(settings.home).status()
+    state = f"running (pid {status.pid})" if status.running else "stopped"
+    if not status.initialised:
+        state = "not created yet (run `walktalk db up`)"
+    _say(f"embedded PostgreSQL: {state}", f"data: {status.data_dir}", f"socket: {status.socket_dir}")
+    if not status.running:
+        raise SystemExit(3)
+
+
+def cmd_db_url(settings: Settings, _: argparse.Namespace) -> None:
+    """Print a libpq URL for psql."""
+    _say(libpq_url(settings))
+
+
+def cmd_db_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    """Create PostGIS if needed and apply every migration."""
+    engine = _database(settings)
+    ensure_postgis(libpq_url(settings))
+    before, after = migrate(engine)
+    _say(f"database migrated: {before or 'empty'} → {after}")
+
+
+# -- wards ----------------------------------------------------------------------------------------
+
+
+def _store_ward_set(
+    engine: Engine,
+    path: Path,
+    *,
+    name: str,
+    attribution: str,
+    description: str,
+    activate: bool,
+    **read_options: str | None,
+) -> None:
+    ward_file = read_wards(path, **read_options)  # type: ignore[arg-type]
+    if ward_file.repaired:
+        _note(f"repaired invalid polygons of {len(ward_file.repaired)} wards: "
+              + ", ".join(ward_file.repaired))
+    with Session(engine) as session, session.begin():
+        set_id = ward_queries.load_ward_set(
+            session, ward_file.wards, name=name, source=str(path), attribution=attribution,
+            description=description,
+        )
+        check = ward_queries.check_ward_set(session, set_id)
+        for warning in check.warnings:
+            _note(f"warning: {warning}")
+        if check.problems:
+            raise WalkTalkError(f"ward set {name!r} refused: " + "; ".join(check.problems))
+        _say(f"loaded ward set {name!r}: {check.wards} wards from {path.name} "
+             f"({ward_file.source_crs}), {check.parts} lookup pieces")
+        if activate:
+            reassigned = ward_queries.activate_ward_set(session, name)
+            _say(f"activated {name!r}" + "".join(
+                f"; re-assigned {n} rows of {t}" for t, n in reassigned.items()))
+
+
+def cmd_wards_load(settings: Settings, args: argparse.Namespace) -> None:
+    """Load a boundary file as a new ward set."""
+    path = Path(args.path)
+    _store_ward_set(
+        _migrated(settings), path,
+        name=args.set or path.stem,
+        attribution=args.attribution or f"Ward boundaries: {path.name}",
+        description=args.description or "",
+        activate=args.activate,
+        layer=args.layer, code_field=args.code_field, name_field=args.name_field,
+        borough_field=args.borough_field, borough_name_field=args.borough_name_field,
+        crs=args.crs,
+    )
+
+
+def _load_bundled(engine: Engine, bundled: BundledWardSet, activate: bool) -> None:
+    with Session(engine) as session:
+        known = {s.name for s in ward_queries.list_ward_sets(session)}
+    if bundled.name in known:
+        _say(f"ward set {bundled.name!r} already loaded")
+        return
+    _store_ward_set(
+        engine, bundled.path, name=bundled.name, attribution=bundled.attribution,
+        description=bundled.description, activate=activate,
+    )
+
+
+def cmd_wards_bundled(settings: Settings, args: argparse.Namespace) -> None:
+    """Load the bundled boroughs, the pilot wards (active) and, unless told not, all London's."""
+    engine = _migrated(settings)
+    with Session(engine) as session, session.begin():
+        count = ward_queries.load_boroughs(
+            session, read_boroughs(LONDON_BOROUGHS_PATH), attribution=BOROUGHS_ATTRIBUTION
+        )
+        active = ward_queries.active_ward_set(session)
+    _say(f"boroughs: {count} London boroughs stored")
+    _load_bundled(engine, PILOT_WARDS, activate=active is None)
+    if not args.pilot_only:
+        _load_bundled(engine, LONDON_WARDS_2018, activate=False)
+
+
+def cmd_wards_list(settings: Settings, _: argparse.Namespace) -> None:
+    """List the stored ward sets."""
+    with Session(_migrated(settings)) as session:
+        sets = ward_queries.list_ward_sets(session)
+    if not sets:
+        _say("no ward sets loaded: run `walktalk wards bundled`")
+    for s in sets:
+        mark = "*" if s.is_active else " "
+        _say(f"{mark} {s.name:<20} {s.wards:>4} wards {s.boroughs:>3} boroughs  "
+             f"loaded {s.loaded_at:%Y-%m-%d %H:%M}  {s.source}")
+
+
+def cmd_wards_activate(settings: Settings, args: argparse.Namespace) -> None:
+    """Make a loaded ward set the active one."""
+    with Session(_migrated(settings)) as session, session.begin():
+        reassigned = ward_queries.activate_ward_set(session, args.name)
+    _say(f"activated {args.name!r}" + "".join(
+        f"; re-assigned {n} rows of {t}" for t, n in reassigned.items()))
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+
+
+def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> None:
+    """Create a token and print it once."""
+    role = Role(args.role)
+    with Session(_migrated(settings)) as session, session.begin():
+        scope = token_queries.resolve_scope(
+            session, role, wards=args.ward, boroughs=args.borough, command_unit=args.command_unit
+        )
+        info, raw = token_queries.create_token(
+            session, key=settings.resolved_secret_key(), role=role, name=args.name, scope=scope,
+            expires_at=token_queries.parse_expiry(args.expires), created_by=CLI_ACTOR,
+        )
+    where = ", ".join(info.ward_codes or info.borough_codes)
+    _note(f"created {info.role} token {info.id} for {info.name!r} ({where}), "
+          f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC. It is shown once; keep it secret:")
+    _say(raw)
+
+
+def cmd_tokens_list(settings: Settings, _: argparse.Namespace) -> None:
+    """List tokens (never the tokens themselves)."""
+    with Session(_migrated(settings)) as session:
+        found = token_queries.list_tokens(session)
+    for t in found:
+        _say(f"{t.id}  {t.state:<8} {t.role:<10} {t.name:<30} "
+             f"{','.join(t.ward_codes or t.borough_codes)}  expires {t.expires_at:%Y-%m-%d}")
+    if not found:
+        _say("no tokens yet: create one with `walktalk tokens create`")
+
+
+def cmd_tokens_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    """Revoke a token by id."""
+    try:
+        token_id = uuid.UUID(args.id)
+    except ValueError:
+        raise WalkTalkError(f"{args.id!r} is not a token id: see `walktalk tokens list`") from None
+    with Session(_migrated(settings)) as session, session.begin():
+        info = token_queries.revoke_token(session, token_id)
+    _say(f"revoked {info.id} ({info.name})")
+
+
+# -- serve ----------------------------------------------------------------------------------------
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    """Serve the API and the map pages."""
+    import uvicorn
+
+    from service.app import create_app
+
+    _migrated(settings)
+    base = f"http://{args.host}:{args.port}"
+    _say(
+        f"Walk and Talk Maps on {base}",
+        f"  API docs:  {base}/docs",
+        f"  ward map:  {base}/maps/wards",
+        f"  health:    {base}/healthz",
+        f"  lookup:    {base}/wards/lookup?lon=-0.1136&lat=51.5033",
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``walktalk`` argument parser."""
+    parser = argparse.ArgumentParser(prog="walktalk", description=__doc__)
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    db = groups.add_parser("db", help="the database").add_subparsers(dest="cmd", required=True)
+    db.add_parser("up", help="start the embedded PostGIS").set_defaults(func=cmd_db_up)
+    db.add_parser("down", help="stop the embedded PostGIS").set_defaults(func=cmd_db_down)
+    db.add_parser("status", help="is it running").set_defaults(func=cmd_db_status)
+    db.add_parser("url", help="print a libpq URL for psql").set_defaults(func=cmd_db_url)
+    db.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_db_migrate)
+
+    wards = groups.add_parser("wards", help="ward boundaries").add_subparsers(
+        dest="cmd", required=True
+    )
+    load = wards.add_parser("load", help="load a boundary file as a ward set")
+    load.add_argument("path", help="GeoJSON, shapefile, MapInfo TAB, GeoPackage …")
+    load.add_argument("--layer", help="layer name, for files with several")
+    load.add_argument("--code-field", help="field with ward codes (default: guessed)")
+    load.add_argument("--name-field", help="field with ward names (default: guessed)")
+    load.add_argument("--borough-field", help="field with borough codes (default: guessed)")
+    load.add_argument("--borough-name-field", help="field with borough names")
+    load.add_argument("--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:27700")
+    load.add_argument("--set", help="name of the new ward set (default: the file name)")
+    load.add_argument("--attribution", help="the data's attribution line, shown on maps")
+    load.add_argument("--description", help="a note on the set")
+    load.add_argument("--activate", action="store_true", help="make it the active set")
+    load.set_defaults(func=cmd_wards_load)
+    bundled = wards.add_parser("bundled", help="load the bundled boroughs and wards")
+    bundled.add_argument("--pilot-only", action="store_true",
+                         help="only the Lambeth + Southwark wards, not all of London 2018")
+    bundled.set_defaults(func=cmd_wards_bundled)
+    wards.add_parser("list", help="list ward sets").set_defaults(func=cmd_wards_list)
+    activate = wards.add_parser("activate", help="make a loaded set the active one")
+    activate.add_argument("name")
+    activate.set_defaults(func=cmd_wards_activate)
+
+    tokens = groups.add_parser("tokens", help="API tokens").add_subparsers(
+        dest="cmd", required=True
+    )
+    create = tokens.add_parser("create", help="create a token (printed once)")
+    create.add_argument("--role", required=True,
+                        choices=[r.value for r in Role if r is not Role.public])
+    create.add_argument("--name", required=True, help="who holds it")
+    create.add_argument("--ward", action="append", default=[], help="officers: a ward code")
+    create.add_argument("--borough", action="append", default=[], help="a borough code or name")
+    create.add_argument("--command-unit", help="supervisors: a command unit, e.g. AS")
+    create.add_argument("--expires", help="90d (default), 12h, 2w or an ISO date")
+    create.set_defaults(func=cmd_tokens_create)
+    tokens.add_parser("list", help="list tokens").set_defaults(func=cmd_tokens_list)
+    revoke = tokens.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("id")
+    revoke.set_defaults(func=cmd_tokens_revoke)
+
+    serve = groups.add_parser("serve", help="serve the API and map pages")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``walktalk`` command; the exit code is non-zero on any refusal."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+        args.func(settings, args)
+    except ValidationError as exc:
+        _note(f"walktalk: bad setting: {exc}")
+        return 2
+    except (WalkTalkError, BoundaryFileError, ClusterError) as exc:
+        _note(f"walktalk: error: {exc}")
+        return 1
+    except OperationalError as exc:
+        _note(f"walktalk: error: cannot reach the database: {exc.orig}. "
+              "Start it with `walktalk db up`, or check DATABASE_URL.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Tables of the store of record (SQLAlchemy 2 + GeoAlchemy2).
+
+Geometries are kept in EPSG:4326 with a GiST index; metric work transforms to EPSG:27700 in
+the query. Every fact table that later issues add carries its area (borough) code so the
+tables can be distributed by area (see DESIGN.md, Scale).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("officer", "supervisor", "partner", "planner", "public")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class WardSet(Base):
+    """A generation of ward boundaries: loaded, checked, then activated (MapIt's idea)."""
+
+    __tablename__ = "ward_sets"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    source: Mapped[str] = mapped_column(Text)
+    attribution: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        # At most one active generation: lookups must never see two.
+        Index("ward_sets_one_active", "is_active", unique=True, postgresql_where=text("is_active")),
+    )
+
+
+class Ward(Base):
+    """One ward polygon of a ward set."""
+
+    __tablename__ = "wards"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    ward_set_id: Mapped[int] = mapped_column(ForeignKey("ward_sets.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    borough_code: Mapped[str] = mapped_column(Text)
+    borough_name: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+
+    __table_args__ = (
+        UniqueConstraint("ward_set_id", "code", name="wards_set_code_key"),
+        Index("wards_geom_idx", "geom", postgresql_using="gist"),
+        Index("wards_set_borough_idx", "ward_set_id", "borough_code"),
+    )
+
+
+class WardPart(Base):
+    """A ward cut into small pieces (ST_Subdivide) so point lookups test few vertices."""
+
+    __tablename__ = "ward_parts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"))
+    ward_set_id: Mapped[int] = mapped_column(ForeignKey("ward_sets.id", ondelete="CASCADE"))
+    geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (
+        Index("ward_parts_geom_idx", "geom", postgresql_using="gist"),
+        Index("ward_parts_ward_idx", "ward_id"),
+    )
+
+
+class Borough(Base):
+    """A London borough (local authority district); partners' and planners' scope unit."""
+
+    __tablename__ = "boroughs"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    attribution: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+
+    __table_args__ = (Index("boroughs_geom_idx", "geom", postgresql_using="gist"),)
+
+
+class ApiToken(Base):
+    """A bearer token: only its keyed hash is stored, never the token itself."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    ward_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    borough_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('officer', 'supervisor', 'partner', 'planner')", name="api_tokens_role"
+        ),
+    )
+
+
+class BrowserSession(Base):
+    """A signed-in browser: the cookie holds a random id; only its keyed hash is stored."""
+
+    __tablename__ = "browser_sessions"
+
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    token_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who read or changed sensitive data, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    token_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text, server_default="")
+
+    __table_args__ = (Index("audit_log_at_idx", "at"),)

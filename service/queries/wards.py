@@ -1,0 +1,423 @@
+"""Ward sets in PostGIS: load (COPY), check, activate, look up, and serve as GeoJSON.
+
+Every function takes the caller's ``Session`` and leaves committing to the caller, so a CLI
+command or a route makes one transaction of the whole job: a load that is refused stores nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import geopandas as gpd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.errors import Conflict, InvalidInput, NotFound, OutsideServiceArea
+
+# Vertices per piece for ST_Subdivide: small pieces make point-in-polygon tests cheap, while
+# too many pieces bloat the index. 128 is in the range MapIt and PostGIS's docs suggest.
+SUBDIVIDE_VERTICES = 128
+# Overlaps smaller than this (m²) are digitising slivers between neighbouring wards, not errors.
+OVERLAP_TOLERANCE_M2 = 100.0
+
+
+@dataclass(frozen=True)
+class WardAssignedTable:
+    """A table whose rows carry the code of the ward their point lies in.
+
+    Activating a ward set re-assigns every such table in the same transaction. Later
+    capabilities (reports, crimes, walks) register theirs in ``WARD_ASSIGNED_TABLES``.
+    """
+
+    table: str
+    geom_column: str = "geom"
+    ward_column: str = "ward_code"
+
+
+WARD_ASSIGNED_TABLES: tuple[WardAssignedTable, ...] = ()
+
+
+@dataclass(frozen=True)
+class WardSetSummary:
+    """A stored ward set as the CLI and ``/healthz`` describe it."""
+
+    id: int
+    name: str
+    wards: int
+    boroughs: int
+    is_active: bool
+    loaded_at: datetime
+    activated_at: datetime | None
+    source: str
+    attribution: str
+
+
+@dataclass(frozen=True)
+class WardSetCheck:
+    """What checking a loaded set found; ``problems`` block activation, ``warnings`` do not."""
+
+    wards: int
+    parts: int
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WardHit:
+    """The ward a point falls in."""
+
+    code: str
+    name: str
+    borough_code: str
+    borough_name: str
+    ward_set: str
+
+
+def _hex_ewkb(geoms: gpd.GeoSeries) -> list[str]:
+    with_srid = shapely.set_srid(geoms.values, 4326)
+    return list(shapely.to_wkb(with_srid, hex=True, include_srid=True))
+
+
+def load_ward_set(
+    session: Session,
+    wards: gpd.GeoDataFrame,
+    *,
+    name: str,
+    source: str,
+    attribution: str,
+    description: str = "",
+) -> int:
+    """Store a new ward set with COPY and subdivide it for lookups; return its id.
+
+    ``wards`` has the columns ``code, name, borough_code, borough_name, geometry`` in
+    EPSG:4326, as ``boundaries.reading.read_wards`` returns them.
+    """
+    if not name.strip():
+        raise InvalidInput("a ward set needs a name: pass --set NAME")
+    if wards.empty:
+        raise InvalidInput(f"ward set {name!r} has no wards")
+    taken = session.execute(
+        text("SELECT 1 FROM ward_sets WHERE name = :name"), {"name": name}
+    ).first()
+    if taken:
+        raise Conflict(
+            f"a ward set named {name!r} is already loaded: choose another --set NAME "
+            "(ward sets are generations; load a new one beside the old)"
+        )
+    set_id = session.execute(
+        text(
+            "INSERT INTO ward_sets (name, description, source, attribution) "
+            "VALUES (:name, :description, :source, :attribution) RETURNING id"
+        ),
+        {"name": name, "description": description, "source": source, "attribution": attribution},
+    ).scalar_one()
+
+    rows = zip(
+        wards["code"], wards["name"], wards["borough_code"], wards["borough_name"],
+        _hex_ewkb(wards.geometry), strict=True,
+    )
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(
+        "COPY wards (ward_set_id, code, name, borough_code, borough_name, geom) FROM STDIN"
+    ) as copy:
+        for code, ward_name, borough_code, borough_name, geom in rows:
+            copy.write_row((set_id, code, ward_name, borough_code, borough_name, geom))
+
+    session.execute(
+        text(
+            "INSERT INTO ward_parts (ward_id, ward_set_id, geom) "
+            "SELECT id, ward_set_id, ST_Subdivide(geom, :vertices) "
+            "FROM wards WHERE ward_set_id = :set_id"
+        ),
+        {"set_id": set_id, "vertices": SUBDIVIDE_VERTICES},
+    )
+    return int(set_id)
+
+
+def check_ward_set(session: Session, set_id: int) -> WardSetCheck:
+    """Check a loaded set in PostGIS before it may be activated."""
+    counts = session.execute(
+        text(
+            "SELECT count(*) AS wards, "
+            "       count(*) FILTER (WHERE NOT ST_IsValid(geom)) AS invalid, "
+            "       count(*) FILTER (WHERE ST_IsEmpty(geom)) AS empty, "
+            "       (SELECT count(*) FROM ward_parts WHERE ward_set_id = :id) AS parts "
+            "FROM wards WHERE ward_set_id = :id"
+        ),
+        {"id": set_id},
+    ).one()
+    problems = []
+    if counts.wards == 0:
+        problems.append("the set has no wards")
+    if counts.invalid:
+        problems.append(f"{counts.invalid} ward polygons are invalid in PostGIS")
+    if counts.empty:
+        problems.append(f"{counts.empty} ward polygons are empty")
+    overlaps = session.execute(
+        text(
+            "SELECT a.code, b.code AS other, "
+            "       ST_Area(ST_Intersection(ST_Transform(a.geom, 27700), "
+            "                               ST_Transform(b.geom, 27700))) AS m2 "
+            "FROM wards a JOIN wards b "
+            "  ON a.ward_set_id = b.ward_set_id AND a.id < b.id "
+            " AND ST_Intersects(a.geom, b.geom) AND NOT ST_Touches(a.geom, b.geom) "
+            "WHERE a.ward_set_id = :id"
+        ),
+        {"id": set_id},
+    ).all()
+    warnings = tuple(
+        f"wards {row.code} and {row.other} overlap by {row.m2:.0f} m²"
+        for row in overlaps
+        if row.m2 > OVERLAP_TOLERANCE_M2
+    )
+    return WardSetCheck(
+        wards=counts.wards, parts=counts.parts, problems=tuple(problems), warnings=warnings
+    )
+
+
+def _set_id(session: Session, name: str) -> int:
+    found = session.execute(
+        text("SELECT id FROM ward_sets WHERE name = :name"), {"name": name}
+    ).scalar_one_or_none()
+    if found is None:
+        known = ", ".join(s.name for s in list_ward_sets(session)) or "none loaded"
+        raise NotFound(f"no ward set named {name!r} (known: {known}); see `walktalk wards list`")
+    return int(found)
+
+
+def activate_ward_set(
+    session: Session,
+    name: str,
+    *,
+    tables: Sequence[WardAssignedTable] = WARD_ASSIGNED_TABLES,
+) -> dict[str, int]:
+    """Make ``name`` the active set and re-assign every ward-assigned row to its wards.
+
+    Returns the number of rows re-assigned per table. All of it happens in the caller's
+    transaction, so lookups never see a half-switched service area.
+    """
+    set_id = _set_id(session, name)
+    check = check_ward_set(session, set_id)
+    if check.problems:
+        raise InvalidInput(f"ward set {name!r} cannot be activated: " + "; ".join(check.problems))
+    session.execute(text("UPDATE ward_sets SET is_active = false WHERE is_active"))
+    session.execute(
+        text("UPDATE ward_sets SET is_active = true, activated_at = now() WHERE id = :id"),
+        {"id": set_id},
+    )
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    reassigned = {}
+    for entry in tables:
+        table, geom, ward = quote(entry.table), quote(entry.geom_column), quote(entry.ward_column)
+        result = session.execute(
+            text(
+                f"UPDATE {table} AS t SET {ward} = ("
+                "  SELECT w.code FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
+                f" WHERE p.ward_set_id = :id AND ST_Intersects(p.geom, t.{geom}) "
+                "  ORDER BY w.code LIMIT 1)"
+            ),
+            {"id": set_id},
+        )
+        reassigned[entry.table] = result.rowcount
+    return reassigned
+
+
+def list_ward_sets(session: Session) -> list[WardSetSummary]:
+    """Every stored ward set, newest first."""
+    rows = session.execute(
+        text(
+            "SELECT s.id, s.name, s.is_active, s.loaded_at, s.activated_at, s.source, "
+            "       s.attribution, count(w.id) AS wards, "
+            "       count(DISTINCT w.borough_code) AS boroughs "
+            "FROM ward_sets s LEFT JOIN wards w ON w.ward_set_id = s.id "
+            "GROUP BY s.id ORDER BY s.loaded_at DESC, s.id DESC"
+        )
+    ).all()
+    return [
+        WardSetSummary(
+            id=r.id, name=r.name, wards=r.wards, boroughs=r.boroughs, is_active=r.is_active,
+            loaded_at=r.loaded_at, activated_at=r.activated_at, source=r.source,
+            attribution=r.attribution,
+        )
+        for r in rows
+    ]
+
+
+def active_ward_set(session: Session) -> WardSetSummary | None:
+    """The set lookups use now, or None before any set is activated."""
+    return next((s for s in list_ward_sets(session) if s.is_active), None)
+
+
+def require_active_ward_set(session: Session) -> WardSetSummary:
+    """The active set, or a clear error naming the command that activates one."""
+    active = active_ward_set(session)
+    if active is None:
+        raise NotFound(
+            "no ward set is active yet: load the bundled wards with `walktalk wards bundled` "
+            "or `walktalk wards load FILE --activate`"
+        )
+    return active
+
+
+def lookup_ward(session: Session, lon: float, lat: float) -> WardHit:
+    """The active-set ward containing (lon, lat); points on a shared edge get the lower code."""
+    active = require_active_ward_set(session)
+    row = session.execute(
+        text(
+            "SELECT w.code, w.name, w.borough_code, w.borough_name "
+            "FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
+            "WHERE p.ward_set_id = :set_id "
+            "  AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+            "ORDER BY w.code LIMIT 1"
+        ),
+        {"set_id": active.id, "lon": lon, "lat": lat},
+    ).first()
+    if row is None:
+        raise OutsideServiceArea(
+            f"the point lon={lon}, lat={lat} is outside every ward of the active ward set "
+            f"{active.name!r}: this service covers only those wards (see GET /wards)"
+        )
+    return WardHit(
+        code=row.code, name=row.name, borough_code=row.borough_code,
+        borough_name=row.borough_name, ward_set=active.name,
+    )
+
+
+def _geometry_sql(simplify_m: float | None) -> str:
+    # RFC 7946 wants exterior rings counter-clockwise; simplification is done in metres (BNG).
+    geom = "geom"
+    if simplify_m:
+        geom = (
+            "ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, 27700), :simplify), "
+            "4326)"
+        )
+    return f"ST_AsGeoJSON(ST_ForcePolygonCCW({geom}), 6)::json"
+
+
+def _borough_filter(borough: str | None) -> str:
+    return "AND (borough_code = :borough OR lower(borough_name) = lower(:borough))" if borough else ""
+
+
+def wards_geojson(
+    session: Session, *, borough: str | None = None, simplify_m: float | None = None
+) -> str:
+    """The active wards as an RFC 7946 FeatureCollection, serialised by PostGIS."""
+    active = require_active_ward_set(session)
+    if borough and not session.execute(
+        text(
+            "SELECT 1 FROM wards WHERE ward_set_id = :set_id " + _borough_filter(borough)
+            + " LIMIT 1"
+        ),
+        {"set_id": active.id, "borough": borough},
+    ).first():
+        boroughs = session.execute(
+            text(
+                "SELECT DISTINCT borough_code || ' (' || borough_name || ')' FROM wards "
+                "WHERE ward_set_id = :set_id ORDER BY 1"
+            ),
+            {"set_id": active.id},
+        ).scalars()
+        raise NotFound(
+            f"no borough {borough!r} in the active ward set {active.name!r}; "
+            f"use a code or name from: {', '.join(boroughs)}"
+        )
+    return str(
+        session.execute(
+            text(
+                "SELECT json_build_object('type', 'FeatureCollection', "
+                "  'features', coalesce(json_agg(f.feature ORDER BY f.code), '[]'::json))::text "
+                "FROM (SELECT code, json_build_object('type', 'Feature', 'id', code, "
+                f"  'geometry', {_geometry_sql(simplify_m)}, "
+                "  'properties', json_build_object('code', code, 'name', name, "
+                "    'borough_code', borough_code, 'borough_name', borough_name, "
+                "    'ward_set', :set_name)) AS feature "
+                "  FROM wards WHERE ward_set_id = :set_id " + _borough_filter(borough) + ") f"
+            ),
+            {
+                "set_id": active.id, "set_name": active.name, "borough": borough,
+                "simplify": simplify_m,
+            },
+        ).scalar_one()
+    )
+
+
+def ward_geojson(session: Session, code: str) -> str:
+    """One active ward as a GeoJSON Feature."""
+    active = require_active_ward_set(session)
+    feature = session.execute(
+        text(
+            "SELECT json_build_object('type', 'Feature', 'id', code, "
+            f"  'geometry', {_geometry_sql(None)}, "
+            "  'properties', json_build_object('code', code, 'name', name, "
+            "    'borough_code', borough_code, 'borough_name', borough_name, "
+            "    'ward_set', :set_name, "
+            "    'area_ha', round((ST_Area(ST_Transform(geom, 27700)) / 10000)::numeric, 2)))::text "
+            "FROM wards WHERE ward_set_id = :set_id AND code = :code"
+        ),
+        {"set_id": active.id, "set_name": active.name, "code": code},
+    ).scalar_one_or_none()
+    if feature is None:
+        raise NotFound(
+            f"no ward {code!r} in the active ward set {active.name!r}; ward codes look like "
+            "E05014118 (see GET /wards)"
+        )
+    return str(feature)
+
+
+def wards_frame(
+    session: Session, *, borough: str | None = None, simplify_m: float | None = None
+) -> tuple[WardSetSummary, gpd.GeoDataFrame]:
+    """The active wards as a GeoDataFrame for the map renderers."""
+    active = require_active_ward_set(session)
+    geom = "geom"
+    if simplify_m:
+        geom = (
+            "ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, 27700), "
+            "%(simplify)s), 4326)"
+        )
+    query = (
+        f"SELECT code, name, borough_code, borough_name, {geom} AS geometry FROM wards "
+        "WHERE ward_set_id = %(set_id)s "
+        + ("AND (borough_code = %(borough)s OR lower(borough_name) = lower(%(borough)s)) "
+           if borough else "")
+        + "ORDER BY code"
+    )
+    frame = gpd.read_postgis(
+        query,
+        session.connection(),
+        geom_col="geometry",
+        params={"set_id": active.id, "borough": borough, "simplify": simplify_m},
+    )
+    return active, frame
+
+
+def load_boroughs(session: Session, boroughs: gpd.GeoDataFrame, *, attribution: str) -> int:
+    """Insert or replace borough polygons (``code, name, geometry`` in EPSG:4326)."""
+    for code, name, geom in zip(
+        boroughs["code"], boroughs["name"], _hex_ewkb(boroughs.geometry), strict=True
+    ):
+        session.execute(
+            text(
+                "INSERT INTO boroughs (code, name, attribution, geom) "
+                "VALUES (:code, :name, :attribution, ST_GeomFromEWKB(decode(:geom, 'hex'))) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+                "  attribution = excluded.attribution, geom = excluded.geom"
+            ),
+            {"code": code, "name": name, "attribution": attribution, "geom": geom},
+        )
+    return len(boroughs)
+
+
+def borough_codes(session: Session) -> dict[str, str]:
+    """Known borough codes and names (from the boroughs table and every ward set)."""
+    rows = session.execute(
+        text(
+            "SELECT code, name FROM boroughs "
+            "UNION SELECT DISTINCT borough_code, borough_name FROM wards WHERE borough_code <> ''"
+        )
+    ).all()
+    return {r.code: r.name for r in rows}

@@ -1,0 +1,44 @@
+"""``GET /healthz``: is the database there, which PostGIS, which ward set is active."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.auth import EVERYONE, Allow
+from service.db import SessionDep
+from service.errors import ServiceUnavailable
+from service.queries.wards import active_ward_set
+
+router = APIRouter(tags=["service"])
+
+
+@router.get(
+    "/healthz",
+    operation_id="health",
+    dependencies=[Depends(Allow(*EVERYONE))],
+    summary="Database reachable, PostGIS version, active ward set",
+)
+def health(session: SessionDep) -> dict[str, Any]:
+    """Report what a monitor or a person setting up needs to know first."""
+    try:
+        postgis = session.execute(text("SELECT postgis_lib_version()")).scalar_one()
+        active = active_ward_set(session)
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailable(
+            f"the database is not reachable ({type(exc).__name__}); start it with "
+            "`walktalk db up` or check DATABASE_URL"
+        ) from exc
+    return {
+        "status": "ok",
+        "database": "reachable",
+        "postgis_version": postgis,
+        "active_ward_set": (
+            {"name": active.name, "wards": active.wards, "boroughs": active.boroughs,
+             "activated_at": active.activated_at}
+            if active else None
+        ),
+    }

@@ -1,0 +1,71 @@
+"""Map pages, the map assets the service serves itself, and the API docs.
+
+Pages load Leaflet and its plugins from ``/static/vendor`` (installed from the npm registry by
+the project's set-up), so they work on networks that cannot reach a CDN.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+
+from maps.assets import MissingAsset, resolve_asset
+from maps.wards import render_ward_map
+from service.auth import EVERYONE, Allow
+from service.db import SessionDep
+from service.errors import NotFound
+from service.queries.wards import wards_frame
+
+ASSET_URL = "/static/vendor"
+# Ward outlines simplified by this many metres keep the page small and are visually identical
+# at the zoom levels a ward map is read at.
+MAP_SIMPLIFY_M = 3.0
+
+router = APIRouter(dependencies=[Depends(Allow(*EVERYONE))], include_in_schema=False)
+
+
+@router.get("/maps/wards", response_class=HTMLResponse, operation_id="ward_map")
+def ward_map(
+    request: Request,
+    session: SessionDep,
+    borough: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    """A map of the active wards with tooltips, legend, layer control and attribution."""
+    active, frame = wards_frame(session, borough=borough, simplify_m=MAP_SIMPLIFY_M)
+    html = render_ward_map(
+        frame, ward_set=active.name, attribution=active.attribution, asset_url=ASSET_URL,
+        tiles=request.app.state.tiles,
+    )
+    return HTMLResponse(html)
+
+
+@router.get(ASSET_URL + "/{path:path}", operation_id="vendor_asset")
+def vendor_asset(request: Request, path: str) -> FileResponse:
+    """A Leaflet/plugin file installed by ``npm ci --prefix maps/vendor``."""
+    try:
+        file = resolve_asset(path, request.app.state.assets_dir)
+    except MissingAsset as exc:
+        raise NotFound(str(exc)) from None
+    # Versioned package paths never change content, so browsers may keep them a day.
+    return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/openapi.json", operation_id="openapi")
+def openapi(request: Request) -> JSONResponse:
+    """The OpenAPI description of this API."""
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", response_class=HTMLResponse, operation_id="docs")
+def docs(request: Request) -> HTMLResponse:
+    """Swagger UI, served from the service's own copy of swagger-ui-dist."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=f"{request.app.title} – API",
+        swagger_js_url=f"{ASSET_URL}/swagger-ui-dist/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSET_URL}/swagger-ui-dist/swagger-ui.css",
+        swagger_favicon_url=f"{ASSET_URL}/leaflet/dist/images/marker-icon.png",
+    )

@@ -1,0 +1,106 @@
+"""Browser pages: home, sign in (token → HttpOnly session cookie) and sign out."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from service.auth import EVERYONE, SESSION_COOKIE, Allow, Principal
+from service.db import SessionDep
+from service.errors import Unauthorized
+from service.queries import tokens as queries
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
+# Guards the sign-in form itself (login CSRF) before any session exists.
+LOGIN_CSRF_COOKIE = "walktalk_login_csrf"
+
+
+def _safe_next(target: str) -> str:
+    # Only same-site paths: an open redirect after sign-in is a phishing aid.
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict", path="/",
+        secure=request.app.state.settings.secure_cookies,
+    )
+
+
+@router.get("/", response_class=HTMLResponse, operation_id="home")
+def home(request: Request, principal: Anyone) -> HTMLResponse:
+    """Links to the maps and the API docs."""
+    return templates.TemplateResponse(
+        request, "home.html", {"title": "Home", "principal": principal}
+    )
+
+
+def _login_page(
+    request: Request, principal: Principal, *, next_: str, error: str = "", status: int = 200
+) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(
+        request, "login.html",
+        {"title": "Sign in", "principal": principal, "csrf_token": csrf,
+         "next": _safe_next(next_), "error": error},
+        status_code=status,
+    )
+    _set_cookie(request, response, LOGIN_CSRF_COOKIE, csrf, max_age=3600)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse, operation_id="login_form")
+def login_form(request: Request, principal: Anyone, next: str = "/") -> HTMLResponse:  # noqa: A002
+    """The sign-in form."""
+    return _login_page(request, principal, next_=next)
+
+
+@router.post("/login", operation_id="login", response_model=None)
+def login(
+    request: Request,
+    session: SessionDep,
+    principal: Anyone,
+    token: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",  # noqa: A002
+) -> Response:
+    """Exchange a token for an HttpOnly, SameSite=Strict session cookie."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_page(
+            request, principal, next_=next, status=403,
+            error="The sign-in form had expired. Please paste your token again.",
+        )
+    settings = request.app.state.settings
+    try:
+        cookie, _csrf = queries.start_browser_session(
+            session, key=request.app.state.secret_key, raw_token=token,
+            hours=settings.session_hours,
+        )
+    except Unauthorized as exc:
+        return _login_page(request, principal, next_=next, error=exc.detail, status=401)
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, cookie, max_age=settings.session_hours * 3600)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout", operation_id="logout")
+def logout(request: Request, session: SessionDep, principal: Anyone) -> RedirectResponse:
+    """End this browser's session (the CSRF token is checked by the principal dependency)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        queries.end_browser_session(session, key=request.app.state.secret_key, cookie=cookie)
+        session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,92 @@
+"""Settings of the running service, read from the environment (prefix ``WALKTALK_``).
+
+Nothing is read at import time: ``Settings()`` is built by the CLI or the caller of
+``create_app`` and passed down, so tests can build as many differently-configured apps as
+they need.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people copy from examples; a keyed hash with one of these protects nothing.
+_REFUSED_SECRETS = {"changeme", "change-me", "secret", "password", "walktalk", "dev", "test"}
+
+
+def default_home() -> Path:
+    """Where the embedded PostGIS cluster and the generated secret live by default.
+
+    As root the cluster must run as the ``postgres`` system user, who cannot reach ``/root``,
+    so root gets a system folder; everyone else gets the XDG data folder.
+    """
+    if os.geteuid() == 0:
+        return Path("/var/lib/walktalk")
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "walktalk"
+
+
+class Settings(BaseSettings):
+    """Configuration of one service instance.
+
+    ``database_url`` empty means: use the embedded cluster under ``home``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WALKTALK_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="libpq or SQLAlchemy URL of an existing PostGIS server; empty: embedded",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="key for hashing tokens and sessions; empty: generated once under home",
+    )
+    tiles: str = Field(
+        default="osm",
+        description='base map: "osm", "none" (offline), or "URL-template|attribution"',
+    )
+    assets_dir: Path | None = Field(
+        default=None, description="folder of npm-installed map assets; empty: maps/vendor"
+    )
+    secure_cookies: bool = Field(
+        default=False, description="mark session cookies Secure (set when served over HTTPS)"
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    audit_page_size: int = Field(default=200, ge=1, le=5000)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_weak_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if raw.lower() in _REFUSED_SECRETS or len(raw) < 32:
+            raise ValueError(
+                "WALKTALK_SECRET_KEY is too weak: use at least 32 random characters, e.g. "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
+                "or leave it unset to have one generated under WALKTALK_HOME"
+            )
+        return value
+
+    def resolved_secret_key(self) -> bytes:
+        """The token-hashing key: the configured one, else one generated once under ``home``.
+
+        The generated key is kept in a 0600 file so tokens survive restarts.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.home / "secret.key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()

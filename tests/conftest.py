@@ -1,0 +1,270 @@
+"""Shared fixtures: a real PostGIS for every database test, and a real headless Chromium.
+
+The server is the project's own embedded cluster, started in a throw-away folder for this run
+(never the demo's), or the server in WALKTALK_TEST_DATABASE_URL. Nothing here skips: a missing
+PostGIS or browser fails the run with the command that installs it.
+
+Isolation: ``db`` wraps each test in a transaction that is rolled back; ``fresh_db`` clones a
+new database from a migrated template for tests where another process or the app's own
+engine must see committed rows.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from psycopg import sql
+from pydantic import SecretStr
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.orm import Session
+
+from boundaries.bundled import BOROUGHS_ATTRIBUTION, LONDON_BOROUGHS_PATH, PILOT_WARDS
+from boundaries.reading import read_boroughs, read_wards
+from service.app import create_app
+from service.auth import Role
+from service.cluster import Cluster, ClusterError, ensure_postgis, find_bindir, server_major_version
+from service.db import migrate
+from service.queries import tokens as token_queries
+from service.queries import wards as ward_queries
+from service.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+# Durability is pointless for a throw-away test cluster and costs seconds per clone.
+TEST_SERVER_OPTIONS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+def with_database(url: str, dbname: str, *, driver: bool = False) -> str:
+    """The same server URL pointing at another database."""
+    parsed = make_url(url).set(database=dbname)
+    if driver:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _require_postgis_installed() -> None:
+    try:
+        bindir = find_bindir()
+    except ClusterError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    version = server_major_version(bindir)
+    if not Path(f"/usr/share/postgresql/{version}/extension/postgis.control").exists():
+        pytest.fail(
+            f"PostGIS is not installed for PostgreSQL {version}: run "
+            f"`sudo apt-get install postgresql-{version}-postgis-3` (make test does it as root)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """An admin URL (database ``postgres``) of the server the tests use."""
+    external = os.environ.get("WALKTALK_TEST_DATABASE_URL")
+    if external:
+        yield with_database(external, "postgres")
+        return
+    _require_postgis_installed()
+    home = Path(tempfile.mkdtemp(prefix="walktalk-test-"))
+    home.chmod(0o755)  # the postgres user must reach it when the tests run as root
+    cluster = Cluster(home, server_options=TEST_SERVER_OPTIONS)
+    try:
+        cluster.up()
+    except ClusterError as exc:
+        pytest.fail(f"could not start the test PostgreSQL cluster: {exc}", pytrace=False)
+    try:
+        yield cluster.url("postgres")
+    finally:
+        cluster.down()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _create_database(server_url: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        conn.execute(statement)
+    return with_database(server_url, name)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url: str) -> Iterator[str]:
+    """A migrated database with the bundled boroughs and the active pilot wards; never used directly."""
+    name = f"walktalk_tpl_{uuid.uuid4().hex[:8]}"
+    url = _create_database(server_url, name)
+    ensure_postgis(url)
+    engine = create_engine(with_database(url, name, driver=True))
+    migrate(engine)
+    with Session(engine) as session, session.begin():
+        ward_queries.load_boroughs(
+            session, read_boroughs(LONDON_BOROUGHS_PATH), attribution=BOROUGHS_ATTRIBUTION
+        )
+        ward_queries.load_ward_set(
+            session, read_wards(PILOT_WARDS.path).wards, name=PILOT_WARDS.name,
+            source=str(PILOT_WARDS.path), attribution=PILOT_WARDS.attribution,
+        )
+        ward_queries.activate_ward_set(session, PILOT_WARDS.name)
+    engine.dispose()
+    try:
+        yield name
+    finally:
+        _drop_database(server_url, name)
+
+
+@pytest.fixture
+def fresh_db(server_url: str, template_db: str) -> Iterator[str]:
+    """A new database cloned from the template; its SQLAlchemy URL."""
+    name = f"walktalk_t_{uuid.uuid4().hex[:10]}"
+    url = _create_database(server_url, name, template=template_db)
+    try:
+        yield with_database(url, name, driver=True)
+    finally:
+        _drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def work_db(server_url: str, template_db: str) -> Iterator[str]:
+    """One clone shared by the rolled-back tests of this run."""
+    name = f"walktalk_work_{uuid.uuid4().hex[:8]}"
+    url = _create_database(server_url, name, template=template_db)
+    try:
+        yield with_database(url, name, driver=True)
+    finally:
+        _drop_database(server_url, name)
+
+
+@pytest.fixture
+def db(work_db: str) -> Iterator[Session]:
+    """A session whose every change, commits included, is rolled back after the test."""
+    engine = create_engine(work_db)
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Callable[[str], Settings]:
+    """Settings pointing at a given database, offline tiles, a random key."""
+
+    def make(url: str, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": url, "home": tmp_path / "home",
+            "secret_key": SecretStr(secrets.token_urlsafe(48)), "tiles": "none",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def app_settings(fresh_db: str, settings_for: Callable[..., Settings]) -> Settings:
+    """Settings of an app on a fresh clone."""
+    return settings_for(fresh_db)
+
+
+@pytest.fixture
+def client(app_settings: Settings) -> Iterator[TestClient]:
+    """A TestClient that has entered the app's lifespan (engine up, migrations checked)."""
+    with TestClient(create_app(app_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def issue_token(app_settings: Settings) -> Callable[..., str]:
+    """Create a token in the app's database: ``issue_token("partner", boroughs=[...])``."""
+
+    def issue(role: str, *, expires: str = "1d", name: str | None = None, **scope: Any) -> str:
+        engine = create_engine(app_settings.database_url or "")
+        with Session(engine) as session, session.begin():
+            resolved = token_queries.resolve_scope(session, Role(role), **scope)
+            _, raw = token_queries.create_token(
+                session, key=app_settings.resolved_secret_key(), role=Role(role),
+                name=name or f"test {role}", scope=resolved,
+                expires_at=token_queries.parse_expiry(expires), created_by="tests",
+            )
+        engine.dispose()
+        return raw
+
+    return issue
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app_settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, for the browser."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(app_settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the test server did not start (see the log above)")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (which never downloads a browser)."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "Chromium is not installed: run `sudo apt-get install chromium` "
+            "(make test does it as root)",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
