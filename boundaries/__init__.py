@@ -1,0 +1,1 @@
+"""Ward and borough boundaries: bundled London data, reading and normalising files."""
