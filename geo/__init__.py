@@ -1,0 +1,1 @@
+"""Pure spatial logic on Shapely/GeoPandas: no database, no HTTP."""

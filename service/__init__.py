@@ -1,0 +1,1 @@
+"""The running system: settings, database, queries, roles, API and CLI."""

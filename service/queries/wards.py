@@ -292,7 +292,7 @@ def _geometry_sql(simplify_m: float | None) -> str:
     geom = "geom"
     if simplify_m:
         geom = (
-            "ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, 27700), :simplify), "
+            "ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, 27700), CAST(:simplify AS float8)), "
             "4326)"
         )
     return f"ST_AsGeoJSON(ST_ForcePolygonCCW({geom}), 6)::json"
@@ -334,7 +334,7 @@ def wards_geojson(
                 f"  'geometry', {_geometry_sql(simplify_m)}, "
                 "  'properties', json_build_object('code', code, 'name', name, "
                 "    'borough_code', borough_code, 'borough_name', borough_name, "
-                "    'ward_set', :set_name)) AS feature "
+                "    'ward_set', CAST(:set_name AS text))) AS feature "
                 "  FROM wards WHERE ward_set_id = :set_id " + _borough_filter(borough) + ") f"
             ),
             {
@@ -354,7 +354,7 @@ def ward_geojson(session: Session, code: str) -> str:
             f"  'geometry', {_geometry_sql(None)}, "
             "  'properties', json_build_object('code', code, 'name', name, "
             "    'borough_code', borough_code, 'borough_name', borough_name, "
-            "    'ward_set', :set_name, "
+            "    'ward_set', CAST(:set_name AS text), "
             "    'area_ha', round((ST_Area(ST_Transform(geom, 27700)) / 10000)::numeric, 2)))::text "
             "FROM wards WHERE ward_set_id = :set_id AND code = :code"
         ),
