@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import folium
-from branca.element import Element, Link
+from branca.element import Element, Figure, Link
 
 VENDOR_DIR: Path = Path(__file__).parent / "vendor" / "node_modules"
 
@@ -178,6 +178,11 @@ def localise_assets(root: Element, asset_url: str) -> None:
 
 def _walk(element: Element) -> Iterator[Element]:
     yield element
+    # A figure keeps its head, body and script sections as attributes, not children.
+    if isinstance(element, Figure):
+        yield from _walk(element.header)
+        yield from _walk(element.html)
+        yield from _walk(element.script)
     # A copy: _detach removes children while the walk is under way.
     for child in list(element._children.values()):
         yield from _walk(child)
