@@ -17,7 +17,7 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 $(ASSETS): maps/vendor/package.json maps/vendor/package-lock.json
-	npm ci --prefix maps/vendor --no-audit --no-fund --loglevel=error
+	npm ci --prefix maps/vendor --ignore-scripts --no-audit --no-fund --loglevel=error
 
 system-server:
 	scripts/ensure-system server node

@@ -118,7 +118,7 @@ VENDOR_PACKAGES: frozenset[str] = frozenset(
     asset.package
     for asset in CDN_ASSETS.values()
     if asset is not None and asset.package != FOLIUM_PACKAGE
-)
+) | {"swagger-ui-dist"}  # the /docs page: FastAPI's Swagger UI also comes from a CDN by default
 
 # Folium's own files are served one by one: the package directory also holds its Python source.
 _FOLIUM_FILES: frozenset[str] = frozenset(

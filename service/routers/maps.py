@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from maps.assets import MissingAsset, resolve_asset
+from maps.assets import MissingAsset, UnknownAsset, resolve_asset
 from maps.wards import render_ward_map
 from service.auth import EVERYONE, Allow
 from service.db import SessionDep
-from service.errors import NotFound
+from service.errors import NotFound, ServiceUnavailable
 from service.queries.wards import wards_frame
 
 ASSET_URL = "/static/vendor"
@@ -47,8 +47,11 @@ def vendor_asset(request: Request, path: str) -> FileResponse:
     """A Leaflet/plugin file installed by ``npm ci --prefix maps/vendor``."""
     try:
         file = resolve_asset(path, request.app.state.assets_dir)
-    except MissingAsset as exc:
+    except UnknownAsset as exc:
         raise NotFound(str(exc)) from None
+    except MissingAsset as exc:
+        # The install step was skipped: the service is broken, not the request.
+        raise ServiceUnavailable(str(exc)) from None
     # Versioned package paths never change content, so browsers may keep them a day.
     return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
 

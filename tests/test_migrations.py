@@ -1,0 +1,59 @@
+"""Migrations: the models match them, and the API refuses an unmigrated database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from fastapi.testclient import TestClient
+from geoalchemy2 import alembic_helpers
+from psycopg import sql
+from sqlalchemy import create_engine
+
+from service.app import create_app
+from service.cluster import ensure_postgis
+from service.db import head_revision
+from service.models import Base
+from service.settings import Settings
+from tests.conftest import with_database
+
+
+@pytest.fixture
+def empty_db(server_url: str) -> str:
+    name = f"walktalk_empty_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield with_database(server_url, name, driver=True)  # type: ignore[misc]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_models_and_migrations_agree(fresh_db: str) -> None:
+    engine = create_engine(fresh_db)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_object": alembic_helpers.include_object, "compare_type": True},
+        )
+        assert context.get_current_revision() == head_revision()
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_api_refuses_an_unmigrated_database(
+    empty_db: str, settings_for: Callable[..., Settings]
+) -> None:
+    ensure_postgis(empty_db)
+    app = create_app(settings_for(empty_db))
+    with pytest.raises(Exception, match="run `walktalk db migrate`"), TestClient(app):
+        pass
+
+
+def test_api_refuses_an_unreachable_database(settings_for: Callable[..., Settings]) -> None:
+    url = "postgresql+psycopg://nobody@/nothing?host=/nonexistent-socket-dir&port=5432"
+    with pytest.raises(Exception, match="walktalk db up"), TestClient(create_app(settings_for(url))):
+        pass
