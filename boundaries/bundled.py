@@ -87,7 +87,7 @@ class CommandUnit:
     borough_codes: tuple[str, ...]
 
 
-class UnknownCommandUnit(ValueError):  # noqa: N818 -- reads as the condition, like NotFound
+class UnknownCommandUnit(ValueError):
     """No command unit has the given code or name."""
 
 

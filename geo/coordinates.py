@@ -10,7 +10,7 @@ _LON_RANGE = (-180.0, 180.0)
 _LAT_RANGE = (-90.0, 90.0)
 
 
-class InvalidCoordinates(ValueError):  # noqa: N818 -- the name the API and service use
+class InvalidCoordinates(ValueError):
     """A longitude or latitude that cannot be a WGS84 (EPSG:4326) position."""
 
 

@@ -40,11 +40,11 @@ class AssetError(Exception):
 
 
 # The names are the service's API (no "Error" suffix, like NotFound in service/errors.py).
-class MissingAsset(AssetError):  # noqa: N818
+class MissingAsset(AssetError):
     """An asset the maps need is not installed in ``maps/vendor/node_modules``."""
 
 
-class UnknownAsset(AssetError):  # noqa: N818
+class UnknownAsset(AssetError):
     """A URL or path that is not one of the assets this service knows and serves."""
 
 

@@ -25,7 +25,7 @@ from service.errors import Forbidden, Unauthorized
 SESSION_COOKIE = "walktalk_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
-TOKEN_PREFIX = "wt_"
+TOKEN_PREFIX = "wt_"  # noqa: S105 - a visible prefix lets secret scanners spot leaked tokens
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -96,8 +96,11 @@ def _principal_from_token(request: Request, session: SessionDep, raw: str) -> Pr
             "supervisor for a new one"
         )
     return Principal(
-        role=Role(row.role), name=row.name, token_id=row.id,
-        ward_codes=tuple(row.ward_codes), borough_codes=tuple(row.borough_codes),
+        role=Role(row.role),
+        name=row.name,
+        token_id=row.id,
+        ward_codes=tuple(row.ward_codes),
+        borough_codes=tuple(row.borough_codes),
     )
 
 
@@ -115,8 +118,11 @@ def _principal_from_cookie(request: Request, session: SessionDep, raw: str) -> P
         # A stale cookie must not lock anyone out of public pages or /login: treat as public.
         return PUBLIC
     return Principal(
-        role=Role(row.role), name=row.name, token_id=row.id,
-        ward_codes=tuple(row.ward_codes), borough_codes=tuple(row.borough_codes),
+        role=Role(row.role),
+        name=row.name,
+        token_id=row.id,
+        ward_codes=tuple(row.ward_codes),
+        borough_codes=tuple(row.borough_codes),
         csrf_token=row.csrf_token,
     )
 
@@ -165,6 +171,7 @@ class Allow:
         self.roles = frozenset(roles)
 
     async def __call__(self, request: Request, principal: PrincipalDep) -> Principal:
+        """Return the caller when their role is allowed, else refuse with 403."""
         if principal.role not in self.roles:
             needed = " or ".join(sorted(r.value for r in self.roles))
             hint = (

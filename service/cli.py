@@ -67,7 +67,9 @@ def _migrated(settings: Settings) -> Engine:
 def cmd_db_up(settings: Settings, _: argparse.Namespace) -> None:
     """Start the embedded cluster (or check the configured server)."""
     if settings.database_url:
-        _say(f"DATABASE_URL is set: using that server; PostGIS {ensure_postgis(libpq_url(settings))}")
+        _say(
+            f"DATABASE_URL is set: using that server; PostGIS {ensure_postgis(libpq_url(settings))}"
+        )
         return
     _say(*Cluster(settings.home).up())
 
@@ -88,7 +90,9 @@ def cmd_db_status(settings: Settings, _: argparse.Namespace) -> None:
     state = f"running (pid {status.pid})" if status.running else "stopped"
     if not status.initialised:
         state = "not created yet (run `walktalk db up`)"
-    _say(f"embedded PostgreSQL: {state}", f"data: {status.data_dir}", f"socket: {status.socket_dir}")
+    _say(
+        f"embedded PostgreSQL: {state}", f"data: {status.data_dir}", f"socket: {status.socket_dir}"
+    )
     if not status.running:
         raise SystemExit(3)
 
@@ -119,13 +123,19 @@ def _store_ward_set(
     activate: bool,
     **read_options: str | None,
 ) -> None:
-    ward_file = read_wards(path, **read_options)  # type: ignore[arg-type]
+    ward_file = read_wards(path, **read_options)
     if ward_file.repaired:
-        _note(f"repaired invalid polygons of {len(ward_file.repaired)} wards: "
-              + ", ".join(ward_file.repaired))
+        _note(
+            f"repaired invalid polygons of {len(ward_file.repaired)} wards: "
+            + ", ".join(ward_file.repaired)
+        )
     with Session(engine) as session, session.begin():
         set_id = ward_queries.load_ward_set(
-            session, ward_file.wards, name=name, source=str(path), attribution=attribution,
+            session,
+            ward_file.wards,
+            name=name,
+            source=str(path),
+            attribution=attribution,
             description=description,
         )
         check = ward_queries.check_ward_set(session, set_id)
@@ -133,25 +143,33 @@ def _store_ward_set(
             _note(f"warning: {warning}")
         if check.problems:
             raise WalkTalkError(f"ward set {name!r} refused: " + "; ".join(check.problems))
-        _say(f"loaded ward set {name!r}: {check.wards} wards from {path.name} "
-             f"({ward_file.source_crs}), {check.parts} lookup pieces")
+        _say(
+            f"loaded ward set {name!r}: {check.wards} wards from {path.name} "
+            f"({ward_file.source_crs}), {check.parts} lookup pieces"
+        )
         if activate:
             reassigned = ward_queries.activate_ward_set(session, name)
-            _say(f"activated {name!r}" + "".join(
-                f"; re-assigned {n} rows of {t}" for t, n in reassigned.items()))
+            _say(
+                f"activated {name!r}"
+                + "".join(f"; re-assigned {n} rows of {t}" for t, n in reassigned.items())
+            )
 
 
 def cmd_wards_load(settings: Settings, args: argparse.Namespace) -> None:
     """Load a boundary file as a new ward set."""
     path = Path(args.path)
     _store_ward_set(
-        _migrated(settings), path,
+        _migrated(settings),
+        path,
         name=args.set or path.stem,
         attribution=args.attribution or f"Ward boundaries: {path.name}",
         description=args.description or "",
         activate=args.activate,
-        layer=args.layer, code_field=args.code_field, name_field=args.name_field,
-        borough_field=args.borough_field, borough_name_field=args.borough_name_field,
+        layer=args.layer,
+        code_field=args.code_field,
+        name_field=args.name_field,
+        borough_field=args.borough_field,
+        borough_name_field=args.borough_name_field,
         crs=args.crs,
     )
 
@@ -163,8 +181,12 @@ def _load_bundled(engine: Engine, bundled: BundledWardSet, activate: bool) -> No
         _say(f"ward set {bundled.name!r} already loaded")
         return
     _store_ward_set(
-        engine, bundled.path, name=bundled.name, attribution=bundled.attribution,
-        description=bundled.description, activate=activate,
+        engine,
+        bundled.path,
+        name=bundled.name,
+        attribution=bundled.attribution,
+        description=bundled.description,
+        activate=activate,
     )
 
 
@@ -190,16 +212,20 @@ def cmd_wards_list(settings: Settings, _: argparse.Namespace) -> None:
         _say("no ward sets loaded: run `walktalk wards bundled`")
     for s in sets:
         mark = "*" if s.is_active else " "
-        _say(f"{mark} {s.name:<20} {s.wards:>4} wards {s.boroughs:>3} boroughs  "
-             f"loaded {s.loaded_at:%Y-%m-%d %H:%M}  {s.source}")
+        _say(
+            f"{mark} {s.name:<20} {s.wards:>4} wards {s.boroughs:>3} boroughs  "
+            f"loaded {s.loaded_at:%Y-%m-%d %H:%M}  {s.source}"
+        )
 
 
 def cmd_wards_activate(settings: Settings, args: argparse.Namespace) -> None:
     """Make a loaded ward set the active one."""
     with Session(_migrated(settings)) as session, session.begin():
         reassigned = ward_queries.activate_ward_set(session, args.name)
-    _say(f"activated {args.name!r}" + "".join(
-        f"; re-assigned {n} rows of {t}" for t, n in reassigned.items()))
+    _say(
+        f"activated {args.name!r}"
+        + "".join(f"; re-assigned {n} rows of {t}" for t, n in reassigned.items())
+    )
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -213,12 +239,19 @@ def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> None:
             session, role, wards=args.ward, boroughs=args.borough, command_unit=args.command_unit
         )
         info, raw = token_queries.create_token(
-            session, key=settings.resolved_secret_key(), role=role, name=args.name, scope=scope,
-            expires_at=token_queries.parse_expiry(args.expires), created_by=CLI_ACTOR,
+            session,
+            key=settings.resolved_secret_key(),
+            role=role,
+            name=args.name,
+            scope=scope,
+            expires_at=token_queries.parse_expiry(args.expires),
+            created_by=CLI_ACTOR,
         )
     where = ", ".join(info.ward_codes or info.borough_codes)
-    _note(f"created {info.role} token {info.id} for {info.name!r} ({where}), "
-          f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC. It is shown once; keep it secret:")
+    _note(
+        f"created {info.role} token {info.id} for {info.name!r} ({where}), "
+        f"expires {info.expires_at:%Y-%m-%d %H:%M} UTC. It is shown once; keep it secret:"
+    )
     _say(raw)
 
 
@@ -227,8 +260,10 @@ def cmd_tokens_list(settings: Settings, _: argparse.Namespace) -> None:
     with Session(_migrated(settings)) as session:
         found = token_queries.list_tokens(session)
     for t in found:
-        _say(f"{t.id}  {t.state:<8} {t.role:<10} {t.name:<30} "
-             f"{','.join(t.ward_codes or t.borough_codes)}  expires {t.expires_at:%Y-%m-%d}")
+        _say(
+            f"{t.id}  {t.state:<8} {t.role:<10} {t.name:<30} "
+            f"{','.join(t.ward_codes or t.borough_codes)}  expires {t.expires_at:%Y-%m-%d}"
+        )
     if not found:
         _say("no tokens yet: create one with `walktalk tokens create`")
 
@@ -290,15 +325,20 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--name-field", help="field with ward names (default: guessed)")
     load.add_argument("--borough-field", help="field with borough codes (default: guessed)")
     load.add_argument("--borough-name-field", help="field with borough names")
-    load.add_argument("--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:27700")
+    load.add_argument(
+        "--crs", help="CRS of the file when it has none or a wrong one, e.g. EPSG:27700"
+    )
     load.add_argument("--set", help="name of the new ward set (default: the file name)")
     load.add_argument("--attribution", help="the data's attribution line, shown on maps")
     load.add_argument("--description", help="a note on the set")
     load.add_argument("--activate", action="store_true", help="make it the active set")
     load.set_defaults(func=cmd_wards_load)
     bundled = wards.add_parser("bundled", help="load the bundled boroughs and wards")
-    bundled.add_argument("--pilot-only", action="store_true",
-                         help="only the Lambeth + Southwark wards, not all of London 2018")
+    bundled.add_argument(
+        "--pilot-only",
+        action="store_true",
+        help="only the Lambeth + Southwark wards, not all of London 2018",
+    )
     bundled.set_defaults(func=cmd_wards_bundled)
     wards.add_parser("list", help="list ward sets").set_defaults(func=cmd_wards_list)
     activate = wards.add_parser("activate", help="make a loaded set the active one")
@@ -309,8 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", required=True
     )
     create = tokens.add_parser("create", help="create a token (printed once)")
-    create.add_argument("--role", required=True,
-                        choices=[r.value for r in Role if r is not Role.public])
+    create.add_argument(
+        "--role", required=True, choices=[r.value for r in Role if r is not Role.public]
+    )
     create.add_argument("--name", required=True, help="who holds it")
     create.add_argument("--ward", action="append", default=[], help="officers: a ward code")
     create.add_argument("--borough", action="append", default=[], help="a borough code or name")
@@ -342,8 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _note(f"walktalk: error: {exc}")
         return 1
     except OperationalError as exc:
-        _note(f"walktalk: error: cannot reach the database: {exc.orig}. "
-              "Start it with `walktalk db up`, or check DATABASE_URL.")
+        _note(
+            f"walktalk: error: cannot reach the database: {exc.orig}. "
+            "Start it with `walktalk db up`, or check DATABASE_URL."
+        )
         return 1
     return 0
 

@@ -117,7 +117,8 @@ class Cluster:
 
     def url(self, dbname: str = DB_NAME) -> str:
         """A libpq URL (``postgresql://…``) that ``psql`` and psycopg accept."""
-        return f"postgresql://{DB_USER}@/{dbname}?host={quote(str(self.socket_dir), safe='/')}&port={PORT}"
+        host = quote(str(self.socket_dir), safe="/")
+        return f"postgresql://{DB_USER}@/{dbname}?host={host}&port={PORT}"
 
     # -- running PostgreSQL's own tools -------------------------------------------------------
 
@@ -210,10 +211,13 @@ class Cluster:
             self._run(
                 [
                     str(bindir / "initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", DB_USER,
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    DB_USER,
                     "--auth=trust",  # only the socket exists, and only its owner can open it
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C",
                 ],
                 "initdb",
@@ -234,10 +238,15 @@ class Cluster:
             self._run(
                 [
                     str(bindir / "pg_ctl"),
-                    "-D", str(self.data_dir),
-                    "-l", str(self.log_file),
-                    "-w", "-t", "60",
-                    "-o", " ".join(options),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    " ".join(options),
                     "start",
                 ],
                 "pg_ctl start",

@@ -67,9 +67,7 @@ class Ward(Base):
     name: Mapped[str] = mapped_column(Text)
     borough_code: Mapped[str] = mapped_column(Text)
     borough_name: Mapped[str] = mapped_column(Text)
-    geom = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
-    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
 
     __table_args__ = (
         UniqueConstraint("ward_set_id", "code", name="wards_set_code_key"),
@@ -102,9 +100,7 @@ class Borough(Base):
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     attribution: Mapped[str] = mapped_column(Text)
-    geom = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
-    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
 
     __table_args__ = (Index("boroughs_geom_idx", "geom", postgresql_using="gist"),)
 

@@ -44,8 +44,13 @@ from service.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 # Durability is pointless for a throw-away test cluster and costs seconds per clone.
 TEST_SERVER_OPTIONS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
@@ -115,7 +120,7 @@ def _drop_database(server_url: str, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def template_db(server_url: str) -> Iterator[str]:
-    """A migrated database with the bundled boroughs and the active pilot wards; never used directly."""
+    """A migrated database with boroughs and the active pilot wards, only ever cloned."""
     name = f"walktalk_tpl_{uuid.uuid4().hex[:8]}"
     url = _create_database(server_url, name)
     ensure_postgis(url)
@@ -126,8 +131,11 @@ def template_db(server_url: str) -> Iterator[str]:
             session, read_boroughs(LONDON_BOROUGHS_PATH), attribution=BOROUGHS_ATTRIBUTION
         )
         ward_queries.load_ward_set(
-            session, read_wards(PILOT_WARDS.path).wards, name=PILOT_WARDS.name,
-            source=str(PILOT_WARDS.path), attribution=PILOT_WARDS.attribution,
+            session,
+            read_wards(PILOT_WARDS.path).wards,
+            name=PILOT_WARDS.name,
+            source=str(PILOT_WARDS.path),
+            attribution=PILOT_WARDS.attribution,
         )
         ward_queries.activate_ward_set(session, PILOT_WARDS.name)
     engine.dispose()
@@ -181,8 +189,10 @@ def settings_for(tmp_path: Path) -> Callable[[str], Settings]:
 
     def make(url: str, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": url, "home": tmp_path / "home",
-            "secret_key": SecretStr(secrets.token_urlsafe(48)), "tiles": "none",
+            "database_url": url,
+            "home": tmp_path / "home",
+            "secret_key": SecretStr(secrets.token_urlsafe(48)),
+            "tiles": "none",
         }
         values.update(overrides)
         return Settings(**values)
@@ -212,9 +222,13 @@ def issue_token(app_settings: Settings) -> Callable[..., str]:
         with Session(engine) as session, session.begin():
             resolved = token_queries.resolve_scope(session, Role(role), **scope)
             _, raw = token_queries.create_token(
-                session, key=app_settings.resolved_secret_key(), role=Role(role),
-                name=name or f"test {role}", scope=resolved,
-                expires_at=token_queries.parse_expiry(expires), created_by="tests",
+                session,
+                key=app_settings.resolved_secret_key(),
+                role=Role(role),
+                name=name or f"test {role}",
+                scope=resolved,
+                expires_at=token_queries.parse_expiry(expires),
+                created_by="tests",
             )
         engine.dispose()
         return raw

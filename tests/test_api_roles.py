@@ -45,14 +45,27 @@ def test_every_route_declares_the_roles_that_may_call_it(app_settings: Settings)
     undeclared = []
     paths = set()
     for route in _all_routes(app.router.routes):
-        assert isinstance(route, APIRoute), f"{route} is not an APIRoute, so it cannot declare roles"
+        assert isinstance(route, APIRoute), (
+            f"{route} is not an APIRoute, so it cannot declare roles"
+        )
         paths.add(route.path)
         if not _declared_roles(route):
             undeclared.append(f"{sorted(route.methods)} {route.path}")
     assert undeclared == []
     # The walk really saw the app: the routes this issue promises are all there.
-    assert {"/healthz", "/wards", "/wards/{code}", "/wards/lookup", "/tokens", "/login",
-            "/logout", "/maps/wards", "/docs", "/openapi.json", "/audit"} <= paths
+    assert {
+        "/healthz",
+        "/wards",
+        "/wards/{code}",
+        "/wards/lookup",
+        "/tokens",
+        "/login",
+        "/logout",
+        "/maps/wards",
+        "/docs",
+        "/openapi.json",
+        "/audit",
+    } <= paths
 
 
 def test_a_route_without_roles_is_caught(app_settings: Settings) -> None:
@@ -63,7 +76,8 @@ def test_a_route_without_roles_is_caught(app_settings: Settings) -> None:
         return {}
 
     missing = [
-        r.path for r in _all_routes(app.router.routes)
+        r.path
+        for r in _all_routes(app.router.routes)
         if isinstance(r, APIRoute) and not _declared_roles(r)
     ]
     assert missing == ["/undeclared"]
@@ -96,14 +110,19 @@ def test_unknown_malformed_revoked_and_expired_tokens_are_401(
         return response.status_code, response.json().get("detail", "")
 
     assert status("Bearer wt_not-a-real-token")[0] == 401
-    assert status("Basic dXNlcjpwYXNz") == (401, "the Authorization header must be `Bearer <token>`")
+    assert status("Basic dXNlcjpwYXNz") == (
+        401,
+        "the Authorization header must be `Bearer <token>`",
+    )
     supervisor = issue_token("supervisor", command_unit="AS")
     partner = issue_token("partner", boroughs=[LAMBETH], name="Lambeth Council")
     assert status(f"Bearer {partner}")[0] == 200
 
     tokens = client.get("/tokens", headers={"Authorization": f"Bearer {supervisor}"}).json()
     partner_id = next(t["id"] for t in tokens["tokens"] if t["role"] == "partner")
-    revoked = client.delete(f"/tokens/{partner_id}", headers={"Authorization": f"Bearer {supervisor}"})
+    revoked = client.delete(
+        f"/tokens/{partner_id}", headers={"Authorization": f"Bearer {supervisor}"}
+    )
     assert revoked.json()["state"] == "revoked"
     code, detail = status(f"Bearer {partner}")
     assert code == 401 and "revoked" in detail
@@ -111,8 +130,12 @@ def test_unknown_malformed_revoked_and_expired_tokens_are_401(
     officer = issue_token("officer", wards=["E05014118"], name="PC Expired")
     engine = create_engine(app_settings.database_url or "")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE api_tokens SET expires_at = now() - interval '1 minute' "
-                          "WHERE name = 'PC Expired'"))
+        conn.execute(
+            text(
+                "UPDATE api_tokens SET expires_at = now() - interval '1 minute' "
+                "WHERE name = 'PC Expired'"
+            )
+        )
     engine.dispose()
     code, detail = status(f"Bearer {officer}")
     assert code == 401 and "expired" in detail
@@ -137,7 +160,8 @@ def test_supervisor_creates_and_revokes_within_their_command_unit(
 ) -> None:
     auth = {"Authorization": f"Bearer {issue_token('supervisor', command_unit='AS')}"}
     created = client.post(
-        "/tokens", headers=auth,
+        "/tokens",
+        headers=auth,
         json={"role": "partner", "name": "Southwark Council", "boroughs": ["Southwark"]},
     )
     assert created.status_code == 201, created.text
@@ -148,12 +172,14 @@ def test_supervisor_creates_and_revokes_within_their_command_unit(
     assert client.get("/tokens", headers=new_auth).status_code == 403
 
     outside = client.post(
-        "/tokens", headers=auth,
+        "/tokens",
+        headers=auth,
         json={"role": "partner", "name": "Westminster", "boroughs": ["E09000033"]},
     )
     assert outside.status_code == 403 and "E09000033" in outside.json()["detail"]
     officer = client.post(
-        "/tokens", headers=auth,
+        "/tokens",
+        headers=auth,
         json={"role": "officer", "name": "PC Waterloo", "wards": ["E05014118"]},
     )
     assert officer.json()["borough_codes"] == [LAMBETH]
@@ -169,8 +195,10 @@ def test_supervisor_creates_and_revokes_within_their_command_unit(
         ({"role": "partner", "name": "X"}, "needs a scope"),
         ({"role": "partner", "name": "X", "boroughs": ["Narnia"]}, "unknown borough"),
         ({"role": "public", "name": "X"}, "need no token"),
-        ({"role": "partner", "name": "X", "boroughs": [LAMBETH], "expires": "soon"},
-         "not understood"),
+        (
+            {"role": "partner", "name": "X", "boroughs": [LAMBETH], "expires": "soon"},
+            "not understood",
+        ),
         ({"role": "supervisor", "name": "X", "command_unit": "ZZ"}, "AS (Central South)"),
     ],
 )

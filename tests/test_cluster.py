@@ -43,7 +43,9 @@ def test_up_twice_is_harmless_and_url_works_in_psql(cluster: Cluster) -> None:
     assert url.startswith("postgresql://walktalk@/walktalk?host=")
     out = subprocess.run(
         ["psql", url, "-Atc", "SELECT postgis_lib_version() IS NOT NULL, current_user"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert out == "t|walktalk"
 

@@ -55,5 +55,8 @@ def test_api_refuses_an_unmigrated_database(
 
 def test_api_refuses_an_unreachable_database(settings_for: Callable[..., Settings]) -> None:
     url = "postgresql+psycopg://nobody@/nothing?host=/nonexistent-socket-dir&port=5432"
-    with pytest.raises(Exception, match="walktalk db up"), TestClient(create_app(settings_for(url))):
+    with (
+        pytest.raises(Exception, match="walktalk db up"),
+        TestClient(create_app(settings_for(url))),
+    ):
         pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -78,7 +80,11 @@ def test_london_2018_loads_and_activation_switches_lookups(db: Session) -> None:
         queries.lookup_ward(db, *WESTMINSTER)
     queries.activate_ward_set(db, "london-2018")
     hit = queries.lookup_ward(db, *WESTMINSTER)
-    assert (hit.code, hit.name, hit.borough_name) == ("E05000644", "St. James's", "City of Westminster")
+    assert (hit.code, hit.name, hit.borough_name) == (
+        "E05000644",
+        "St. James's",
+        "City of Westminster",
+    )
     # Lambeth's pre-2022 ward at Waterloo was Bishop's.
     assert queries.lookup_ward(db, *WATERLOO).code == "E05000416"
     active = [s.name for s in queries.list_ward_sets(db) if s.is_active]
@@ -88,8 +94,7 @@ def test_london_2018_loads_and_activation_switches_lookups(db: Session) -> None:
 def test_activation_reassigns_stored_rows_in_the_same_transaction(db: Session) -> None:
     db.execute(
         text(
-            "CREATE TEMP TABLE concern_points (id int, ward_code text, "
-            "geom geometry(Point, 4326))"
+            "CREATE TEMP TABLE concern_points (id int, ward_code text, geom geometry(Point, 4326))"
         )
     )
     db.execute(
@@ -135,7 +140,7 @@ def test_geojson_is_rfc7946(db: Session) -> None:
     # wards carry sliver parts whose area rounds to 0 at 6 decimals, so test the largest.)
     for feature in collection["features"]:
         ring = max((polygon[0] for polygon in feature["geometry"]["coordinates"]), key=len)
-        area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False))
+        area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
         assert area2 > 0, feature["id"]
     lon, lat = ring[0]
     assert -0.16 < lon < -0.03 and 51.40 < lat < 51.52

@@ -1,0 +1,1 @@
+"""SQL for the service, one module per subject; callers own the transaction."""

@@ -30,8 +30,11 @@ def record(session: Session, principal: Principal, action: str, target: str = ""
             "VALUES (:token, :actor, :role, :action, :target)"
         ),
         {
-            "token": principal.token_id, "actor": principal.name, "role": principal.role.value,
-            "action": action, "target": target,
+            "token": principal.token_id,
+            "actor": principal.name,
+            "role": principal.role.value,
+            "action": action,
+            "target": target,
         },
     )
 

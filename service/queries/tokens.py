@@ -68,8 +68,14 @@ def parse_expiry(value: str | None, *, now: datetime | None = None) -> datetime:
     match = _DURATION.match(value)
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        expires = now + {"h": timedelta(hours=amount), "d": timedelta(days=amount),
-                         "w": timedelta(weeks=amount)}[unit]
+        expires = (
+            now
+            + {
+                "h": timedelta(hours=amount),
+                "d": timedelta(days=amount),
+                "w": timedelta(weeks=amount),
+            }[unit]
+        )
     else:
         try:
             expires = datetime.fromisoformat(value)
@@ -142,7 +148,9 @@ def resolve_scope(
             raise InvalidInput(str(exc).strip("'\"")) from None
         boroughs = [*boroughs, *unit.borough_codes]
     if not boroughs:
-        hint = "--command-unit NAME or --borough CODE" if role is Role.supervisor else "--borough CODE"
+        hint = (
+            "--command-unit NAME or --borough CODE" if role is Role.supervisor else "--borough CODE"
+        )
         raise InvalidInput(f"a {role.value} token needs a scope: give {hint}")
     return TokenScope((), _boroughs(session, boroughs))
 
@@ -169,9 +177,14 @@ def create_token(
             "VALUES (:id, :name, :role, :wards, :boroughs, :hash, :by, :expires)"
         ),
         {
-            "id": token_id, "name": name.strip(), "role": role.value,
-            "wards": list(scope.ward_codes), "boroughs": list(scope.borough_codes),
-            "hash": keyed_hash(key, raw), "by": created_by, "expires": expires_at,
+            "id": token_id,
+            "name": name.strip(),
+            "role": role.value,
+            "wards": list(scope.ward_codes),
+            "boroughs": list(scope.borough_codes),
+            "hash": keyed_hash(key, raw),
+            "by": created_by,
+            "expires": expires_at,
         },
     )
     return get_token(session, token_id), raw
@@ -185,10 +198,15 @@ _SELECT = (
 
 def _info(row: Row[Any]) -> TokenInfo:
     return TokenInfo(
-        id=row.id, name=row.name, role=row.role,
-        ward_codes=tuple(row.ward_codes), borough_codes=tuple(row.borough_codes),
-        created_at=row.created_at, created_by=row.created_by,
-        expires_at=row.expires_at, revoked_at=row.revoked_at,
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        ward_codes=tuple(row.ward_codes),
+        borough_codes=tuple(row.borough_codes),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
     )
 
 
@@ -234,9 +252,7 @@ def start_browser_session(
 ) -> tuple[str, str]:
     """Exchange a bearer token for a browser session; return (cookie value, CSRF token)."""
     row = session.execute(
-        text(
-            "SELECT id, revoked_at, expires_at FROM api_tokens WHERE token_hash = :hash"
-        ),
+        text("SELECT id, revoked_at, expires_at FROM api_tokens WHERE token_hash = :hash"),
         {"hash": keyed_hash(key, raw_token.strip())},
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC):

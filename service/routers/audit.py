@@ -41,7 +41,5 @@ def read_audit_log(
     """Read the audit log (the read itself is logged)."""
     audit.record(session, principal, "read audit log")
     session.commit()
-    entries = audit.read_log(
-        session, limit=limit or request.app.state.settings.audit_page_size
-    )
+    entries = audit.read_log(session, limit=limit or request.app.state.settings.audit_page_size)
     return AuditLogPublic(entries=[AuditEntryPublic(**e.__dict__) for e in entries])

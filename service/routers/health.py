@@ -37,8 +37,13 @@ def health(session: SessionDep) -> dict[str, Any]:
         "database": "reachable",
         "postgis_version": postgis,
         "active_ward_set": (
-            {"name": active.name, "wards": active.wards, "boroughs": active.boroughs,
-             "activated_at": active.activated_at}
-            if active else None
+            {
+                "name": active.name,
+                "wards": active.wards,
+                "boroughs": active.boroughs,
+                "activated_at": active.activated_at,
+            }
+            if active
+            else None
         ),
     }

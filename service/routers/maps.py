@@ -36,7 +36,10 @@ def ward_map(
     """A map of the active wards with tooltips, legend, layer control and attribution."""
     active, frame = wards_frame(session, borough=borough, simplify_m=MAP_SIMPLIFY_M)
     html = render_ward_map(
-        frame, ward_set=active.name, attribution=active.attribution, asset_url=ASSET_URL,
+        frame,
+        ward_set=active.name,
+        attribution=active.attribution,
+        asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
     )
     return HTMLResponse(html)
@@ -67,7 +70,7 @@ def docs(request: Request) -> HTMLResponse:
     """Swagger UI, served from the service's own copy of swagger-ui-dist."""
     return get_swagger_ui_html(
         openapi_url="/openapi.json",
-        title=f"{request.app.title} – API",
+        title=f"{request.app.title} - API",
         swagger_js_url=f"{ASSET_URL}/swagger-ui-dist/swagger-ui-bundle.js",
         swagger_css_url=f"{ASSET_URL}/swagger-ui-dist/swagger-ui.css",
         swagger_favicon_url=f"{ASSET_URL}/leaflet/dist/images/marker-icon.png",

@@ -23,6 +23,14 @@ Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
 LOGIN_CSRF_COOKIE = "walktalk_login_csrf"
 
 
+# A map pin in the scheme's purple; browsers ask for /favicon.ico on every page.
+FAVICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<path d="M8 0a5 5 0 0 0-5 5c0 4 5 11 5 11s5-7 5-11a5 5 0 0 0-5-5z" fill="#5b2a86"/>'
+    '<circle cx="8" cy="5" r="2" fill="#fff"/></svg>'
+)
+
+
 def _safe_next(target: str) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing aid.
     return target if target.startswith("/") and not target.startswith("//") else "/"
@@ -30,8 +38,21 @@ def _safe_next(target: str) -> str:
 
 def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
     response.set_cookie(
-        name, value, max_age=max_age, httponly=True, samesite="strict", path="/",
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        path="/",
         secure=request.app.state.settings.secure_cookies,
+    )
+
+
+@router.get("/favicon.ico", operation_id="favicon", dependencies=[Depends(Allow(*EVERYONE))])
+def favicon() -> Response:
+    """The site icon."""
+    return Response(
+        FAVICON_SVG, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
     )
 
 
@@ -48,9 +69,15 @@ def _login_page(
 ) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
     response = templates.TemplateResponse(
-        request, "login.html",
-        {"title": "Sign in", "principal": principal, "csrf_token": csrf,
-         "next": _safe_next(next_), "error": error},
+        request,
+        "login.html",
+        {
+            "title": "Sign in",
+            "principal": principal,
+            "csrf_token": csrf,
+            "next": _safe_next(next_),
+            "error": error,
+        },
         status_code=status,
     )
     _set_cookie(request, response, LOGIN_CSRF_COOKIE, csrf, max_age=3600)
@@ -58,7 +85,7 @@ def _login_page(
 
 
 @router.get("/login", response_class=HTMLResponse, operation_id="login_form")
-def login_form(request: Request, principal: Anyone, next: str = "/") -> HTMLResponse:  # noqa: A002
+def login_form(request: Request, principal: Anyone, next: str = "/") -> HTMLResponse:
     """The sign-in form."""
     return _login_page(request, principal, next_=next)
 
@@ -70,19 +97,24 @@ def login(
     principal: Anyone,
     token: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",  # noqa: A002
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Exchange a token for an HttpOnly, SameSite=Strict session cookie."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(
-            request, principal, next_=next, status=403,
+            request,
+            principal,
+            next_=next,
+            status=403,
             error="The sign-in form had expired. Please paste your token again.",
         )
     settings = request.app.state.settings
     try:
         cookie, _csrf = queries.start_browser_session(
-            session, key=request.app.state.secret_key, raw_token=token,
+            session,
+            key=request.app.state.secret_key,
+            raw_token=token,
             hours=settings.session_hours,
         )
     except Unauthorized as exc:

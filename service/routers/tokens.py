@@ -59,9 +59,15 @@ class TokensPublic(BaseModel):
 
 def _public(info: queries.TokenInfo) -> TokenPublic:
     return TokenPublic(
-        id=info.id, name=info.name, role=info.role, ward_codes=list(info.ward_codes),
-        borough_codes=list(info.borough_codes), created_at=info.created_at,
-        created_by=info.created_by, expires_at=info.expires_at, revoked_at=info.revoked_at,
+        id=info.id,
+        name=info.name,
+        role=info.role,
+        ward_codes=list(info.ward_codes),
+        borough_codes=list(info.borough_codes),
+        created_at=info.created_at,
+        created_by=info.created_by,
+        expires_at=info.expires_at,
+        revoked_at=info.revoked_at,
         state=info.state,
     )
 
@@ -83,13 +89,21 @@ def create_token(
     if body.role is Role.public:
         raise InvalidInput("the public need no token: requests without one are public")
     scope = queries.resolve_scope(
-        session, body.role, wards=body.wards, boroughs=body.boroughs,
+        session,
+        body.role,
+        wards=body.wards,
+        boroughs=body.boroughs,
         command_unit=body.command_unit,
     )
     queries.check_within(principal, scope.borough_codes)
     info, raw = queries.create_token(
-        session, key=request.app.state.secret_key, role=body.role, name=body.name, scope=scope,
-        expires_at=queries.parse_expiry(body.expires), created_by=principal.name,
+        session,
+        key=request.app.state.secret_key,
+        role=body.role,
+        name=body.name,
+        scope=scope,
+        expires_at=queries.parse_expiry(body.expires),
+        created_by=principal.name,
     )
     audit.record(session, principal, "create token", f"{info.id} {info.role} {info.name}")
     session.commit()

@@ -1,0 +1,95 @@
+"""The pages in a real headless Chromium, served by uvicorn, with no internet and no CDN."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    opened = context.new_page()
+    opened.problems = []  # console errors, page errors and requests that left the server
+    opened.on(
+        "console",
+        lambda msg: (
+            opened.problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    opened.on("pageerror", lambda exc: opened.problems.append(f"page error: {exc}"))
+    opened.on(
+        "request",
+        lambda req: (
+            opened.problems.append(f"off-server request: {req.url}")
+            if not req.url.startswith(live_server)
+            else None
+        ),
+    )
+    opened.on("requestfailed", lambda req: opened.problems.append(f"failed: {req.url}"))
+    opened.on(
+        "response",
+        lambda res: (
+            opened.problems.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
+        ),
+    )
+    yield opened
+    context.close()
+
+
+def test_ward_map_renders_offline_with_tooltips_legend_and_attribution(
+    page: Any, live_server: str, tmp_path: Path
+) -> None:
+    response = page.goto(f"{live_server}/maps/wards")
+    assert response.status == 200
+    wards = page.locator("path.leaflet-interactive")
+    wards.first.wait_for()
+    assert wards.count() == 48
+    legend = page.locator(".map-legend").inner_text()
+    assert "Lambeth" in legend and "Southwark" in legend
+    attribution = page.locator(".leaflet-control-attribution").inner_text()
+    assert "Office for National Statistics" in attribution
+    layers = page.locator(".leaflet-control-layers label").all_inner_texts()
+    assert any("Wards (pilot-2024)" in label for label in layers)
+
+    # Hover the middle of the map: a ward's tooltip names the ward, its code and borough.
+    box = page.locator(".folium-map").bounding_box()
+    assert box["width"] > 500 and box["height"] > 500
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for()
+    text = tooltip.inner_text()
+    assert "E05" in text and ("Lambeth" in text or "Southwark" in text)
+
+    page.screenshot(path=str(tmp_path / "wards.png"))
+    assert (tmp_path / "wards.png").stat().st_size > 10_000
+    assert page.problems == []
+
+
+def test_api_docs_render_from_the_services_own_assets(page: Any, live_server: str) -> None:
+    page.goto(f"{live_server}/docs")
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for()
+    assert "Walk and Talk Maps" in title.inner_text()
+    page.get_by_text("/wards/lookup", exact=True).first.wait_for()
+    assert page.problems == []
+
+
+def test_sign_in_page_in_the_browser(page: Any, live_server: str) -> None:
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Token").fill("wt_not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    assert "unknown, revoked or expired" in page.get_by_role("alert").inner_text()
+    # The refused sign-in answers 401, which Chromium logs as a failed resource; nothing else.
+    assert sorted(page.problems) == [
+        "HTTP 401: " + f"{live_server}/login",
+        "console error: Failed to load resource: the server responded with a status of 401 "
+        "(Unauthorized)",
+    ]
