@@ -156,6 +156,17 @@ def fresh_db(server_url: str, template_db: str) -> Iterator[str]:
         _drop_database(server_url, name)
 
 
+@pytest.fixture
+def empty_db(server_url: str) -> Iterator[str]:
+    """A new, empty database (no PostGIS, no tables), as an operator's DATABASE_URL may be."""
+    name = f"walktalk_empty_{uuid.uuid4().hex[:8]}"
+    url = _create_database(server_url, name)
+    try:
+        yield with_database(url, name, driver=True)
+    finally:
+        _drop_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 def work_db(server_url: str, template_db: str) -> Iterator[str]:
     """One clone shared by the rolled-back tests of this run."""

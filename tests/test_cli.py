@@ -152,3 +152,25 @@ def test_console_script_is_installed_and_exits_non_zero_on_refusal(tmp_path: Pat
     failed = subprocess.run([script, "wards", "list"], capture_output=True, text=True, env=env)
     assert failed.returncode == 1
     assert "walktalk db up" in failed.stderr
+
+
+def test_demo_steps_on_an_empty_database_url(
+    empty_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_db)
+    monkeypatch.setenv("WALKTALK_HOME", str(tmp_path / "home"))
+    assert main(["wards", "list"]) == 1
+    assert "run `walktalk db migrate`" in capsys.readouterr().err
+    assert main(["db", "migrate"]) == 0
+    assert "database migrated: empty → 0001" in capsys.readouterr().out
+    assert main(["wards", "bundled", "--pilot-only"]) == 0
+    out = capsys.readouterr().out
+    assert "boroughs: 33 London boroughs stored" in out
+    assert "activated 'pilot-2024'" in out
+    assert _ward_sets(empty_db) == [("pilot-2024", 48, True)]
+    assert main(["wards", "bundled", "--pilot-only"]) == 0  # a second run changes nothing
+    assert "already loaded" in capsys.readouterr().out
+    assert _ward_sets(empty_db) == [("pilot-2024", 48, True)]

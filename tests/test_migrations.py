@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
 from geoalchemy2 import alembic_helpers
-from psycopg import sql
 from sqlalchemy import create_engine
 
 from service.app import create_app
@@ -19,17 +16,6 @@ from service.cluster import ensure_postgis
 from service.db import head_revision
 from service.models import Base
 from service.settings import Settings
-from tests.conftest import with_database
-
-
-@pytest.fixture
-def empty_db(server_url: str) -> str:
-    name = f"walktalk_empty_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield with_database(server_url, name, driver=True)  # type: ignore[misc]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_models_and_migrations_agree(fresh_db: str) -> None:
