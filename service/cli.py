@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from boundaries.bundled import (
     BOROUGHS_ATTRIBUTION,
+    DATA_DIR,
     LONDON_BOROUGHS_PATH,
     LONDON_WARDS_2018,
     PILOT_WARDS,
     BundledWardSet,
 )
 from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
+from maps.assets import INSTALL_COMMAND, VENDOR_DIR, check_assets_installed
 from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis
 from service.db import libpq_url, make_engine, migrate, require_migrated
@@ -121,6 +123,7 @@ def _store_ward_set(
     attribution: str,
     description: str,
     activate: bool,
+    source: str | None = None,
     **read_options: str | None,
 ) -> None:
     ward_file = read_wards(path, **read_options)
@@ -134,7 +137,7 @@ def _store_ward_set(
             session,
             ward_file.wards,
             name=name,
-            source=str(path),
+            source=source or str(path),
             attribution=attribution,
             description=description,
         )
@@ -187,6 +190,7 @@ def _load_bundled(engine: Engine, bundled: BundledWardSet, activate: bool) -> No
         attribution=bundled.attribution,
         description=bundled.description,
         activate=activate,
+        source=f"bundled: boundaries/data/{bundled.path.relative_to(DATA_DIR)}",
     )
 
 
@@ -289,6 +293,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from service.app import create_app
 
     _migrated(settings)
+    missing = check_assets_installed(settings.assets_dir or VENDOR_DIR)
+    if missing:
+        _note(
+            f"warning: {len(missing)} map asset files are not installed, so map pages will "
+            f"be blank: run `{INSTALL_COMMAND}` (make demo does)"
+        )
     base = f"http://{args.host}:{args.port}"
     _say(
         f"Walk and Talk Maps on {base}",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
+
+from service.settings import Settings
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
 
@@ -117,3 +121,26 @@ def test_lookup_missing_parameter_is_422(client: TestClient) -> None:
 
 def test_unknown_route_is_a_problem_too(client: TestClient) -> None:
     _is_problem(client.get("/no-such-thing"), 404)
+
+
+def test_healthz_reports_missing_map_assets(app_settings: Settings, tmp_path: Path) -> None:
+    from service.app import create_app
+
+    broken = app_settings.model_copy(update={"assets_dir": tmp_path / "no-assets"})
+    with TestClient(create_app(broken)) as client:
+        body = client.get("/healthz").json()
+        assert body["status"] == "degraded"
+        assert "npm ci --prefix maps/vendor" in body["map_assets"]
+        missing = client.get("/static/vendor/leaflet/dist/leaflet.js")
+        assert missing.status_code == 503
+        assert "npm ci --prefix maps/vendor" in missing.json()["detail"]
+
+
+def test_installed_map_assets_are_served(client: TestClient) -> None:
+    assert client.get("/healthz").json()["map_assets"] == "installed"
+    leaflet = client.get("/static/vendor/leaflet/dist/leaflet.js")
+    assert leaflet.status_code == 200
+    assert "javascript" in leaflet.headers["content-type"]
+    assert b"Leaflet 1.9.3" in leaflet.content[:500]
+    assert client.get("/static/vendor/leaflet/package.json").status_code == 404
+    assert client.get("/static/vendor/../../service/settings.py").status_code == 404

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from maps.assets import INSTALL_COMMAND, check_assets_installed
 from service.auth import EVERYONE, Allow
 from service.db import SessionDep
 from service.errors import ServiceUnavailable
@@ -22,7 +23,7 @@ router = APIRouter(tags=["service"])
     dependencies=[Depends(Allow(*EVERYONE))],
     summary="Database reachable, PostGIS version, active ward set",
 )
-def health(session: SessionDep) -> dict[str, Any]:
+def health(request: Request, session: SessionDep) -> dict[str, Any]:
     """Report what a monitor or a person setting up needs to know first."""
     try:
         postgis = session.execute(text("SELECT postgis_lib_version()")).scalar_one()
@@ -32,8 +33,15 @@ def health(session: SessionDep) -> dict[str, Any]:
             f"the database is not reachable ({type(exc).__name__}); start it with "
             "`walktalk db up` or check DATABASE_URL"
         ) from exc
+    missing_assets = check_assets_installed(request.app.state.assets_dir)
     return {
-        "status": "ok",
+        # Degraded, not down: the API answers, but map pages would load without Leaflet.
+        "status": "degraded" if missing_assets else "ok",
+        "map_assets": (
+            f"missing {len(missing_assets)} files: run `{INSTALL_COMMAND}`"
+            if missing_assets
+            else "installed"
+        ),
         "database": "reachable",
         "postgis_version": postgis,
         "active_ward_set": (
