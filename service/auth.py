@@ -14,10 +14,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import text
+from sqlalchemy import Row, text
 
 from service.db import SessionDep
 from service.errors import Forbidden, Unauthorized
@@ -75,6 +75,17 @@ def keyed_hash(key: bytes, secret: str) -> bytes:
     return hmac.new(key, secret.encode(), hashlib.sha256).digest()
 
 
+def _principal(row: Row[Any], csrf_token: str | None = None) -> Principal:
+    return Principal(
+        role=Role(row.role),
+        name=row.name,
+        token_id=row.id,
+        ward_codes=tuple(row.ward_codes),
+        borough_codes=tuple(row.borough_codes),
+        csrf_token=csrf_token,
+    )
+
+
 def _principal_from_token(request: Request, session: SessionDep, raw: str) -> Principal:
     row = session.execute(
         text(
@@ -95,13 +106,7 @@ def _principal_from_token(request: Request, session: SessionDep, raw: str) -> Pr
             f"the token {row.name!r} expired on {row.expires_at:%Y-%m-%d %H:%M} UTC: ask a "
             "supervisor for a new one"
         )
-    return Principal(
-        role=Role(row.role),
-        name=row.name,
-        token_id=row.id,
-        ward_codes=tuple(row.ward_codes),
-        borough_codes=tuple(row.borough_codes),
-    )
+    return _principal(row)
 
 
 def _principal_from_cookie(request: Request, session: SessionDep, raw: str) -> Principal:
@@ -117,14 +122,7 @@ def _principal_from_cookie(request: Request, session: SessionDep, raw: str) -> P
     if row is None:
         # A stale cookie must not lock anyone out of public pages or /login: treat as public.
         return PUBLIC
-    return Principal(
-        role=Role(row.role),
-        name=row.name,
-        token_id=row.id,
-        ward_codes=tuple(row.ward_codes),
-        borough_codes=tuple(row.borough_codes),
-        csrf_token=row.csrf_token,
-    )
+    return _principal(row, csrf_token=row.csrf_token)
 
 
 async def _check_csrf(request: Request, expected: str) -> None:

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,37 +146,35 @@ def template_db(server_url: str) -> Iterator[str]:
         _drop_database(server_url, name)
 
 
-@pytest.fixture
-def fresh_db(server_url: str, template_db: str) -> Iterator[str]:
-    """A new database cloned from the template; its SQLAlchemy URL."""
-    name = f"walktalk_t_{uuid.uuid4().hex[:10]}"
-    url = _create_database(server_url, name, template=template_db)
+@contextmanager
+def _temporary_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    url = _create_database(server_url, name, template=template)
     try:
         yield with_database(url, name, driver=True)
     finally:
         _drop_database(server_url, name)
+
+
+@pytest.fixture
+def fresh_db(server_url: str, template_db: str) -> Iterator[str]:
+    """A new database cloned from the template; its SQLAlchemy URL."""
+    with _temporary_database(server_url, "walktalk_t", template_db) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_db(server_url: str) -> Iterator[str]:
     """A new, empty database (no PostGIS, no tables), as an operator's DATABASE_URL may be."""
-    name = f"walktalk_empty_{uuid.uuid4().hex[:8]}"
-    url = _create_database(server_url, name)
-    try:
-        yield with_database(url, name, driver=True)
-    finally:
-        _drop_database(server_url, name)
+    with _temporary_database(server_url, "walktalk_empty") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def work_db(server_url: str, template_db: str) -> Iterator[str]:
     """One clone shared by the rolled-back tests of this run."""
-    name = f"walktalk_work_{uuid.uuid4().hex[:8]}"
-    url = _create_database(server_url, name, template=template_db)
-    try:
-        yield with_database(url, name, driver=True)
-    finally:
-        _drop_database(server_url, name)
+    with _temporary_database(server_url, "walktalk_work", template_db) as url:
+        yield url
 
 
 @pytest.fixture

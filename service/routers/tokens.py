@@ -58,18 +58,8 @@ class TokensPublic(BaseModel):
 
 
 def _public(info: queries.TokenInfo) -> TokenPublic:
-    return TokenPublic(
-        id=info.id,
-        name=info.name,
-        role=info.role,
-        ward_codes=list(info.ward_codes),
-        borough_codes=list(info.borough_codes),
-        created_at=info.created_at,
-        created_by=info.created_by,
-        expires_at=info.expires_at,
-        revoked_at=info.revoked_at,
-        state=info.state,
-    )
+    # from_attributes reads the dataclass fields and its ``state`` property alike.
+    return TokenPublic.model_validate(info, from_attributes=True)
 
 
 @router.get("/tokens", operation_id="list_tokens", response_model=TokensPublic)
