@@ -144,3 +144,45 @@ def test_geojson_is_rfc7946(db: Session) -> None:
         assert area2 > 0, feature["id"]
     lon, lat = ring[0]
     assert -0.16 < lon < -0.03 and 51.40 < lat < 51.52
+
+
+def test_bulk_assignment_agrees_with_geopandas_and_restores_planner_settings(db: Session) -> None:
+    import geopandas as gpd
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(-0.16, -0.02, 3000), rng.uniform(51.40, 51.52, 3000)
+    db.execute(text("CREATE TEMP TABLE sample_points (id int, ward_code text, geom geometry)"))
+    db.execute(
+        text(
+            "INSERT INTO sample_points "
+            "SELECT i, NULL, ST_SetSRID(ST_MakePoint(x, y), 4326) "
+            "FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[])) "
+            "WITH ORDINALITY AS u(x, y, i)"
+        ),
+        {"lon": lon.tolist(), "lat": lat.tolist()},
+    )
+    jit_before = db.execute(text("SHOW jit")).scalar_one()
+    active = queries.require_active_ward_set(db)
+    changed = queries.assign_wards(db, queries.WardAssignedTable("sample_points"), set_id=active.id)
+    assert db.execute(text("SHOW jit")).scalar_one() == jit_before
+
+    points = gpd.GeoDataFrame(
+        {"id": np.arange(1, 3001)}, geometry=gpd.points_from_xy(lon, lat), crs=4326
+    )
+    wards = read_wards(PILOT_WARDS.path).wards
+    expected = (
+        gpd.sjoin(points, wards, predicate="intersects").groupby("id")["code"].min().to_dict()
+    )
+    stored = dict(
+        db.execute(text("SELECT id, ward_code FROM sample_points WHERE ward_code IS NOT NULL"))
+        .tuples()
+        .all()
+    )
+    assert changed == len(expected)
+    assert 500 < len(expected) < 3000  # the box holds both wards and points outside them
+    assert stored == expected
+    # A second run changes nothing: only rows whose ward changes are written.
+    assert (
+        queries.assign_wards(db, queries.WardAssignedTable("sample_points"), set_id=active.id) == 0
+    )

@@ -6,7 +6,8 @@ command or a route makes one transaction of the whole job: a load that is refuse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +36,7 @@ class WardAssignedTable:
     table: str
     geom_column: str = "geom"
     ward_column: str = "ward_code"
+    key_column: str = "id"
 
 
 WARD_ASSIGNED_TABLES: tuple[WardAssignedTable, ...] = ()
@@ -116,14 +118,21 @@ def load_ward_set(
     ).scalar_one()
 
     rows = zip(
-        wards["code"], wards["name"], wards["borough_code"], wards["borough_name"],
-        _hex_ewkb(wards.geometry), strict=True,
+        wards["code"],
+        wards["name"],
+        wards["borough_code"],
+        wards["borough_name"],
+        _hex_ewkb(wards.geometry),
+        strict=True,
     )
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(
-        "COPY wards (ward_set_id, code, name, borough_code, borough_name, geom) FROM STDIN"
-    ) as copy:
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(
+            "COPY wards (ward_set_id, code, name, borough_code, borough_name, geom) FROM STDIN"
+        ) as copy,
+    ):
         for code, ward_name, borough_code, borough_name, geom in rows:
             copy.write_row((set_id, code, ward_name, borough_code, borough_name, geom))
 
@@ -209,21 +218,88 @@ def activate_ward_set(
         text("UPDATE ward_sets SET is_active = true, activated_at = now() WHERE id = :id"),
         {"id": set_id},
     )
+    return {entry.table: assign_wards(session, entry, set_id=set_id) for entry in tables}
+
+
+# Planner settings for joining a few thousand ward pieces to many points (measured in
+# bench/ward_lookup.py): the pieces are too few for the planner to split them over parallel
+# workers by default, and JIT compilation costs more than it saves on this plan.
+_POLYGON_JOIN_SETTINGS = {
+    "jit": "off",
+    "parallel_setup_cost": "0",
+    "parallel_tuple_cost": "0",
+    "min_parallel_table_scan_size": "0",
+    "work_mem": "256MB",
+}
+
+
+@contextmanager
+def _polygon_join_plan(session: Session) -> Iterator[None]:
+    names = list(_POLYGON_JOIN_SETTINGS)
+    before = {
+        name: session.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one()
+        for name in names
+    }
+    for name, value in _POLYGON_JOIN_SETTINGS.items():
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    try:
+        yield
+    finally:
+        for name in names:
+            session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": before[name]})
+
+
+def compute_ward_hits(
+    session: Session, entry: WardAssignedTable, *, set_id: int, into: str = "ward_hits"
+) -> int:
+    """Work out, in PostGIS, the ward of every row of ``entry``'s table; return rows placed.
+
+    The result goes to a temporary table ``into`` (``key``, ``code``) that the caller drops.
+    The ward pieces drive the join: each piece probes the points' GiST index and is tested
+    against the points inside its box one after another, so PostGIS reuses its prepared
+    geometry instead of rebuilding it per point (about 10x faster than a lookup per point). A
+    point on a shared boundary gets the lowest code, as ``lookup_ward`` gives it.
+    """
     quote = session.get_bind().dialect.identifier_preparer.quote
-    reassigned = {}
-    for entry in tables:
-        table, geom, ward = quote(entry.table), quote(entry.geom_column), quote(entry.ward_column)
+    table, geom = quote(entry.table), quote(entry.geom_column)
+    key, target = quote(entry.key_column), quote(into)
+    with _polygon_join_plan(session):
         result = session.execute(
             text(
-                f"UPDATE {table} AS t SET {ward} = ("
-                "  SELECT w.code FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
-                f" WHERE p.ward_set_id = :id AND ST_Intersects(p.geom, t.{geom}) "
-                "  ORDER BY w.code LIMIT 1)"
+                f"CREATE TEMP TABLE {target} AS "
+                f"SELECT t.{key} AS key, min(w.code) AS code "
+                "FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
+                f"JOIN {table} t ON ST_Intersects(p.geom, t.{geom}) "
+                f"WHERE p.ward_set_id = :id GROUP BY t.{key}"
             ),
             {"id": set_id},
         )
-        reassigned[entry.table] = result.rowcount
-    return reassigned
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def assign_wards(session: Session, entry: WardAssignedTable, *, set_id: int) -> int:
+    """Store the ward of every row of ``entry``'s table; return how many rows changed.
+
+    Only rows whose ward changes are written (rewriting a row also rewrites its index
+    entries, the slow part); rows outside every ward get no ward.
+    """
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    table, ward, key = quote(entry.table), quote(entry.ward_column), quote(entry.key_column)
+    compute_ward_hits(session, entry, set_id=set_id, into="ward_hits")
+    cleared = session.execute(
+        text(
+            f"UPDATE {table} AS t SET {ward} = NULL WHERE t.{ward} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT FROM ward_hits h WHERE h.key = t.{key})"
+        )
+    )
+    placed = session.execute(
+        text(
+            f"UPDATE {table} AS t SET {ward} = h.code FROM ward_hits h "
+            f"WHERE h.key = t.{key} AND t.{ward} IS DISTINCT FROM h.code"
+        )
+    )
+    session.execute(text("DROP TABLE ward_hits"))
+    return int(cleared.rowcount) + int(placed.rowcount)  # type: ignore[attr-defined]
 
 
 def list_ward_sets(session: Session) -> list[WardSetSummary]:
@@ -239,8 +315,14 @@ def list_ward_sets(session: Session) -> list[WardSetSummary]:
     ).all()
     return [
         WardSetSummary(
-            id=r.id, name=r.name, wards=r.wards, boroughs=r.boroughs, is_active=r.is_active,
-            loaded_at=r.loaded_at, activated_at=r.activated_at, source=r.source,
+            id=r.id,
+            name=r.name,
+            wards=r.wards,
+            boroughs=r.boroughs,
+            is_active=r.is_active,
+            loaded_at=r.loaded_at,
+            activated_at=r.activated_at,
+            source=r.source,
             attribution=r.attribution,
         )
         for r in rows
@@ -282,8 +364,11 @@ def lookup_ward(session: Session, lon: float, lat: float) -> WardHit:
             f"{active.name!r}: this service covers only those wards (see GET /wards)"
         )
     return WardHit(
-        code=row.code, name=row.name, borough_code=row.borough_code,
-        borough_name=row.borough_name, ward_set=active.name,
+        code=row.code,
+        name=row.name,
+        borough_code=row.borough_code,
+        borough_name=row.borough_name,
+        ward_set=active.name,
     )
 
 
@@ -292,14 +377,16 @@ def _geometry_sql(simplify_m: float | None) -> str:
     geom = "geom"
     if simplify_m:
         geom = (
-            "ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, 27700), CAST(:simplify AS float8)), "
-            "4326)"
+            "ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, 27700), "
+            "CAST(:simplify AS float8)), 4326)"
         )
     return f"ST_AsGeoJSON(ST_ForcePolygonCCW({geom}), 6)::json"
 
 
 def _borough_filter(borough: str | None) -> str:
-    return "AND (borough_code = :borough OR lower(borough_name) = lower(:borough))" if borough else ""
+    return (
+        "AND (borough_code = :borough OR lower(borough_name) = lower(:borough))" if borough else ""
+    )
 
 
 def wards_geojson(
@@ -307,13 +394,17 @@ def wards_geojson(
 ) -> str:
     """The active wards as an RFC 7946 FeatureCollection, serialised by PostGIS."""
     active = require_active_ward_set(session)
-    if borough and not session.execute(
-        text(
-            "SELECT 1 FROM wards WHERE ward_set_id = :set_id " + _borough_filter(borough)
-            + " LIMIT 1"
-        ),
-        {"set_id": active.id, "borough": borough},
-    ).first():
+    if (
+        borough
+        and not session.execute(
+            text(
+                "SELECT 1 FROM wards WHERE ward_set_id = :set_id "
+                + _borough_filter(borough)
+                + " LIMIT 1"
+            ),
+            {"set_id": active.id, "borough": borough},
+        ).first()
+    ):
         boroughs = session.execute(
             text(
                 "SELECT DISTINCT borough_code || ' (' || borough_name || ')' FROM wards "
@@ -338,7 +429,9 @@ def wards_geojson(
                 "  FROM wards WHERE ward_set_id = :set_id " + _borough_filter(borough) + ") f"
             ),
             {
-                "set_id": active.id, "set_name": active.name, "borough": borough,
+                "set_id": active.id,
+                "set_name": active.name,
+                "borough": borough,
                 "simplify": simplify_m,
             },
         ).scalar_one()
@@ -355,7 +448,8 @@ def ward_geojson(session: Session, code: str) -> str:
             "  'properties', json_build_object('code', code, 'name', name, "
             "    'borough_code', borough_code, 'borough_name', borough_name, "
             "    'ward_set', CAST(:set_name AS text), "
-            "    'area_ha', round((ST_Area(ST_Transform(geom, 27700)) / 10000)::numeric, 2)))::text "
+            "    'area_ha', "
+            "    round((ST_Area(ST_Transform(geom, 27700)) / 10000)::numeric, 2)))::text "
             "FROM wards WHERE ward_set_id = :set_id AND code = :code"
         ),
         {"set_id": active.id, "set_name": active.name, "code": code},
@@ -382,8 +476,11 @@ def wards_frame(
     query = (
         f"SELECT code, name, borough_code, borough_name, {geom} AS geometry FROM wards "
         "WHERE ward_set_id = %(set_id)s "
-        + ("AND (borough_code = %(borough)s OR lower(borough_name) = lower(%(borough)s)) "
-           if borough else "")
+        + (
+            "AND (borough_code = %(borough)s OR lower(borough_name) = lower(%(borough)s)) "
+            if borough
+            else ""
+        )
         + "ORDER BY code"
     )
     frame = gpd.read_postgis(
