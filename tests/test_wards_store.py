@@ -174,11 +174,12 @@ def test_bulk_assignment_agrees_with_geopandas_and_restores_planner_settings(db:
     expected = (
         gpd.sjoin(points, wards, predicate="intersects").groupby("id")["code"].min().to_dict()
     )
-    stored = dict(
-        db.execute(text("SELECT id, ward_code FROM sample_points WHERE ward_code IS NOT NULL"))
-        .tuples()
-        .all()
-    )
+    stored = {
+        key: code
+        for key, code in db.execute(
+            text("SELECT id, ward_code FROM sample_points WHERE ward_code IS NOT NULL")
+        )
+    }
     assert changed == len(expected)
     assert 500 < len(expected) < 3000  # the box holds both wards and points outside them
     assert stored == expected
