@@ -44,7 +44,7 @@ from service.queries import wards as queries
 
 # London's bounds in British National Grid (the 2018 wards' extent).
 LONDON_BNG = (503568.0, 155850.0, 561957.0, 200934.0)
-POINTS_TABLE = queries.WardAssignedTable("bench_points")
+POINTS_TABLE = queries.WardAssignedTable("bench_points", borough_column=None)
 
 
 def _say(message: str) -> None:

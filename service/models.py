@@ -8,14 +8,16 @@ tables can be distributed by area (see DESIGN.md, Scale).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -154,3 +156,88 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(Text, server_default="")
 
     __table_args__ = (Index("audit_log_at_idx", "at"),)
+
+
+class Import(Base):
+    """A file imported whole: its content hash makes a re-import add nothing."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(Text)
+    rows_stored: Mapped[int] = mapped_column(Integer)
+    rows_skipped: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    imported_by: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("kind", "sha256", name="imports_kind_sha256_key"),)
+
+
+class Report(Base):
+    """A place where someone felt unsafe. Nothing here identifies who reported it.
+
+    No address, user agent or token is stored, and the time it reached us only to the hour.
+    """
+
+    __tablename__ = "reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    ward_code: Mapped[str | None] = mapped_column(Text)
+    borough_code: Mapped[str | None] = mapped_column(Text)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    time_band: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    free_text: Mapped[str | None] = mapped_column("text", Text)
+    text_redacted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    source: Mapped[str] = mapped_column(Text)
+    sun_elevation: Mapped[float] = mapped_column(Float)
+    is_dark: Mapped[bool] = mapped_column(Boolean)
+    darkness_basis: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    moderation_reason: Mapped[str | None] = mapped_column(Text)
+    moderated_by: Mapped[str | None] = mapped_column(Text)
+    received_hour: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("date_trunc('hour', now())")
+    )
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        Index("reports_geom_idx", "geom", postgresql_using="gist"),
+        Index("reports_ward_idx", "ward_code", "occurred_on"),
+        Index("reports_borough_idx", "borough_code", "occurred_on"),
+        Index("reports_status_idx", "status"),
+    )
+
+
+class Crime(Base):
+    """A police.uk street-level crime: context beside the reports, never a report."""
+
+    __tablename__ = "crimes"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    crime_id: Mapped[str] = mapped_column(Text)
+    police_uk_id: Mapped[str] = mapped_column(Text)
+    month: Mapped[date] = mapped_column(Date)
+    crime_type: Mapped[str] = mapped_column(Text)
+    falls_within: Mapped[str] = mapped_column(Text)
+    lsoa_code: Mapped[str] = mapped_column(Text)
+    lsoa_name: Mapped[str] = mapped_column(Text)
+    street_name: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    ward_code: Mapped[str | None] = mapped_column(Text)
+    borough_code: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        Index("crimes_geom_idx", "geom", postgresql_using="gist"),
+        Index("crimes_ward_idx", "ward_code", "month"),
+    )

@@ -94,14 +94,15 @@ def test_london_2018_loads_and_activation_switches_lookups(db: Session) -> None:
 def test_activation_reassigns_stored_rows_in_the_same_transaction(db: Session) -> None:
     db.execute(
         text(
-            "CREATE TEMP TABLE concern_points (id int, ward_code text, geom geometry(Point, 4326))"
+            "CREATE TEMP TABLE concern_points "
+            "(id int, ward_code text, borough_code text, geom geometry(Point, 4326))"
         )
     )
     db.execute(
         text(
             "INSERT INTO concern_points VALUES "
-            "(1, 'stale', ST_SetSRID(ST_MakePoint(-0.1136, 51.5033), 4326)), "
-            "(2, 'stale', ST_SetSRID(ST_MakePoint(-0.1276, 51.5007), 4326))"
+            "(1, 'stale', 'stale', ST_SetSRID(ST_MakePoint(-0.1136, 51.5033), 4326)), "
+            "(2, 'stale', 'stale', ST_SetSRID(ST_MakePoint(-0.1276, 51.5007), 4326))"
         )
     )
     london = read_wards(LONDON_WARDS_2018.path).wards
@@ -109,12 +110,15 @@ def test_activation_reassigns_stored_rows_in_the_same_transaction(db: Session) -
     table = queries.WardAssignedTable("concern_points")
     counts = queries.activate_ward_set(db, "london-2018", tables=[table])
     assert counts == {"concern_points": 2}
-    rows = db.execute(text("SELECT id, ward_code FROM concern_points ORDER BY id")).all()
-    assert [tuple(r) for r in rows] == [(1, "E05000416"), (2, "E05000644")]
+    rows = db.execute(text("SELECT id, ward_code, borough_code FROM concern_points ORDER BY id"))
+    assert [tuple(r) for r in rows] == [
+        (1, "E05000416", "E09000022"),
+        (2, "E05000644", "E09000033"),
+    ]
     # Back to the pilot: the Westminster point is outside every ward and loses its ward.
     queries.activate_ward_set(db, "pilot-2024", tables=[table])
-    rows = db.execute(text("SELECT id, ward_code FROM concern_points ORDER BY id")).all()
-    assert [tuple(r) for r in rows] == [(1, "E05014118"), (2, None)]
+    rows = db.execute(text("SELECT id, ward_code, borough_code FROM concern_points ORDER BY id"))
+    assert [tuple(r) for r in rows] == [(1, "E05014118", "E09000022"), (2, None, None)]
 
 
 def test_a_second_set_with_the_same_name_is_refused(db: Session) -> None:
@@ -164,7 +168,9 @@ def test_bulk_assignment_agrees_with_geopandas_and_restores_planner_settings(db:
     )
     jit_before = db.execute(text("SHOW jit")).scalar_one()
     active = queries.require_active_ward_set(db)
-    changed = queries.assign_wards(db, queries.WardAssignedTable("sample_points"), set_id=active.id)
+    changed = queries.assign_wards(
+        db, queries.WardAssignedTable("sample_points", borough_column=None), set_id=active.id
+    )
     assert db.execute(text("SHOW jit")).scalar_one() == jit_before
 
     points = gpd.GeoDataFrame(
@@ -185,5 +191,8 @@ def test_bulk_assignment_agrees_with_geopandas_and_restores_planner_settings(db:
     assert stored == expected
     # A second run changes nothing: only rows whose ward changes are written.
     assert (
-        queries.assign_wards(db, queries.WardAssignedTable("sample_points"), set_id=active.id) == 0
+        queries.assign_wards(
+            db, queries.WardAssignedTable("sample_points", borough_column=None), set_id=active.id
+        )
+        == 0
     )

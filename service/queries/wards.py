@@ -37,9 +37,14 @@ class WardAssignedTable:
     geom_column: str = "geom"
     ward_column: str = "ward_code"
     key_column: str = "id"
+    # Fact tables carry their area code too, so they can be distributed by borough later.
+    borough_column: str | None = "borough_code"
 
 
-WARD_ASSIGNED_TABLES: tuple[WardAssignedTable, ...] = ()
+WARD_ASSIGNED_TABLES: tuple[WardAssignedTable, ...] = (
+    WardAssignedTable("reports"),
+    WardAssignedTable("crimes"),
+)
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,8 @@ def compute_ward_hits(
 ) -> int:
     """Work out, in PostGIS, the ward of every row of ``entry``'s table; return rows placed.
 
-    The result goes to a temporary table ``into`` (``key``, ``code``) that the caller drops.
+    The result goes to a temporary table ``into`` (``key``, ``code``, ``borough_code``) that the
+    caller drops.
     The ward pieces drive the join: each piece probes the points' GiST index and is tested
     against the points inside its box one after another, so PostGIS reuses its prepared
     geometry instead of rebuilding it per point (about 10x faster than a lookup per point). A
@@ -267,10 +273,12 @@ def compute_ward_hits(
         result = session.execute(
             text(
                 f"CREATE TEMP TABLE {target} AS "
-                f"SELECT t.{key} AS key, min(w.code) AS code "
-                "FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
-                f"JOIN {table} t ON ST_Intersects(p.geom, t.{geom}) "
-                f"WHERE p.ward_set_id = :id GROUP BY t.{key}"
+                "SELECT h.key, h.code, w.borough_code FROM ("
+                f" SELECT t.{key} AS key, min(w.code) AS code "
+                " FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
+                f" JOIN {table} t ON ST_Intersects(p.geom, t.{geom}) "
+                f" WHERE p.ward_set_id = :id GROUP BY t.{key}) h "
+                "JOIN wards w ON w.ward_set_id = :id AND w.code = h.code"
             ),
             {"id": set_id},
         )
@@ -285,16 +293,21 @@ def assign_wards(session: Session, entry: WardAssignedTable, *, set_id: int) -> 
     """
     quote = session.get_bind().dialect.identifier_preparer.quote
     table, ward, key = quote(entry.table), quote(entry.ward_column), quote(entry.key_column)
+    clear, place = f"{ward} = NULL", f"{ward} = h.code"
+    if entry.borough_column:
+        borough = quote(entry.borough_column)
+        clear += f", {borough} = NULL"
+        place += f", {borough} = h.borough_code"
     compute_ward_hits(session, entry, set_id=set_id, into="ward_hits")
     cleared = session.execute(
         text(
-            f"UPDATE {table} AS t SET {ward} = NULL WHERE t.{ward} IS NOT NULL "
+            f"UPDATE {table} AS t SET {clear} WHERE t.{ward} IS NOT NULL "
             f"AND NOT EXISTS (SELECT FROM ward_hits h WHERE h.key = t.{key})"
         )
     )
     placed = session.execute(
         text(
-            f"UPDATE {table} AS t SET {ward} = h.code FROM ward_hits h "
+            f"UPDATE {table} AS t SET {place} FROM ward_hits h "
             f"WHERE h.key = t.{key} AND t.{ward} IS DISTINCT FROM h.code"
         )
     )
