@@ -11,7 +11,8 @@ from maps.assets import VENDOR_DIR
 from maps.tiles import tile_source
 from service.db import make_engine, require_migrated
 from service.errors import register_error_handlers
-from service.routers import audit, health, maps, pages, tokens, wards
+from service.ratelimit import RateLimiter
+from service.routers import audit, health, maps, pages, reports, tokens, wards
 from service.settings import Settings
 
 DESCRIPTION = """
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.tiles = tile_source(settings.tiles)
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
+    app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
-    for module in (health, wards, tokens, audit, maps, pages):
+    for module in (health, wards, reports, tokens, audit, maps, pages):
         app.include_router(module.router)
     return app

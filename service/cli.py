@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -31,6 +32,7 @@ from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis
 from service.db import libpq_url, make_engine, migrate, require_migrated
 from service.errors import WalkTalkError
+from service.queries import imports as import_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
 from service.settings import Settings
@@ -232,6 +234,81 @@ def cmd_wards_activate(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+# -- reports and crimes ---------------------------------------------------------------------------
+
+
+def _progress(
+    description: str, total: int | None = None
+) -> Callable[[Iterable[Any]], Iterable[Any]]:
+    """A tqdm progress bar on stderr (silent when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    def wrap(rows: Iterable[Any]) -> Iterable[Any]:
+        return tqdm(rows, desc=description, unit=" rows", total=total, disable=None)
+
+    return wrap
+
+
+def cmd_reports_import(settings: Settings, args: argparse.Namespace) -> None:
+    """Import a CSV or GeoJSON of reports, whole or not at all."""
+    path = Path(args.path)
+    if not path.is_file():
+        raise WalkTalkError(f"no such file: {path}")
+    fields = import_queries.ReportFields(
+        lon=args.lon_field,
+        lat=args.lat_field,
+        easting=args.easting_field,
+        northing=args.northing_field,
+    )
+    engine = _migrated(settings)
+    try:
+        with Session(engine) as session, session.begin():
+            outcome = import_queries.import_reports(
+                session,
+                path.read_bytes(),
+                path.name,
+                imported_by=CLI_ACTOR,
+                fields=fields,
+                skip_invalid=args.skip_invalid,
+                progress=_progress(f"importing {path.name}"),
+            )
+    except import_queries.ImportRefused as refused:
+        for problem in refused.problems:
+            _note(f"{path.name}: line {problem.line}: {problem.reason}")
+        raise
+    if outcome.already_imported:
+        _say(f"{path.name} was imported before (same content): nothing added")
+        return
+    _say(f"{path.name}: stored {outcome.stored} reports")
+    if outcome.rejected:
+        rejects = Path(args.rejects or f"{path.stem}.rejects.csv")
+        import_queries.write_rejects(rejects, outcome.rejected)
+        _say(f"skipped {len(outcome.rejected)} bad rows, listed in {rejects}")
+
+
+def cmd_crimes_import(settings: Settings, args: argparse.Namespace) -> None:
+    """Import police.uk files (bulk CSV or API JSON), each whole or not at all."""
+    engine = _migrated(settings)
+    for name in args.paths:
+        path = Path(name)
+        if not path.is_file():
+            raise WalkTalkError(f"no such file: {path}")
+        with Session(engine) as session, session.begin():
+            outcome = import_queries.import_crimes(
+                session,
+                path,
+                imported_by=CLI_ACTOR,
+                progress=_progress(f"importing {path.name}"),
+            )
+        if outcome.already_imported:
+            _say(f"{path.name} was imported before (same content): nothing added")
+        else:
+            _say(
+                f"{path.name}: stored {outcome.stored} crimes, skipped {outcome.skipped} "
+                "published without a location"
+            )
+
+
 # -- tokens ---------------------------------------------------------------------------------------
 
 
@@ -372,6 +449,30 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = tokens.add_parser("revoke", help="revoke a token")
     revoke.add_argument("id")
     revoke.set_defaults(func=cmd_tokens_revoke)
+
+    reports = groups.add_parser("reports", help="anonymous unsafe-place reports").add_subparsers(
+        dest="cmd", required=True
+    )
+    rimport = reports.add_parser("import", help="import a CSV or GeoJSON file of reports")
+    rimport.add_argument("path")
+    rimport.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="store the good rows; write the bad ones to a CSV",
+    )
+    rimport.add_argument("--rejects", help="where --skip-invalid writes bad rows")
+    rimport.add_argument("--lon-field", default="lon")
+    rimport.add_argument("--lat-field", default="lat")
+    rimport.add_argument("--easting-field", default="easting", help="EPSG:27700 alternative")
+    rimport.add_argument("--northing-field", default="northing")
+    rimport.set_defaults(func=cmd_reports_import)
+
+    crimes = groups.add_parser("crimes", help="police.uk crimes (context)").add_subparsers(
+        dest="cmd", required=True
+    )
+    cimport = crimes.add_parser("import", help="import police.uk CSV or API JSON files")
+    cimport.add_argument("paths", nargs="+")
+    cimport.set_defaults(func=cmd_crimes_import)
 
     serve = groups.add_parser("serve", help="serve the API and map pages")
     serve.add_argument("--host", default="127.0.0.1")

@@ -77,6 +77,22 @@ class Conflict(WalkTalkError):
     slug = "conflict"
 
 
+class PayloadTooLarge(WalkTalkError):
+    """The request body is bigger than this endpoint takes."""
+
+    status = 413
+    title = "Request too large"
+    slug = "payload-too-large"
+
+
+class TooManyRequests(WalkTalkError):
+    """The client sent too many requests in a short time."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"
+
+
 class ServiceUnavailable(WalkTalkError):
     """The database cannot be reached or is not ready."""
 
@@ -89,7 +105,9 @@ def problem(status: int, title: str, detail: Any, slug: str, **extra: Any) -> JS
     """Build one problem+json response."""
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

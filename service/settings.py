@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     )
     session_hours: int = Field(default=12, ge=1, le=24 * 7)
     audit_page_size: int = Field(default=200, ge=1, le=5000)
+    report_rate_limit: int = Field(
+        default=10, ge=1, description="public reports one client may send a minute"
+    )
+    report_body_limit: int = Field(
+        default=16_384, ge=1024, description="largest POST /reports body, in bytes"
+    )
 
     @field_validator("secret_key")
     @classmethod

@@ -93,3 +93,57 @@ def test_sign_in_page_in_the_browser(page: Any, live_server: str) -> None:
         "console error: Failed to load resource: the server responded with a status of 401 "
         "(Unauthorized)",
     ]
+
+
+def test_public_report_page_on_a_phone(browser: Any, live_server: str, app_settings: Any) -> None:
+    from sqlalchemy import create_engine, text
+
+    # A phone standing at Waterloo that lets the page know where it is.
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": 51.5033, "longitude": -0.1136},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{live_server}/report")
+    assert "not for reporting a crime" in page.locator(".notice").inner_text()
+    assert page.get_by_role("link", name="999").get_attribute("href") == "tel:999"
+    assert page.get_by_role("link", name="101").get_attribute("href") == "tel:101"
+    # Every control is reachable by its label (what a screen reader announces).
+    page.get_by_label("Poor or no street lighting").check()
+    page.get_by_label("Time of day").select_option("night")
+    page.get_by_label("What would help, or what happened there").fill("Needs a light")
+    # The page fits the phone: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # Sending with no place says what is missing, and stores nothing.
+    page.get_by_role("button", name="Send my report").click()
+    assert "choose the place" in page.locator("#result").inner_text()
+
+    # Tapping the map chooses a place; "use my location" moves it to where the phone is.
+    page.locator("#map path").first.wait_for(state="attached")
+    box = page.locator("#map").bounding_box()
+    page.locator("#map").tap(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    assert page.locator("#place-status").inner_text() == "Place chosen on the map."
+    page.get_by_role("button", name="Use my location").click()
+    page.get_by_text("Place chosen from your location.").wait_for()
+    page.get_by_role("button", name="Send my report").click()
+    page.get_by_text("Thank you. Your report was received").wait_for()
+
+    engine = create_engine(app_settings.database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT count(*), min(status), min(text), min(ward_code), min(time_band) "
+                "FROM reports"
+            )
+        ).one()
+    engine.dispose()
+    assert tuple(stored) == (1, "pending", "Needs a light", "E05014118", "night")
+    assert problems == []
+    context.close()

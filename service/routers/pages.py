@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,9 @@ from service.auth import EVERYONE, SESSION_COOKIE, Allow, Principal
 from service.db import SessionDep
 from service.errors import Unauthorized
 from service.queries import tokens as queries
+from service.queries.wards import require_active_ward_set
+from service.routers.maps import ASSET_URL
+from service.taxonomy import CATEGORIES
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -61,6 +65,27 @@ def home(request: Request, principal: Anyone) -> HTMLResponse:
     """Links to the maps and the API docs."""
     return templates.TemplateResponse(
         request, "home.html", {"title": "Home", "principal": principal}
+    )
+
+
+@router.get("/report", response_class=HTMLResponse, operation_id="report_form")
+def report_form(request: Request, session: SessionDep, principal: Anyone) -> HTMLResponse:
+    """The public page to report, anonymously, a place where someone felt unsafe."""
+    tiles = request.app.state.tiles
+    active = require_active_ward_set(session)
+    config = {
+        "tiles": {"url": tiles.url, "attribution": tiles.attribution} if tiles else None,
+        "attribution": active.attribution,
+    }
+    return templates.TemplateResponse(
+        request,
+        "report.html",
+        {
+            "categories": CATEGORIES,
+            "today": date.today().isoformat(),
+            "config": config,
+            "asset_url": ASSET_URL,
+        },
     )
 
 
