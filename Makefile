@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ASSETS := maps/vendor/node_modules/.package-lock.json
+POLICE_UK := $(sort $(wildcard data/police_uk/*/*.csv data/police_uk/*/*.json))
 
 .PHONY: demo test lint bench system-server system-test clean-venv
 
@@ -29,6 +30,8 @@ demo: system-server $(INSTALLED) $(ASSETS)
 	$(BIN)/walktalk db up
 	$(BIN)/walktalk db migrate
 	$(BIN)/walktalk wards bundled
+	$(BIN)/walktalk crimes import $(POLICE_UK)
+	$(BIN)/walktalk demo seed --if-empty
 	$(BIN)/walktalk serve
 
 test: system-test $(INSTALLED) $(ASSETS) lint

@@ -12,7 +12,17 @@ from maps.tiles import tile_source
 from service.db import make_engine, require_migrated
 from service.errors import register_error_handlers
 from service.ratelimit import RateLimiter
-from service.routers import audit, health, maps, pages, reports, tokens, wards
+from service.routers import (
+    audit,
+    health,
+    imports,
+    maps,
+    ogc,
+    pages,
+    reports,
+    tokens,
+    wards,
+)
 from service.settings import Settings
 
 DESCRIPTION = """
@@ -57,6 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
-    for module in (health, wards, reports, tokens, audit, maps, pages):
+    for module in (health, wards, reports, imports, ogc, tokens, audit, maps, pages):
         app.include_router(module.router)
     return app

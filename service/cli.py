@@ -32,6 +32,7 @@ from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis
 from service.db import libpq_url, make_engine, migrate, require_migrated
 from service.errors import WalkTalkError
+from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
@@ -309,6 +310,26 @@ def cmd_crimes_import(settings: Settings, args: argparse.Namespace) -> None:
             )
 
 
+def cmd_demo_seed(settings: Settings, args: argparse.Namespace) -> None:
+    """Store synthetic demo reports, flagged as such."""
+    with Session(_migrated(settings)) as session, session.begin():
+        if args.if_empty and demo_queries.has_reports(session):
+            _say("reports already stored: no synthetic ones added")
+            return
+        result = demo_queries.seed_reports(session, args.count, args.seed)
+    _say(
+        f"stored {result.stored} synthetic reports (source 'synthetic'; "
+        "`walktalk demo purge` removes them)"
+    )
+
+
+def cmd_demo_purge(settings: Settings, _: argparse.Namespace) -> None:
+    """Delete every synthetic report."""
+    with Session(_migrated(settings)) as session, session.begin():
+        removed = demo_queries.purge_synthetic(session)
+    _say(f"removed {removed} synthetic reports")
+
+
 # -- tokens ---------------------------------------------------------------------------------------
 
 
@@ -473,6 +494,16 @@ def build_parser() -> argparse.ArgumentParser:
     cimport = crimes.add_parser("import", help="import police.uk CSV or API JSON files")
     cimport.add_argument("paths", nargs="+")
     cimport.set_defaults(func=cmd_crimes_import)
+
+    demo = groups.add_parser("demo", help="synthetic demo data").add_subparsers(
+        dest="cmd", required=True
+    )
+    seed = demo.add_parser("seed", help="store synthetic reports in the active wards")
+    seed.add_argument("--count", type=int, default=5000)
+    seed.add_argument("--seed", type=int, default=2026)
+    seed.add_argument("--if-empty", action="store_true", help="only when no report is stored")
+    seed.set_defaults(func=cmd_demo_seed)
+    demo.add_parser("purge", help="delete every synthetic report").set_defaults(func=cmd_demo_purge)
 
     serve = groups.add_parser("serve", help="serve the API and map pages")
     serve.add_argument("--host", default="127.0.0.1")

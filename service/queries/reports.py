@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from geo.darkness import band_darkness, band_midpoint_utc, solar_elevation
@@ -250,6 +251,7 @@ class ReportFilter:
     dark: bool | None = None
     source: str | None = None
     status: str | None = None
+    report_id: uuid.UUID | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
         """SQL conditions and their parameters."""
@@ -286,6 +288,9 @@ class ReportFilter:
         if self.dark is not None:
             parts.append("is_dark = :dark")
             params["dark"] = self.dark
+        if self.report_id is not None:
+            parts.append("id = :report_id")
+            params["report_id"] = self.report_id
         return " AND ".join(parts), params
 
 
@@ -327,3 +332,64 @@ def count_reports(session: Session, selection: ReportFilter) -> int:
     return int(
         session.execute(text(f"SELECT count(*) FROM reports WHERE {where}"), params).scalar_one()
     )
+
+
+# -- exports ---------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "id",
+    "lon",
+    "lat",
+    "ward_code",
+    "borough_code",
+    "occurred_on",
+    "time_band",
+    "occurred_at",
+    "categories",
+    "text",
+    "text_redacted",
+    "source",
+    "status",
+    "is_dark",
+    "sun_elevation",
+    "darkness_basis",
+)
+_EXPORT_SELECT = (
+    "SELECT id, round(ST_X(geom)::numeric, 6) AS lon, round(ST_Y(geom)::numeric, 6) AS lat, "
+    "ward_code, borough_code, occurred_on, time_band, occurred_at, "
+    "array_to_string(categories, ';') AS categories, text, text_redacted, source, status, "
+    "is_dark, round(sun_elevation::numeric, 2) AS sun_elevation, darkness_basis"
+)
+
+
+def export_csv(session: Session, selection: ReportFilter) -> Iterator[bytes]:
+    """The selected reports as CSV (header first), streamed from PostgreSQL's COPY."""
+    where, params = selection.where()
+    # COPY takes no bind parameters, so the selection is made into a temporary table first.
+    session.execute(
+        text(
+            f"CREATE TEMP TABLE report_export ON COMMIT DROP AS {_EXPORT_SELECT} FROM reports "
+            f"WHERE {where} ORDER BY occurred_on, id"
+        ),
+        params,
+    )
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cursor,
+        cursor.copy("COPY report_export TO STDOUT WITH (FORMAT csv, HEADER true)") as copy,
+    ):
+        for chunk in copy:
+            yield bytes(chunk)
+    session.execute(text("DROP TABLE report_export"))
+
+
+def export_frame(session: Session, selection: ReportFilter) -> gpd.GeoDataFrame:
+    """The selected reports as a GeoDataFrame (EPSG:4326) for GeoPackage and GeoJSON files."""
+    where, params = selection.where()
+    query = text(
+        f"{_EXPORT_SELECT}, geom FROM reports WHERE {where} ORDER BY occurred_on, id"
+    ).bindparams(**params)
+    frame = gpd.read_postgis(query, session.connection(), geom_col="geom", crs=4326)
+    frame["id"] = frame["id"].astype(str)
+    return frame

@@ -7,8 +7,10 @@ the words: the log line is the one the server writes for every request (method, 
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -264,3 +266,50 @@ def moderate_report(
     audit.record(session, principal, f"moderate report: {status}", str(report_id))
     session.commit()
     return {**changed, "id": str(changed["id"])}
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "geojson": GEOJSON,
+    "gpkg": "application/geopackage+sqlite3",
+}
+
+
+@router.get(
+    "/reports.{fmt}",
+    operation_id="export_reports",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+)
+def export_reports(
+    session: SessionDep,
+    principal: Supervisor,
+    selection: Filters,
+    fmt: Literal["csv", "geojson", "gpkg"],
+    crs: Annotated[Literal[4326, 27700], Query(description="GeoPackage CRS")] = 4326,
+) -> Response:
+    """Download the selected reports as CSV, GeoJSON or GeoPackage (supervisors)."""
+    stamp = date.today().isoformat()
+    if fmt == "csv":
+        # Collected before answering: the session belongs to this request only.
+        body = b"".join(queries.export_csv(session, selection))
+    else:
+        frame = queries.export_frame(session, selection)
+        if fmt == "geojson":
+            body = frame.to_json(drop_id=True).encode()
+        else:
+            body = _geopackage(frame.to_crs(crs) if crs != 4326 else frame)
+    audit.record(session, principal, f"export reports as {fmt}", f"{len(body)} bytes")
+    session.commit()
+    return Response(
+        body,
+        media_type=EXPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="reports-{stamp}.{fmt}"'},
+    )
+
+
+def _geopackage(frame: Any) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "reports.gpkg"
+        frame.to_file(path, layer="reports", driver="GPKG")
+        return path.read_bytes()

@@ -31,19 +31,29 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("attribution", sa.Text(), nullable=False),
-        sa.Column("loaded_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "loaded_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("activated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("is_active", sa.Boolean(), server_default=sa.text("false"), nullable=False),
     )
-    op.create_index("ward_sets_one_active", "ward_sets", ["is_active"], unique=True,
-                    postgresql_where=sa.text("is_active"))
+    op.create_index(
+        "ward_sets_one_active",
+        "ward_sets",
+        ["is_active"],
+        unique=True,
+        postgresql_where=sa.text("is_active"),
+    )
 
     op.create_table(
         "wards",
         sa.Column("id", sa.Integer(), sa.Identity(), primary_key=True),
-        sa.Column("ward_set_id", sa.Integer(),
-                  sa.ForeignKey("ward_sets.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "ward_set_id",
+            sa.Integer(),
+            sa.ForeignKey("ward_sets.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("code", sa.Text(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("borough_code", sa.Text(), nullable=False),
@@ -57,12 +67,18 @@ def upgrade() -> None:
     op.create_table(
         "ward_parts",
         sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("ward_id", sa.Integer(), sa.ForeignKey("wards.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("ward_set_id", sa.Integer(),
-                  sa.ForeignKey("ward_sets.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("geom", geoalchemy2.Geometry("POLYGON", srid=4326, spatial_index=False),
-                  nullable=False),
+        sa.Column(
+            "ward_id", sa.Integer(), sa.ForeignKey("wards.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "ward_set_id",
+            sa.Integer(),
+            sa.ForeignKey("ward_sets.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "geom", geoalchemy2.Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False
+        ),
     )
     op.create_index("ward_parts_geom_idx", "ward_parts", ["geom"], postgresql_using="gist")
     op.create_index("ward_parts_ward_idx", "ward_parts", ["ward_id"])
@@ -81,36 +97,42 @@ def upgrade() -> None:
         sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("role", sa.Text(), nullable=False),
-        sa.Column("ward_codes", postgresql.ARRAY(sa.Text()), server_default="{}",
-                  nullable=False),
-        sa.Column("borough_codes", postgresql.ARRAY(sa.Text()), server_default="{}",
-                  nullable=False),
+        sa.Column("ward_codes", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
+        sa.Column(
+            "borough_codes", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False
+        ),
         sa.Column("token_hash", sa.LargeBinary(), nullable=False, unique=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("created_by", sa.Text(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("role IN ('officer', 'supervisor', 'partner', 'planner')",
-                           name="api_tokens_role"),
+        sa.CheckConstraint(
+            "role IN ('officer', 'supervisor', 'partner', 'planner')", name="api_tokens_role"
+        ),
     )
 
     op.create_table(
         "browser_sessions",
         sa.Column("id_hash", sa.LargeBinary(), primary_key=True),
-        sa.Column("token_id", postgresql.UUID(as_uuid=True),
-                  sa.ForeignKey("api_tokens.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "token_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("api_tokens.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("csrf_token", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
 
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("token_id", postgresql.UUID(as_uuid=True), nullable=True),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("role", sa.Text(), nullable=False),
@@ -121,6 +143,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "browser_sessions", "api_tokens", "boroughs", "ward_parts",
-                  "wards", "ward_sets"):
+    for table in (
+        "audit_log",
+        "browser_sessions",
+        "api_tokens",
+        "boroughs",
+        "ward_parts",
+        "wards",
+        "ward_sets",
+    ):
         op.drop_table(table)

@@ -31,8 +31,9 @@ def upgrade() -> None:
         sa.Column("file_name", sa.Text(), nullable=False),
         sa.Column("rows_stored", sa.Integer(), nullable=False),
         sa.Column("rows_skipped", sa.Integer(), nullable=False),
-        sa.Column("imported_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "imported_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("imported_by", sa.Text(), nullable=False),
         sa.UniqueConstraint("kind", "sha256", name="imports_kind_sha256_key"),
         sa.CheckConstraint("kind IN ('reports', 'crimes')", name="imports_kind"),
@@ -40,8 +41,12 @@ def upgrade() -> None:
 
     op.create_table(
         "reports",
-        sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True,
-                  server_default=sa.text("gen_random_uuid()")),
+        sa.Column(
+            "id",
+            postgresql.UUID(as_uuid=True),
+            primary_key=True,
+            server_default=sa.text("gen_random_uuid()"),
+        ),
         sa.Column("geom", _point(), nullable=False),
         sa.Column("ward_code", sa.Text(), nullable=True),
         sa.Column("borough_code", sa.Text(), nullable=True),
@@ -58,24 +63,37 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("moderation_reason", sa.Text(), nullable=True),
         sa.Column("moderated_by", sa.Text(), nullable=True),
-        sa.Column("received_hour", sa.DateTime(timezone=True),
-                  server_default=sa.text("date_trunc('hour', now())"), nullable=False),
-        sa.Column("import_id", sa.BigInteger(), sa.ForeignKey("imports.id", ondelete="CASCADE"),
-                  nullable=True),
-        sa.CheckConstraint("(time_band IS NULL) <> (occurred_at IS NULL)",
-                           name="reports_one_time_form"),
+        sa.Column(
+            "received_hour",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("date_trunc('hour', now())"),
+            nullable=False,
+        ),
+        sa.Column(
+            "import_id",
+            sa.BigInteger(),
+            sa.ForeignKey("imports.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
+        sa.CheckConstraint(
+            "(time_band IS NULL) <> (occurred_at IS NULL)", name="reports_one_time_form"
+        ),
         sa.CheckConstraint(
             "time_band IS NULL OR time_band IN ('early_morning', 'daytime', 'evening', 'night')",
-            name="reports_time_band"),
+            name="reports_time_band",
+        ),
         sa.CheckConstraint("cardinality(categories) >= 1", name="reports_categories"),
         sa.CheckConstraint("char_length(text) <= 1000", name="reports_text_length"),
-        sa.CheckConstraint("source IN ('public', 'imported', 'walk_concern', 'synthetic')",
-                           name="reports_source"),
+        sa.CheckConstraint(
+            "source IN ('public', 'imported', 'walk_concern', 'synthetic')", name="reports_source"
+        ),
         sa.CheckConstraint("status IN ('pending', 'published', 'hidden')", name="reports_status"),
-        sa.CheckConstraint("darkness_basis IN ('exact_time', 'time_band')",
-                           name="reports_darkness_basis"),
-        sa.CheckConstraint("received_hour = date_trunc('hour', received_hour)",
-                           name="reports_received_hour"),
+        sa.CheckConstraint(
+            "darkness_basis IN ('exact_time', 'time_band')", name="reports_darkness_basis"
+        ),
+        sa.CheckConstraint(
+            "received_hour = date_trunc('hour', received_hour)", name="reports_received_hour"
+        ),
     )
     op.create_index("reports_geom_idx", "reports", ["geom"], postgresql_using="gist")
     op.create_index("reports_ward_idx", "reports", ["ward_code", "occurred_on"])
@@ -97,8 +115,12 @@ def upgrade() -> None:
         sa.Column("geom", _point(), nullable=False),
         sa.Column("ward_code", sa.Text(), nullable=True),
         sa.Column("borough_code", sa.Text(), nullable=True),
-        sa.Column("import_id", sa.BigInteger(), sa.ForeignKey("imports.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "import_id",
+            sa.BigInteger(),
+            sa.ForeignKey("imports.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
     )
     op.create_index("crimes_geom_idx", "crimes", ["geom"], postgresql_using="gist")
     op.create_index("crimes_ward_idx", "crimes", ["ward_code", "month"])

@@ -1,0 +1,104 @@
+"""Synthetic demo reports, flagged ``source = 'synthetic'`` so they never pass for real ones.
+
+Real unsafe-place data is not published anywhere, so the demo makes some: denser around the
+real police.uk points (where people are and things happen), spread over the wards too, and more
+often after dark, as StreetSafe's pilot saw.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.queries.reports import StoreResult, store_reports
+from service.queries.wards import require_active_ward_set
+from service.taxonomy import CATEGORIES
+
+# Evening and night weigh most: most reports in StreetSafe's pilot were about the dark.
+BAND_WEIGHTS = {"early_morning": 0.15, "daytime": 0.15, "evening": 0.4, "night": 0.3}
+# Lighting and isolation were the commonest reasons given; the rest share what is left.
+CATEGORY_WEIGHTS = np.array([0.22, 0.16, 0.1, 0.1, 0.08, 0.06, 0.06, 0.07, 0.05, 0.05, 0.03, 0.02])
+NEAR_CRIMES_SHARE = 0.6
+JITTER_M = 60.0
+
+
+def synthetic_rows(session: Session, count: int, seed: int) -> pd.DataFrame:
+    """Make ``count`` synthetic report rows (the ``geo.reports`` frame) in the active wards."""
+    rng = np.random.default_rng(seed)
+    active = require_active_ward_set(session)
+    # Make PostgreSQL's random() (crime choice and jitter) repeatable for the same seed too.
+    session.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
+    near = (
+        int(count * NEAR_CRIMES_SHARE)
+        if session.execute(
+            text("SELECT EXISTS (SELECT FROM crimes WHERE ward_code IS NOT NULL)")
+        ).scalar_one()
+        else 0
+    )
+    points = session.execute(
+        text(
+            # Around real crime points: a random crime, moved a little in metres (BNG).
+            "(SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_Translate("
+            "   ST_Transform(geom, 27700), :jitter * (random() - 0.5) * 2, "
+            "   :jitter * (random() - 0.5) * 2), 4326) AS p "
+            " FROM crimes WHERE ward_code IS NOT NULL ORDER BY random() LIMIT :near) a) "
+            "UNION ALL "
+            # Spread over every ward, in proportion to its area.
+            "(SELECT ST_X(d.geom), ST_Y(d.geom) FROM (SELECT (ST_Dump(ST_GeneratePoints("
+            "   ST_Union(geom), :spread, :seed))).geom FROM wards WHERE ward_set_id = :set_id) d)"
+        ),
+        {
+            "jitter": JITTER_M,
+            "near": near,
+            "spread": count - near,
+            "seed": seed,
+            "set_id": active.id,
+        },
+    ).all()
+    n = len(points)
+    lon = np.array([p[0] for p in points])
+    lat = np.array([p[1] for p in points])
+    today = date.today()
+    days_ago = rng.integers(1, 365, n)
+    bands = rng.choice(list(BAND_WEIGHTS), n, p=list(BAND_WEIGHTS.values()))
+    first = rng.choice(len(CATEGORIES), n, p=CATEGORY_WEIGHTS / CATEGORY_WEIGHTS.sum())
+    second = rng.choice(len(CATEGORIES), n)
+    two = rng.random(n) < 0.3
+    categories = [
+        [CATEGORIES[a].slug] + ([CATEGORIES[b].slug] if both and b != a else [])
+        for a, b, both in zip(first, second, two, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "line": np.arange(1, n + 1),
+            "lon": lon,
+            "lat": lat,
+            "categories": categories,
+            "occurred_at": pd.Series([pd.NaT] * n, dtype="datetime64[ns, UTC]"),
+            "occurred_on": [today - timedelta(days=int(d)) for d in days_ago],
+            "time_band": bands,
+            "text": [None] * n,
+        }
+    )
+
+
+def seed_reports(session: Session, count: int, seed: int) -> StoreResult:
+    """Store synthetic, published reports (points that land outside every ward are dropped)."""
+    rows = synthetic_rows(session, count, seed)
+    return store_reports(session, rows, source="synthetic", status="published", skip_outside=True)
+
+
+def purge_synthetic(session: Session) -> int:
+    """Delete every synthetic report; return how many."""
+    return int(
+        session.execute(text("DELETE FROM reports WHERE source = 'synthetic'")).rowcount  # type: ignore[attr-defined]
+    )
+
+
+def has_reports(session: Session) -> bool:
+    """Whether any report is stored (``demo seed --if-empty`` seeds only an empty database)."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT FROM reports)")).scalar_one())

@@ -1,0 +1,51 @@
+"""``POST /imports``: supervisors import a CSV or GeoJSON of reports, as the CLI does."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, UploadFile
+
+from service.auth import Allow, Principal, Role
+from service.db import SessionDep
+from service.errors import PayloadTooLarge
+from service.queries import audit
+from service.queries import imports as queries
+
+router = APIRouter(tags=["reports"])
+# Uploads are read whole (imports are all-or-nothing); beyond this, use the command line.
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+@router.post("/imports", operation_id="import_reports", status_code=201)
+async def import_reports(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(Allow(Role.supervisor))],
+    file: UploadFile,
+    skip_invalid: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    """Import a file of reports whole, or nothing with every bad row named (422).
+
+    With ``skip_invalid`` the good rows are stored and the bad ones listed in the answer. A
+    file imported before adds nothing.
+    """
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(
+            "uploads are limited to 200 MB: use `walktalk reports import FILE` for larger files"
+        )
+    outcome = queries.import_reports(
+        session,
+        data,
+        file.filename or "upload.csv",
+        imported_by=principal.name,
+        skip_invalid=skip_invalid,
+    )
+    audit.record(session, principal, "import reports", f"{outcome.file_name}: {outcome.stored}")
+    session.commit()
+    return {
+        "file": outcome.file_name,
+        "already_imported": outcome.already_imported,
+        "stored": outcome.stored,
+        "skipped": [{"line": p.line, "reason": p.reason} for p in outcome.rejected],
+    }
