@@ -1,0 +1,861 @@
+"""Validate unsafe-place reports from the public form and from CSV or GeoJSON imports.
+
+A report says where someone felt unsafe (a point), why (one or more category slugs), when
+(an exact ``occurred_at`` or a ``date`` plus a ``time_band``) and, optionally, in their own
+words (``text``). This module turns raw input into a clean frame of good rows plus a list of
+every problem found, each with the line it came from, so an import can be refused as a whole
+with one complete list of what to fix. It does no database or HTTP work.
+
+Every input form -- a CSV frame, one JSON object, a GeoJSON FeatureCollection -- is first
+turned into the same table of strings and then checked by one vectorised code path, so the
+rules cannot drift apart between the form and the imports, and a million-row file is checked
+with pandas/numpy operations rather than a Python loop per row.
+
+Time rules (Europe/London)
+--------------------------
+* ``occurred_at`` with an offset (``Z``, ``+01:00``) is that instant.
+* ``occurred_at`` without an offset is London wall-clock time, GMT or BST as in force then.
+* A wall-clock time that happens twice (01:00-01:59 on the last Sunday of October) is read as
+  the *first* occurrence, in BST (UTC+1).
+* A wall-clock time that never happens (01:00-01:59 on the last Sunday of March) is moved
+  forward by the hour the clocks jumped: 01:30 becomes 02:30 BST, i.e. 01:30 UTC -- the
+  instant a clock not yet put forward would have shown.
+* ``occurred_on`` is the London date of ``occurred_at``, or the given ``date``; it must lie
+  between 2000-01-01 and tomorrow (London) inclusive.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+__all__ = [
+    "COLUMNS",
+    "EARLIEST_DATE",
+    "TEXT_LIMIT",
+    "TIME_BANDS",
+    "ReportRows",
+    "RowProblem",
+    "clean_text",
+    "parse_report_features",
+    "parse_report_object",
+    "parse_report_rows",
+]
+
+TEXT_LIMIT = 1000
+TIME_BANDS = ("early_morning", "daytime", "evening", "night")
+EARLIEST_DATE = date(2000, 1, 1)
+COLUMNS = ("line", "lon", "lat", "categories", "occurred_at", "occurred_on", "time_band", "text")
+
+_LONDON = "Europe/London"
+_UTC_UNIT = "datetime64[us, UTC]"
+# The fields other than the location, as they are spelt in CSV headers and JSON objects.
+_CATEGORIES = "categories"
+_OCCURRED_AT = "occurred_at"
+_DATE = "date"
+_TIME_BAND = "time_band"
+_TEXT = "text"
+_FIELDS = ("x", "y", _CATEGORIES, _OCCURRED_AT, _DATE, _TIME_BAND, _TEXT)
+
+# C0 and C1 controls and DEL, except the newline: it is the one control a person types on
+# purpose. Carriage returns and tabs are turned into a newline and a space first, so they
+# never glue words together.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_DATE_SHAPE = r"\d{4}-\d{2}-\d{2}"
+# ISO 8601 date and time to at least the minute; the offset is captured on its own because
+# times with and without one are read differently (an instant vs London wall-clock time).
+_ISO_SHAPE = (
+    r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
+    r"(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_ISO_EXAMPLE = "e.g. 2024-11-05T18:30 for London time or 2024-11-05T18:30Z for UTC"
+
+# British National Grid bounds (EPSG:27700 area of use, in metres).
+_EASTING_RANGE = (0.0, 700_000.0)
+_NORTHING_RANGE = (0.0, 1_300_000.0)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One thing wrong with one input row.
+
+    Attributes
+    ----------
+    line : int
+        The line it came from: for CSV the file line (header is line 1), for GeoJSON the
+        feature index + 1, for a single object 1.
+    reason : str
+        What was wrong and how to fix it.
+
+    """
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, eq=False)
+class ReportRows:
+    """The good rows of an input and every problem with the bad ones.
+
+    ``eq=False`` because comparing frames element-wise has no single truth value.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Only the good rows, in input order, with the columns in `COLUMNS`: ``line`` (int),
+        ``lon`` and ``lat`` (float, WGS84), ``categories`` (list of slugs, de-duplicated,
+        first-seen order), ``occurred_at`` (UTC timestamp or NaT), ``occurred_on``
+        (`datetime.date`, London), ``time_band`` (str or None; None when ``occurred_at`` is
+        given) and ``text`` (cleaned str or None).
+    problems : tuple of RowProblem
+        Every problem found, sorted by line; a row with several faults has several entries.
+
+    """
+
+    frame: pd.DataFrame
+    problems: tuple[RowProblem, ...]
+
+
+def clean_text(value: str | None) -> str | None:
+    r"""Return free text made safe to store, or None when nothing is left.
+
+    Carriage returns become newlines, tabs become spaces, every other C0/C1 control
+    character and DEL is removed, and the ends are trimmed. The result is never cut short:
+    callers compare its length with `TEXT_LIMIT` and report a problem instead.
+
+    Parameters
+    ----------
+    value : str or None
+        The text as given.
+
+    Returns
+    -------
+    str or None
+        The cleaned text, or None when `value` is None or nothing but spaces and controls.
+
+    Raises
+    ------
+    TypeError
+        If `value` is neither a str nor None.
+
+    Examples
+    --------
+    >>> clean_text("  dark\x00 path\r\nno lights\x7f ")
+    'dark path\nno lights'
+    >>> clean_text(" \t\x1b ") is None
+    True
+
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"text must be a str or None, not {type(value).__name__}")
+    cleaned = _CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
+    return cleaned.strip() or None
+
+
+def parse_report_rows(
+    raw: pd.DataFrame,
+    *,
+    categories: Collection[str],
+    lon_field: str = "lon",
+    lat_field: str = "lat",
+    easting_field: str = "easting",
+    northing_field: str = "northing",
+    first_line: int = 2,
+    today: date | None = None,
+) -> ReportRows:
+    """Check CSV-like rows of reports and split them into good rows and problems.
+
+    Column names are matched ignoring case, surrounding spaces and a byte-order mark. The
+    location comes from `lon_field`/`lat_field` (WGS84 degrees) when both columns exist,
+    otherwise from `easting_field`/`northing_field` (British National Grid, EPSG:27700,
+    metres). ``categories`` is required; the time is ``occurred_at`` or ``date`` +
+    ``time_band``; ``text`` is optional. Other columns are ignored.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The rows as strings, in file order, as read with ``dtype=str,
+        keep_default_na=False`` (missing values are treated as blanks anyway).
+    categories : collection of str
+        The allowed category slugs (lower-case). A sequence keeps its order in messages.
+    lon_field, lat_field, easting_field, northing_field : str
+        Names of the location columns.
+    first_line : int, default 2
+        The file line of the first row (the header is line 1).
+    today : datetime.date, optional
+        Today's London date, for the no-future-dates rule; the real one by default.
+
+    Returns
+    -------
+    ReportRows
+        The good rows and every problem, each naming its file line.
+
+    Raises
+    ------
+    ValueError
+        For file-level faults that would fail every row: no usable location columns (the
+        message names the columns found and the options to choose others), no
+        ``categories`` column, no time columns, or two columns with the same name.
+    TypeError
+        If `raw` is not a DataFrame or `categories` is not a collection of str.
+
+    """
+    if not isinstance(raw, pd.DataFrame):
+        raise TypeError(f"raw must be a pandas DataFrame, not {type(raw).__name__}")
+    if isinstance(first_line, bool) or not isinstance(first_line, int) or first_line < 1:
+        raise ValueError(f"first_line must be a positive int, not {first_line!r}")
+    allowed = _allowed_slugs(categories)
+    columns = _column_lookup(raw)
+    grid = _choose_location(columns, lon_field, lat_field, easting_field, northing_field)
+    _require_columns(columns)
+    x_field, y_field = (easting_field, northing_field) if grid else (lon_field, lat_field)
+
+    def column(name: str) -> pd.Series:
+        label = columns.get(_normalise_header(name))
+        if label is None:
+            return pd.Series([""] * len(raw), dtype=object)
+        return _as_text(raw[label])
+
+    names = {"x": x_field, "y": y_field}
+    cells = {key: column(names.get(key, key)) for key in _FIELDS}
+    lines = np.arange(first_line, first_line + len(raw), dtype=np.int64)
+    return _parse(
+        cells, lines=lines, grid=grid, allowed=allowed, today=_today(today), problems=_Problems()
+    )
+
+
+def parse_report_object(
+    obj: Mapping[str, Any], *, categories: Collection[str], today: date | None = None
+) -> ReportRows:
+    """Check one report from the public form: a flat object or a GeoJSON Feature.
+
+    A flat object has ``lon``, ``lat``, ``categories`` (a list or a ``;``-separated
+    string), ``occurred_at`` or ``date`` + ``time_band``, and optionally ``text``. A Feature
+    has a Point ``geometry`` (``[lon, lat]``) and the other fields in ``properties``. The
+    rules are exactly those of `parse_report_rows`, applied to a one-row table.
+
+    Parameters
+    ----------
+    obj : mapping
+        The decoded JSON body.
+    categories : collection of str
+        The allowed category slugs.
+    today : datetime.date, optional
+        Today's London date; the real one by default.
+
+    Returns
+    -------
+    ReportRows
+        One good row, or no rows and the problems, all on line 1.
+
+    Raises
+    ------
+    TypeError
+        If `categories` is not a collection of str. A body that is not an object is a
+        problem in the result, not an exception, since it comes from the public.
+
+    """
+    allowed = _allowed_slugs(categories)
+    table = _Table()
+    if isinstance(obj, Mapping) and ("type" in obj or "geometry" in obj):
+        table.add_feature(obj)
+    else:
+        table.add_flat(obj)
+    return table.parse(allowed=allowed, today=_today(today))
+
+
+def parse_report_features(
+    collection: Mapping[str, Any], *, categories: Collection[str], today: date | None = None
+) -> ReportRows:
+    """Check a GeoJSON FeatureCollection of reports for import.
+
+    Each feature needs a Point geometry and the report fields in ``properties``, as for
+    `parse_report_object`. Line numbers are the feature index + 1.
+
+    Parameters
+    ----------
+    collection : mapping
+        The decoded GeoJSON document.
+    categories : collection of str
+        The allowed category slugs.
+    today : datetime.date, optional
+        Today's London date; the real one by default.
+
+    Returns
+    -------
+    ReportRows
+        The good rows and every problem.
+
+    Raises
+    ------
+    ValueError
+        If `collection` is not a FeatureCollection with a ``features`` list (a file-level
+        fault).
+    TypeError
+        If `categories` is not a collection of str.
+
+    """
+    allowed = _allowed_slugs(categories)
+    if not isinstance(collection, Mapping) or collection.get("type") != "FeatureCollection":
+        found = collection.get("type") if isinstance(collection, Mapping) else None
+        raise ValueError(
+            f"expected a GeoJSON FeatureCollection, found type {found!r}: give an object "
+            'with "type": "FeatureCollection" and a "features" list'
+        )
+    features = collection.get("features")
+    if not isinstance(features, list):
+        raise ValueError('the FeatureCollection has no "features" list')
+    table = _Table()
+    for feature in features:
+        table.add_feature(feature, in_collection=True)
+    return table.parse(allowed=allowed, today=_today(today))
+
+
+# --- argument checks -------------------------------------------------------------------
+
+
+def _allowed_slugs(categories: Collection[str]) -> tuple[str, ...]:
+    # A str is a Collection of one-letter strings; taking it would accept 'p', 'o', ...
+    if isinstance(categories, str | bytes) or not isinstance(categories, Collection):
+        raise TypeError("categories must be a collection of slug strings, not a single string")
+    slugs = list(categories)
+    if not slugs:
+        raise ValueError("categories must not be empty")
+    for slug in slugs:
+        if not isinstance(slug, str):
+            raise TypeError(f"category slugs must be str, not {type(slug).__name__}")
+        # Input is lower-cased and split on ';' before matching, so such slugs never match.
+        if not slug or slug != slug.strip().lower() or ";" in slug:
+            raise ValueError(f"category slug {slug!r} must be lower-case, trimmed, without ';'")
+    ordered = slugs if isinstance(categories, Sequence) else sorted(slugs)
+    return tuple(dict.fromkeys(ordered))
+
+
+def _today(today: date | None) -> date:
+    if today is None:
+        return datetime.now(ZoneInfo(_LONDON)).date()
+    if isinstance(today, datetime) or not isinstance(today, date):
+        raise TypeError(f"today must be a datetime.date, not {type(today).__name__}")
+    return today
+
+
+def _normalise_header(name: object) -> str:
+    # Spreadsheet exports add byte-order marks, stray spaces and capitals to headers.
+    return str(name).replace("\ufeff", "").strip().lower()
+
+
+def _column_lookup(raw: pd.DataFrame) -> dict[str, Any]:
+    lookup: dict[str, Any] = {}
+    for label in raw.columns:
+        key = _normalise_header(label)
+        if key in lookup:
+            raise ValueError(f"columns {lookup[key]!r} and {label!r} have the same name")
+        lookup[key] = label
+    return lookup
+
+
+def _choose_location(
+    columns: Mapping[str, Any], lon: str, lat: str, easting: str, northing: str
+) -> bool:
+    """Return True for grid (easting/northing) input, False for lon/lat; raise if neither."""
+    if _normalise_header(lon) in columns and _normalise_header(lat) in columns:
+        return False
+    if _normalise_header(easting) in columns and _normalise_header(northing) in columns:
+        return True
+    found = ", ".join(repr(str(label)) for label in columns.values()) or "none"
+    raise ValueError(
+        f"no location columns: need {lon!r} and {lat!r} (WGS84 degrees) or {easting!r} and "
+        f"{northing!r} (British National Grid metres); columns found: {found}. Name the "
+        "columns with --lon-field/--lat-field or --easting-field/--northing-field"
+    )
+
+
+def _require_columns(columns: Mapping[str, Any]) -> None:
+    # Without these columns every row would fail the same way; one file-level message is
+    # more use than a million identical row problems.
+    if _CATEGORIES not in columns:
+        raise ValueError(f"no {_CATEGORIES!r} column: every report needs at least one category")
+    if _OCCURRED_AT not in columns and not (_DATE in columns and _TIME_BAND in columns):
+        raise ValueError(
+            f"no time columns: give {_OCCURRED_AT!r} (ISO 8601) or both {_DATE!r} and "
+            f"{_TIME_BAND!r}"
+        )
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    # Positional index so that every field lines up by row number; blanks for missing values
+    # in case the reader did not use keep_default_na=False.
+    values = series.reset_index(drop=True)
+    if values.hasnans:
+        values = values.where(values.notna(), "")
+    return values.astype(str).str.strip()
+
+
+# --- building a table from JSON ----------------------------------------------------------
+
+
+def _json_scalar(value: Any) -> str:
+    """Spell a JSON value as the string a CSV cell would hold, so both share one path."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # round-trips exactly, and spells nan/inf for the finite check
+    return str(value).strip()
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _point(geometry: Any) -> tuple[tuple[Any, Any], str | None]:
+    """Return the Point's ``(lon, lat)``, or a reason why the geometry is unusable."""
+    none = (None, None)
+    if not isinstance(geometry, Mapping):
+        return none, f"geometry must be a GeoJSON Point, not {_json_type(geometry)}"
+    kind = geometry.get("type")
+    if kind != "Point":
+        return none, f"geometry type {kind!r} is not supported: give a Point at the place"
+    coordinates = geometry.get("coordinates")
+    # [lon, lat] or [lon, lat, altitude]; an altitude is allowed by GeoJSON and ignored.
+    if not isinstance(coordinates, list | tuple) or len(coordinates) not in (2, 3):
+        return none, f"Point coordinates must be [longitude, latitude], not {coordinates!r}"
+    return (coordinates[0], coordinates[1]), None
+
+
+class _Table:
+    """String cells collected from JSON objects, one report per row, like a CSV frame."""
+
+    def __init__(self) -> None:
+        self.cells: dict[str, list[str]] = {key: [] for key in _FIELDS}
+        self.problems = _Problems()
+        # Rows whose structure is already reported: their missing parts are not reported
+        # again as blanks, which would only be noise.
+        self.skip_location: list[bool] = []
+        self.skip_fields: list[bool] = []
+
+    def add_flat(self, obj: Any) -> None:
+        if not isinstance(obj, Mapping):
+            self._add_broken(f"a report must be a JSON object, not {_json_type(obj)}")
+            return
+        self._add(
+            obj.get("lon"), obj.get("lat"), obj, location_reported=False, fields_reported=False
+        )
+
+    def add_feature(self, obj: Any, *, in_collection: bool = False) -> None:
+        if not isinstance(obj, Mapping) or obj.get("type") != "Feature":
+            found = repr(obj.get("type")) if isinstance(obj, Mapping) else _json_type(obj)
+            what = "each item of features" if in_collection else "a report"
+            self._add_broken(
+                f'{what} must be a GeoJSON Feature ("type": "Feature" with a Point geometry '
+                f"and properties), found type {found}"
+            )
+            return
+        row = len(self.skip_fields)
+        point, reason = _point(obj.get("geometry"))
+        if reason is not None:
+            self.problems.add_one(row, reason)
+        properties = obj.get("properties")
+        # GeoJSON allows null properties (the fields are then blank and reported as such);
+        # anything else that is not an object is reported once, without blank-field noise.
+        unusable = properties is not None and not isinstance(properties, Mapping)
+        if unusable:
+            self.problems.add_one(
+                row, f"properties must be an object, not {_json_type(properties)}"
+            )
+        self._add(
+            point[0],
+            point[1],
+            properties if isinstance(properties, Mapping) else {},
+            location_reported=reason is not None,
+            fields_reported=unusable,
+        )
+
+    def _add_broken(self, reason: str) -> None:
+        # The row still exists so that line numbers stay in step with the input.
+        self.problems.add_one(len(self.skip_fields), reason)
+        for values in self.cells.values():
+            values.append("")
+        self.skip_location.append(True)
+        self.skip_fields.append(True)
+
+    def _add(
+        self,
+        lon: Any,
+        lat: Any,
+        fields: Mapping[str, Any],
+        *,
+        location_reported: bool,
+        fields_reported: bool,
+    ) -> None:
+        row = len(self.skip_fields)
+        self.skip_location.append(location_reported)
+        self.skip_fields.append(fields_reported)
+        self.cells["x"].append(_json_scalar(lon))
+        self.cells["y"].append(_json_scalar(lat))
+        found = fields.get(_CATEGORIES)
+        if isinstance(found, list | tuple):
+            self.cells[_CATEGORIES].append(";".join(_json_scalar(item) for item in found))
+        else:
+            self.cells[_CATEGORIES].append(_json_scalar(found))
+        for key in (_OCCURRED_AT, _DATE, _TIME_BAND):
+            self.cells[key].append(_json_scalar(fields.get(key)))
+        text = fields.get(_TEXT)
+        # Free text is never coerced: str() of an object would store something nobody wrote.
+        if text is not None and not isinstance(text, str):
+            self.problems.add_one(row, f"text must be a string, not {_json_type(text)}")
+            text = None
+        self.cells[_TEXT].append(text or "")
+
+    def parse(self, *, allowed: tuple[str, ...], today: date) -> ReportRows:
+        n = len(self.skip_fields)
+        return _parse(
+            {key: pd.Series(values, dtype=object) for key, values in self.cells.items()},
+            lines=np.arange(1, n + 1, dtype=np.int64),
+            grid=False,
+            allowed=allowed,
+            today=today,
+            problems=self.problems,
+            skip_location=np.asarray(self.skip_location, dtype=bool),
+            skip_fields=np.asarray(self.skip_fields, dtype=bool),
+        )
+
+
+# --- the one vectorised check ------------------------------------------------------------
+
+
+class _Problems:
+    """Problems keyed by row position, gathered in blocks; sorted into lines at the end."""
+
+    def __init__(self) -> None:
+        self._rows: list[np.ndarray] = []
+        self._reasons: list[list[str]] = []
+
+    def add_one(self, row: int, reason: str) -> None:
+        self.add_rows(np.array([row], dtype=np.int64), [reason])
+
+    def add_rows(self, rows: np.ndarray, reasons: list[str]) -> None:
+        if len(rows):
+            self._rows.append(rows.astype(np.int64))
+            self._reasons.append(reasons)
+
+    def add(self, mask: np.ndarray, reason: Callable[[int], str]) -> None:
+        """Add ``reason(row)`` for each row where `mask` is set: a loop over bad rows only."""
+        rows = np.flatnonzero(mask)
+        self.add_rows(rows, [reason(int(row)) for row in rows])
+
+    def bad(self, n: int) -> np.ndarray:
+        mask = np.zeros(n, dtype=bool)
+        for rows in self._rows:
+            mask[rows] = True
+        return mask
+
+    def sorted(self, lines: np.ndarray) -> tuple[RowProblem, ...]:
+        if not self._rows:
+            return ()
+        rows = np.concatenate(self._rows)
+        reasons = [reason for block in self._reasons for reason in block]
+        # Stable, so one row's problems keep the order of the checks (location first).
+        order = np.argsort(rows, kind="stable")
+        return tuple(RowProblem(int(lines[rows[i]]), reasons[i]) for i in order)
+
+
+def _parse(
+    cells: Mapping[str, pd.Series],
+    *,
+    lines: np.ndarray,
+    grid: bool,
+    allowed: tuple[str, ...],
+    today: date,
+    problems: _Problems,
+    skip_location: np.ndarray | None = None,
+    skip_fields: np.ndarray | None = None,
+) -> ReportRows:
+    n = len(lines)
+    no_skip = np.zeros(n, dtype=bool)
+    skip_location = no_skip if skip_location is None else skip_location
+    skip_fields = no_skip if skip_fields is None else skip_fields
+    lon, lat = _locate(cells["x"], cells["y"], grid=grid, problems=problems, skip=skip_location)
+    slugs = _categories(cells[_CATEGORIES], allowed, problems, skip=skip_fields)
+    occurred_at, occurred_on, band = _when(cells, today, problems, skip=skip_fields)
+    text = _text(cells[_TEXT], problems)
+    good = ~problems.bad(n)
+    frame = pd.DataFrame(
+        {
+            "line": lines[good],
+            "lon": lon[good],
+            "lat": lat[good],
+            "categories": _lists(slugs, good),
+            "occurred_at": occurred_at[good].reset_index(drop=True),
+            "occurred_on": pd.Series(occurred_on[good], dtype=object),
+            "time_band": pd.Series(band[good], dtype=object),
+            "text": pd.Series(text[good], dtype=object),
+        },
+        columns=list(COLUMNS),
+    )
+    return ReportRows(frame=frame, problems=problems.sorted(lines))
+
+
+def _numbers(
+    raw: pd.Series,
+    label: str,
+    valid: tuple[float, float],
+    hint: str,
+    problems: _Problems,
+    skip: np.ndarray,
+    note: str = "",
+) -> np.ndarray:
+    """Parse one coordinate column; NaN where the value is blank, not a number or out of range."""
+    low, high = valid
+    give = f"give {hint} in [{low:.10g}, {high:.10g}]"
+    text = raw.to_numpy(dtype=object)
+    # to_numeric gives a nullable Int64 for all-integer columns; NA becomes NaN here.
+    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan, copy=True
+    )
+    blank = (text == "") & ~skip
+    # to_numeric turns a spelt-out 'nan' into NaN like any junk; tell the two apart.
+    spelt_nan = raw.astype(str).str.lower().str.lstrip("+-").eq("nan").to_numpy()
+    junk = np.isnan(numbers) & ~blank & ~spelt_nan & ~skip
+    infinite = (np.isinf(numbers) | spelt_nan) & ~skip
+    with np.errstate(invalid="ignore"):
+        outside = np.isfinite(numbers) & ((numbers < low) | (numbers > high)) & ~skip
+    problems.add(blank, lambda i: f"{label} is blank: {give}")
+    problems.add(junk, lambda i: f"{label} {text[i]!r} is not a number: {give}")
+    problems.add(infinite, lambda i: f"{label} {text[i]!r} is not a finite number: {give}")
+    problems.add(outside, lambda i: f"{label} {text[i]} is outside the valid range: {give}{note}")
+    numbers[~np.isfinite(numbers) | outside] = np.nan
+    return numbers
+
+
+_local = threading.local()
+
+
+def _grid_to_wgs84() -> Transformer:
+    # A pyproj Transformer must not be shared between threads, and the API runs in several.
+    transformer: Transformer | None = getattr(_local, "transformer", None)
+    if transformer is None:
+        transformer = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+        _local.transformer = transformer
+    return transformer
+
+
+def _locate(
+    x: pd.Series, y: pd.Series, *, grid: bool, problems: _Problems, skip: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return WGS84 ``(lon, lat)`` arrays, NaN for rows with a location problem."""
+    if not grid:
+        lon = _numbers(x, "longitude", (-180.0, 180.0), "degrees east", problems, skip)
+        swapped = " (check that longitude and latitude are not swapped)"
+        lat = _numbers(y, "latitude", (-90.0, 90.0), "degrees north", problems, skip, swapped)
+        return lon, lat
+    hint = "metres on the British National Grid (EPSG:27700)"
+    easting = _numbers(x, "easting", _EASTING_RANGE, hint, problems, skip)
+    northing = _numbers(y, "northing", _NORTHING_RANGE, hint, problems, skip)
+    lon = np.full(len(x), np.nan)
+    lat = np.full(len(x), np.nan)
+    ok = np.isfinite(easting) & np.isfinite(northing)
+    if ok.any():
+        lon[ok], lat[ok] = _grid_to_wgs84().transform(easting[ok], northing[ok])
+    # PROJ signals a failed point with inf; within the grid bounds this should not happen.
+    failed = ok & ~(np.isfinite(lon) & np.isfinite(lat))
+    problems.add(
+        failed,
+        lambda i: (
+            f"easting {easting[i]:g}, northing {northing[i]:g} could not be converted "
+            "to longitude and latitude"
+        ),
+    )
+    return lon, lat
+
+
+def _categories(
+    raw: pd.Series, allowed: tuple[str, ...], problems: _Problems, *, skip: np.ndarray
+) -> pd.Series:
+    """Return one entry per (row, slug), indexed by row, and report bad rows.
+
+    Slugs are lower-cased and trimmed; empty pieces (``a;;b``, a trailing ``;``) are
+    dropped; repeats are dropped keeping the first, which is the order the lists keep.
+    """
+    choices = ", ".join(allowed)
+    parts = raw.astype(str).str.lower().str.split(";").explode().astype(object).str.strip()
+    parts = parts[parts.notna() & parts.ne("")]
+    pairs = pd.DataFrame({"row": parts.index.to_numpy(), "slug": parts.to_numpy()})
+    parts = parts[~pairs.duplicated().to_numpy()]
+    rows = parts.index.to_numpy()
+    unknown = ~parts.isin(allowed).to_numpy()
+    # A row may have several unknown slugs: one problem each, so every value is named.
+    problems.add_rows(
+        rows[unknown],
+        [f"unknown category {slug!r}: use one of {choices}" for slug in parts.to_numpy()[unknown]],
+    )
+    empty = np.ones(len(raw), dtype=bool)
+    empty[rows] = False
+    problems.add(
+        empty & ~skip,
+        lambda i: f"no category given: give at least one of {choices}, separated by ';'",
+    )
+    return parts
+
+
+def _lists(parts: pd.Series, good: np.ndarray) -> pd.Series:
+    """Each good row's slugs as a list, in row order (every good row has at least one)."""
+    wanted = parts[good[parts.index.to_numpy()]]
+    rows = wanted.index.to_numpy()
+    slugs = wanted.to_numpy(dtype=object)
+    # explode kept the rows in order, so each row's slugs are one run: cut at the changes.
+    # The output is a Python list per row, so this one loop builds what was asked for.
+    if not len(rows):
+        return pd.Series([], dtype=object)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    return pd.Series(
+        [slugs[start:end].tolist() for start, end in zip(starts, ends, strict=True)],
+        dtype=object,
+    )
+
+
+def _when(
+    cells: Mapping[str, pd.Series], today: date, problems: _Problems, *, skip: np.ndarray
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Read each row's time as ``(occurred_at, occurred_on, time_band)``, reporting faults."""
+    at = cells[_OCCURRED_AT].astype(str)
+    day = cells[_DATE].astype(str)
+    band = cells[_TIME_BAND].astype(str).str.lower()
+    at_text = at.to_numpy(dtype=object)
+    day_text = day.to_numpy(dtype=object)
+    band_text = band.to_numpy(dtype=object)
+    has_at = at.ne("").to_numpy()
+    has_day = day.ne("").to_numpy()
+    has_band = band.ne("").to_numpy()
+    use_at = has_at & ~has_day & ~has_band
+    bands = ", ".join(TIME_BANDS)
+
+    problems.add(
+        has_at & (has_day | has_band),
+        lambda i: f"both {_OCCURRED_AT} and {_DATE}/{_TIME_BAND} given: keep only one of them",
+    )
+    problems.add(
+        ~has_at & ~has_day & ~has_band & ~skip,
+        lambda i: (
+            f"no time given: give {_OCCURRED_AT}, {_ISO_EXAMPLE}; or {_DATE} as YYYY-MM-DD "
+            f"with {_TIME_BAND}, one of {bands}"
+        ),
+    )
+    problems.add(
+        ~has_at & has_day & ~has_band,
+        lambda i: f"{_DATE} given without {_TIME_BAND}: add one of {bands}",
+    )
+    problems.add(
+        ~has_at & ~has_day & has_band,
+        lambda i: f"{_TIME_BAND} given without {_DATE}: add the date as YYYY-MM-DD",
+    )
+    problems.add(
+        has_band & ~band.isin(TIME_BANDS).to_numpy(),
+        lambda i: f"unknown {_TIME_BAND} {band_text[i]!r}: use one of {bands}",
+    )
+
+    instants = _instants(at, has_at, problems)
+    day_shape = day.str.fullmatch(_DATE_SHAPE).fillna(False).to_numpy(dtype=bool)
+    days = pd.to_datetime(day.where(day_shape, None), format="%Y-%m-%d", errors="coerce")
+    days = days.astype("datetime64[us]")
+    problems.add(
+        has_day & days.isna().to_numpy(),
+        lambda i: f"{_DATE} {day_text[i]!r} is not a real date in YYYY-MM-DD form, e.g. 2024-11-05",
+    )
+
+    # London dates compared as day-resolution datetimes: vectorised, no Python dates yet.
+    local_days = instants.dt.tz_convert(_LONDON).dt.tz_localize(None).dt.normalize()
+    on = local_days.astype("datetime64[us]").where(use_at, days)
+    latest = today + timedelta(days=1)
+
+    def said(i: int) -> str:
+        return f"{_OCCURRED_AT} {at_text[i]!r}" if use_at[i] else f"{_DATE} {day_text[i]!r}"
+
+    problems.add(
+        (on > pd.Timestamp(latest)).to_numpy(),
+        lambda i: f"{said(i)} is in the future: give a date no later than {latest.isoformat()}",
+    )
+    problems.add(
+        (on < pd.Timestamp(EARLIEST_DATE)).to_numpy(),
+        lambda i: f"{said(i)} is before {EARLIEST_DATE.isoformat()}: give a date from then on",
+    )
+
+    occurred_at = instants.where(use_at, pd.NaT)
+    occurred_on = on.dt.date.to_numpy(dtype=object)
+    time_band = band_text.copy()
+    time_band[use_at] = None
+    return occurred_at, occurred_on, time_band
+
+
+def _instants(at: pd.Series, has_at: np.ndarray, problems: _Problems) -> pd.Series:
+    """Parse ``occurred_at`` into UTC instants, reading times without an offset as London's."""
+    instants = pd.Series(pd.NaT, index=at.index, dtype=_UTC_UNIT)
+    # Upper case so that 't' and 'z', which ISO 8601 allows, parse too.
+    parts = at.str.upper().str.extract(_ISO_SHAPE)
+    shaped = parts["local"].notna().to_numpy() & has_at
+    aware = shaped & parts["offset"].notna().to_numpy()
+    naive = shaped & ~aware
+    if aware.any():
+        given = parts["local"][aware] + parts["offset"][aware]
+        parsed = pd.to_datetime(given, format="ISO8601", utc=True, errors="coerce")
+        instants[aware] = parsed.astype(_UTC_UNIT)
+    if naive.any():
+        local = pd.to_datetime(parts["local"][naive], format="ISO8601", errors="coerce")
+        # ambiguous=True everywhere: a repeated hour is read as the first, BST, one. Moving
+        # a skipped hour on by one hour reads it as the GMT the clock was still showing.
+        london = local.dt.tz_localize(
+            _LONDON,
+            ambiguous=np.ones(len(local), dtype=bool),
+            nonexistent=pd.Timedelta(hours=1),
+        )
+        instants[naive] = london.dt.tz_convert("UTC").astype(_UTC_UNIT)
+    text = at.to_numpy(dtype=object)
+    problems.add(
+        has_at & instants.isna().to_numpy(),
+        lambda i: (
+            f"{_OCCURRED_AT} {text[i]!r} is not an ISO 8601 date and time: give {_ISO_EXAMPLE}"
+        ),
+    )
+    return instants
+
+
+def _text(raw: pd.Series, problems: _Problems) -> np.ndarray:
+    """Clean free text as `clean_text` does, vectorised; report texts that are too long."""
+    cleaned = (
+        raw.astype(str)
+        .str.replace("\r\n", "\n", regex=False)
+        .str.replace("\r", "\n", regex=False)
+        .str.replace("\t", " ", regex=False)
+        .str.replace(_CONTROLS, "", regex=True)
+        .str.strip()
+    )
+    lengths = cleaned.str.len().to_numpy(dtype=np.int64)
+    problems.add(
+        lengths > TEXT_LIMIT,
+        lambda i: (
+            f"text is {lengths[i]} characters long after cleaning: shorten it to at "
+            f"most {TEXT_LIMIT}"
+        ),
+    )
+    values = cleaned.to_numpy(dtype=object)
+    values[lengths == 0] = None
+    return values
