@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from geo.reports import RowProblem, parse_report_features, parse_report_rows
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crimes import CrimeFileError, read_police_uk
+from geo.reports import RowProblem, parse_report_features, parse_report_rows
 from service.errors import InvalidInput
 from service.queries.reports import store_reports
 from service.queries.wards import WardAssignedTable, compute_ward_hits, require_active_ward_set
@@ -152,12 +152,11 @@ def import_reports(
     if _previous_import(session, "reports", digest):
         return ImportOutcome(file_name, already_imported=True)
     parsed = _parse_reports(data, file_name, fields or ReportFields())
-    problems = list(parsed.problems)
-    if problems and not skip_invalid:
-        raise ImportRefused(file_name, problems)
     import_id = _record_import(
         session, kind="reports", digest=digest, file_name=file_name, by=imported_by
     )
+    # The good rows are staged even when some are bad, so that rows outside the service area
+    # are named in the same refusal; the caller's rollback then removes everything.
     result = store_reports(
         session,
         parsed.frame,
@@ -167,7 +166,7 @@ def import_reports(
         skip_outside=skip_invalid,
         progress=progress,
     )
-    problems = sorted([*problems, *result.outside], key=lambda p: p.line)
+    problems = sorted([*parsed.problems, *result.outside], key=lambda p: p.line)
     if problems and not skip_invalid:
         raise ImportRefused(file_name, problems)
     _finish_import(session, import_id, result.stored, len(problems))

@@ -17,11 +17,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from geo.darkness import band_darkness, band_midpoint_utc, solar_elevation
-from geo.reports import RowProblem
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.reports import RowProblem
+from geo.sun import DARK_BELOW_DEGREES, band_darkness, band_midpoint_utc, solar_elevation
 from service.queries.wards import WardAssignedTable, compute_ward_hits, require_active_ward_set
 
 _STAGING = "report_staging"
@@ -67,7 +67,7 @@ def with_darkness(rows: pd.DataFrame) -> pd.DataFrame:
     if exact.any():
         when = pd.to_datetime(out.loc[exact, "occurred_at"], utc=True)
         elevation[exact] = solar_elevation(lon[exact], lat[exact], when)
-        dark[exact] = elevation[exact] < -6.0
+        dark[exact] = elevation[exact] < DARK_BELOW_DEGREES
     banded = ~exact
     if banded.any():
         dates = out.loc[banded, "occurred_on"].to_numpy()
@@ -392,4 +392,7 @@ def export_frame(session: Session, selection: ReportFilter) -> gpd.GeoDataFrame:
     ).bindparams(**params)
     frame = gpd.read_postgis(query, session.connection(), geom_col="geom", crs=4326)
     frame["id"] = frame["id"].astype(str)
+    # ISO 8601 text: the one form GeoJSON, GeoPackage and spreadsheets all read the same way.
+    frame["occurred_on"] = frame["occurred_on"].astype(str)
+    frame["occurred_at"] = [None if pd.isna(v) else v.isoformat() for v in frame["occurred_at"]]
     return frame

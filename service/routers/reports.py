@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from geo.reports import RowProblem, parse_report_object
 from pydantic import BaseModel, Field
 
+from geo.reports import RowProblem, parse_report_object
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -286,9 +286,13 @@ def export_reports(
     principal: Supervisor,
     selection: Filters,
     fmt: Literal["csv", "geojson", "gpkg"],
-    crs: Annotated[Literal[4326, 27700], Query(description="GeoPackage CRS")] = 4326,
+    crs: Annotated[int, Query(description="GeoPackage CRS: 4326 or 27700")] = 4326,
 ) -> Response:
     """Download the selected reports as CSV, GeoJSON or GeoPackage (supervisors)."""
+    if crs not in (4326, 27700):
+        raise InvalidInput(
+            f"crs {crs} is not offered: use 4326 (WGS84) or 27700 (British National Grid)"
+        )
     stamp = date.today().isoformat()
     if fmt == "csv":
         # Collected before answering: the session belongs to this request only.
