@@ -20,8 +20,8 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.darkness import DARK_BELOW_DEGREES, band_darkness, band_midpoint_utc, solar_elevation
 from geo.reports import RowProblem
-from geo.sun import DARK_BELOW_DEGREES, band_darkness, band_midpoint_utc, solar_elevation
 from service.queries.wards import WardAssignedTable, compute_ward_hits, require_active_ward_set
 
 _STAGING = "report_staging"
