@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
+from service.queries.bulk import Progress
 from service.settings import Settings
 
 CLI_ACTOR = "command line"
@@ -238,16 +239,21 @@ def cmd_wards_activate(settings: Settings, args: argparse.Namespace) -> None:
 # -- reports and crimes ---------------------------------------------------------------------------
 
 
-def _progress(
-    description: str, total: int | None = None
-) -> Callable[[Iterable[Any]], Iterable[Any]]:
-    """A tqdm progress bar on stderr (silent when stderr is not a terminal)."""
+def _progress(description: str) -> Progress:
+    """A tqdm progress bar on stderr, drawn as rows are sent (silent when not a terminal)."""
     from tqdm import tqdm
 
-    def wrap(rows: Iterable[Any]) -> Iterable[Any]:
-        return tqdm(rows, desc=description, unit=" rows", total=total, disable=None)
+    bar: Any = None
 
-    return wrap
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=description, unit=" rows", disable=None)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 def cmd_reports_import(settings: Settings, args: argparse.Namespace) -> None:

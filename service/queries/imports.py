@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,10 @@ from sqlalchemy.orm import Session
 from geo.crimes import CrimeFileError, read_police_uk
 from geo.reports import RowProblem, parse_report_features, parse_report_rows
 from service.errors import InvalidInput
+from service.queries.bulk import Progress, copy_frame, ewkt_points
 from service.queries.reports import store_reports
 from service.queries.wards import WardAssignedTable, compute_ward_hits, require_active_ward_set
 from service.taxonomy import SLUGS
-
-Progress = Callable[[Iterable[Any]], Iterable[Any]]
 
 
 class ImportRefused(InvalidInput):
@@ -237,32 +235,11 @@ def import_crimes(
         )
     )
     frame = crime_file.crimes
-    rows: Iterable[tuple[Any, ...]] = (
-        (
-            int(r.line),
-            r.crime_id,
-            r.police_uk_id,
-            r.month,
-            r.crime_type,
-            r.falls_within,
-            r.lsoa_code,
-            r.lsoa_name,
-            r.street_name,
-            r.outcome,
-            f"SRID=4326;POINT({float(r.lon)!r} {float(r.lat)!r})",
-        )
-        for r in frame.itertuples(index=False)
+    staging = frame[[c for c in _CRIME_COLUMNS if c != "geom"]].assign(
+        month=[m.isoformat() for m in frame["month"]],
+        geom=ewkt_points(frame["lon"], frame["lat"]),
     )
-    if progress is not None:
-        rows = progress(rows)
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY crime_staging ({', '.join(_CRIME_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
+    copy_frame(session, "crime_staging", staging, progress=progress)
     session.execute(text("CREATE INDEX ON crime_staging USING gist (geom)"))
     session.execute(text("ANALYZE crime_staging"))
     compute_ward_hits(

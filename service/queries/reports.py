@@ -9,7 +9,7 @@ in the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from geo.darkness import DARK_BELOW_DEGREES, band_darkness, band_midpoint_utc, solar_elevation
 from geo.reports import RowProblem
+from service.queries.bulk import Progress, copy_frame, ewkt_points, pg_text_array
 from service.queries.wards import WardAssignedTable, compute_ward_hits, require_active_ward_set
 
 _STAGING = "report_staging"
@@ -46,11 +47,7 @@ class StoreResult:
 
     ids: tuple[uuid.UUID, ...]
     outside: tuple[RowProblem, ...]
-
-    @property
-    def stored(self) -> int:
-        """How many reports were stored."""
-        return len(self.ids)
+    stored: int
 
 
 def with_darkness(rows: pd.DataFrame) -> pd.DataFrame:
@@ -83,34 +80,22 @@ def with_darkness(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _staged(rows: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
+def _staging_frame(rows: pd.DataFrame) -> pd.DataFrame:
     occurred_at = pd.to_datetime(rows["occurred_at"], utc=True)
-    for line, lon, lat, on, band, at, cats, note, elev, dark, basis in zip(
-        rows["line"],
-        rows["lon"],
-        rows["lat"],
-        rows["occurred_on"],
-        rows["time_band"],
-        occurred_at,
-        rows["categories"],
-        rows["text"],
-        rows["sun_elevation"],
-        rows["is_dark"],
-        rows["darkness_basis"],
-        strict=True,
-    ):
-        yield (
-            int(line),
-            f"SRID=4326;POINT({lon!r} {lat!r})",
-            on,
-            band if isinstance(band, str) else None,
-            None if pd.isna(at) else at.to_pydatetime(),
-            list(cats),
-            note if isinstance(note, str) else None,
-            float(elev),
-            bool(dark),
-            basis,
-        )
+    return pd.DataFrame(
+        {
+            "line": rows["line"].astype(int),
+            "geom": ewkt_points(rows["lon"], rows["lat"]),
+            "occurred_on": [d.isoformat() for d in rows["occurred_on"]],
+            "time_band": rows["time_band"],
+            "occurred_at": [None if pd.isna(t) else t.isoformat() for t in occurred_at],
+            "categories": pg_text_array(rows["categories"]),
+            "text": rows["text"],
+            "sun_elevation": rows["sun_elevation"],
+            "is_dark": rows["is_dark"],
+            "darkness_basis": rows["darkness_basis"],
+        }
+    )
 
 
 def store_reports(
@@ -121,13 +106,15 @@ def store_reports(
     status: str,
     import_id: int | None = None,
     skip_outside: bool = False,
-    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    progress: Progress | None = None,
+    return_ids: bool = True,
 ) -> StoreResult:
     """Store parsed report rows (``geo.reports`` frame) in the caller's transaction.
 
     Rows outside every ward of the active set are returned as problems; unless
     ``skip_outside``, nothing is inserted when there are any (the caller refuses the batch).
-    ``progress`` wraps the row iterator (e.g. a tqdm bar) for long imports.
+    ``progress`` is told how many rows have been sent (the CLI's progress bar). Imports pass
+    ``return_ids=False``: a million ids are not worth sending back.
     """
     active = require_active_ward_set(session)
     enriched = with_darkness(rows)
@@ -140,17 +127,7 @@ def store_reports(
             "darkness_basis text NOT NULL) ON COMMIT DROP"
         )
     )
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    staged: Iterable[tuple[Any, ...]] = _staged(enriched)
-    if progress is not None:
-        staged = progress(staged)
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY {_STAGING} ({', '.join(_STAGED_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for row in staged:
-            copy.write_row(row)
+    copy_frame(session, _STAGING, _staging_frame(enriched), progress=progress)
     session.execute(text(f"CREATE INDEX ON {_STAGING} USING gist (geom)"))
     session.execute(text(f"ANALYZE {_STAGING}"))
     compute_ward_hits(
@@ -178,24 +155,28 @@ def store_reports(
         for line in outside_lines
     )
     ids: list[uuid.UUID] = []
+    stored = 0
     if not outside or skip_outside:
-        ids = list(
-            session.execute(
-                text(
-                    "INSERT INTO reports (geom, ward_code, borough_code, occurred_on, time_band, "
-                    "  occurred_at, categories, text, source, sun_elevation, is_dark, "
-                    "  darkness_basis, status, import_id) "
-                    "SELECT s.geom, h.code, h.borough_code, s.occurred_on, s.time_band, "
-                    "  s.occurred_at, s.categories, s.text, :source, s.sun_elevation, s.is_dark, "
-                    "  s.darkness_basis, :status, :import_id "
-                    f"FROM {_STAGING} s JOIN {_HITS} h ON h.key = s.line ORDER BY s.line "
-                    "RETURNING id"
-                ),
-                {"source": source, "status": status, "import_id": import_id},
-            ).scalars()
+        inserted = session.execute(
+            text(
+                "INSERT INTO reports (geom, ward_code, borough_code, occurred_on, time_band, "
+                "  occurred_at, categories, text, source, sun_elevation, is_dark, "
+                "  darkness_basis, status, import_id) "
+                "SELECT s.geom, h.code, h.borough_code, s.occurred_on, s.time_band, "
+                "  s.occurred_at, s.categories, s.text, :source, s.sun_elevation, s.is_dark, "
+                "  s.darkness_basis, :status, :import_id "
+                f"FROM {_STAGING} s JOIN {_HITS} h ON h.key = s.line ORDER BY s.geom "
+                + ("RETURNING id" if return_ids else "")
+            ),
+            {"source": source, "status": status, "import_id": import_id},
         )
+        if return_ids:
+            ids = list(inserted.scalars())
+            stored = len(ids)
+        else:
+            stored = inserted.rowcount  # type: ignore[attr-defined]
     session.execute(text(f"DROP TABLE {_HITS}, {_STAGING}"))
-    return StoreResult(ids=tuple(ids), outside=outside)
+    return StoreResult(ids=tuple(ids), outside=outside, stored=stored)
 
 
 # -- moderation ------------------------------------------------------------------------------
