@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from boundaries.bundled import PILOT_WARDS
@@ -188,3 +189,42 @@ def test_police_uk_api_points_per_pilot_ward(walktalk: Run, fresh_db: str) -> No
     engine.dispose()
     assert stored == expected
     assert total == len(records)  # points outside every ward are kept, with no ward
+
+
+def test_supervisors_import_over_the_api(
+    client: TestClient, issue_token: Callable[..., str], tmp_path: Path
+) -> None:
+    supervisor = {"Authorization": f"Bearer {issue_token('supervisor', command_unit='AS')}"}
+    good = _write(tmp_path / "api.csv", ROWS).read_bytes()
+    bad = _write(
+        tmp_path / "api-bad.csv", [*ROWS, ["x", "51.5", "isolated", "2026-11-01", "night", "", ""]]
+    ).read_bytes()
+    refused = client.post(
+        "/imports", headers=supervisor, files={"file": ("api-bad.csv", bad, "text/csv")}
+    )
+    assert refused.status_code == 422
+    assert [p["line"] for p in refused.json()["problems"]] == [5]
+    created = client.post(
+        "/imports", headers=supervisor, files={"file": ("api.csv", good, "text/csv")}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["stored"] == 3
+    again = client.post(
+        "/imports", headers=supervisor, files={"file": ("renamed.csv", good, "text/csv")}
+    )
+    assert again.json()["already_imported"] is True
+    skipped = client.post(
+        "/imports",
+        headers=supervisor,
+        data={"skip_invalid": "true"},
+        files={"file": ("api-bad.csv", bad, "text/csv")},
+    )
+    assert skipped.json()["stored"] == 3
+    assert [p["line"] for p in skipped.json()["skipped"]] == [5]
+    partner = {"Authorization": f"Bearer {issue_token('partner', boroughs=['E09000022'])}"}
+    assert (
+        client.post(
+            "/imports", headers=partner, files={"file": ("api.csv", good, "text/csv")}
+        ).status_code
+        == 403
+    )
