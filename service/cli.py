@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from boundaries.bundled import (
     BOROUGHS_ATTRIBUTION,
@@ -30,7 +31,7 @@ from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
 from maps.assets import INSTALL_COMMAND, VENDOR_DIR, check_assets_installed
 from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis
-from service.db import libpq_url, make_engine, migrate, require_migrated
+from service.db import libpq_url, migrate, require_migrated, sqlalchemy_url
 from service.errors import WalkTalkError
 from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
@@ -58,7 +59,8 @@ def _database(settings: Settings, *, start: bool = True) -> Engine:
         cluster = Cluster(settings.home)
         if not cluster.status().running:
             _note(*cluster.up())
-    return make_engine(settings)
+    # No pool: a command is short-lived and must leave no connection open behind it.
+    return create_engine(sqlalchemy_url(settings), poolclass=NullPool)
 
 
 def _migrated(settings: Settings) -> Engine:

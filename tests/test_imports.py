@@ -102,7 +102,8 @@ def test_one_bad_row_stores_nothing_and_names_the_row(
     code, out, err = walktalk("reports", "import", str(path), "--skip-invalid")
     assert code == 0, err
     assert "stored 3 reports" in out and "skipped 2 bad rows" in out
-    rejects = list(csv.DictReader((tmp_path / "bad.rejects.csv").open()))
+    with (tmp_path / "bad.rejects.csv").open() as handle:
+        rejects = list(csv.DictReader(handle))
     assert [r["line"] for r in rejects] == ["4", "6"]
     assert _count(fresh_db, "SELECT count(*) FROM reports") == 3
 
@@ -175,16 +176,15 @@ def test_police_uk_api_points_per_pilot_ward(walktalk: Run, fresh_db: str) -> No
     assert code == 0, err
     engine = create_engine(fresh_db)
     with engine.connect() as conn:
-        stored = dict(
-            conn.execute(
+        stored = {
+            code: count
+            for code, count in conn.execute(
                 text(
                     "SELECT ward_code, count(*) FROM crimes WHERE ward_code IS NOT NULL "
                     "GROUP BY ward_code"
                 )
             )
-            .tuples()
-            .all()
-        )
+        }
         total = conn.execute(text("SELECT count(*) FROM crimes")).scalar_one()
     engine.dispose()
     assert stored == expected
