@@ -44,3 +44,42 @@ def test_seed_and_purge(fresh_db: str) -> None:
             "public",
         )
     engine.dispose()
+
+
+def test_seed_is_denser_near_real_police_uk_points(fresh_db: str) -> None:
+    from pathlib import Path
+
+    from service.queries.imports import import_crimes
+
+    api_json = (
+        Path(__file__).parents[1]
+        / "data"
+        / "police_uk"
+        / "api_trafalgar_square_1mile_2025-12"
+        / "crimes_london.json"
+    )
+    engine = create_engine(fresh_db)
+    with Session(engine) as session, session.begin():
+        import_crimes(session, api_json, imported_by="tests")
+        result = demo.seed_reports(session, 1000, seed=7)
+    with engine.connect() as conn:
+        near_share = conn.execute(
+            text(
+                "SELECT avg((EXISTS (SELECT FROM crimes c WHERE c.ward_code IS NOT NULL AND "
+                "ST_DWithin(ST_Transform(c.geom, 27700), ST_Transform(r.geom, 27700), 150)))::int) "
+                "FROM reports r WHERE r.source = 'synthetic'"
+            )
+        ).scalar_one()
+        area_share = conn.execute(
+            text(
+                "SELECT ST_Area(ST_Union(ST_Buffer(ST_Transform(geom, 27700), 150))) / "
+                "(SELECT ST_Area(ST_Union(ST_Transform(geom, 27700))) FROM wards w "
+                " JOIN ward_sets s ON s.id = w.ward_set_id AND s.is_active) "
+                "FROM crimes WHERE ward_code IS NOT NULL"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert result.stored >= 950  # a few moved points land outside every ward and are dropped
+    # Uniform points would fall near a crime as often as that area's share of the wards.
+    assert near_share > 0.55
+    assert area_share < 0.2

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyproj
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -23,42 +24,41 @@ BAND_WEIGHTS = {"early_morning": 0.15, "daytime": 0.15, "evening": 0.4, "night":
 # Lighting and isolation were the commonest reasons given; the rest share what is left.
 CATEGORY_WEIGHTS = np.array([0.22, 0.16, 0.1, 0.1, 0.08, 0.06, 0.06, 0.07, 0.05, 0.05, 0.03, 0.02])
 NEAR_CRIMES_SHARE = 0.6
-JITTER_M = 60.0
+JITTER_M = 40.0  # spread (standard deviation, metres) around a crime point
 
 
 def synthetic_rows(session: Session, count: int, seed: int) -> pd.DataFrame:
     """Make ``count`` synthetic report rows (the ``geo.reports`` frame) in the active wards."""
     rng = np.random.default_rng(seed)
     active = require_active_ward_set(session)
-    # Make PostgreSQL's random() (crime choice and jitter) repeatable for the same seed too.
-    session.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
-    near = (
-        int(count * NEAR_CRIMES_SHARE)
-        if session.execute(
-            text("SELECT EXISTS (SELECT FROM crimes WHERE ward_code IS NOT NULL)")
-        ).scalar_one()
-        else 0
-    )
-    points = session.execute(
+    # The few hundred real crime points in the wards come to Python; each synthetic report near
+    # them picks one (with replacement) and moves a little, in metres, on the British grid.
+    crimes = np.array(
+        session.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(geom, 27700) AS p "
+                "FROM crimes WHERE ward_code IS NOT NULL) c"
+            )
+        ).all(),
+        dtype=float,
+    ).reshape(-1, 2)
+    near = int(count * NEAR_CRIMES_SHARE) if len(crimes) else 0
+    picked = crimes[rng.integers(0, max(len(crimes), 1), near)] if near else crimes[:0]
+    x = picked[:, 0] + rng.normal(0, JITTER_M, near)
+    y = picked[:, 1] + rng.normal(0, JITTER_M, near)
+    near_lon, near_lat = pyproj.Transformer.from_crs(27700, 4326, always_xy=True).transform(x, y)
+    spread = session.execute(
         text(
-            # Around real crime points: a random crime, moved a little in metres (BNG).
-            "(SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_Translate("
-            "   ST_Transform(geom, 27700), :jitter * (random() - 0.5) * 2, "
-            "   :jitter * (random() - 0.5) * 2), 4326) AS p "
-            " FROM crimes WHERE ward_code IS NOT NULL ORDER BY random() LIMIT :near) a) "
-            "UNION ALL "
             # Spread over every ward, in proportion to its area.
-            "(SELECT ST_X(d.geom), ST_Y(d.geom) FROM (SELECT (ST_Dump(ST_GeneratePoints("
-            "   ST_Union(geom), :spread, :seed))).geom FROM wards WHERE ward_set_id = :set_id) d)"
+            "SELECT ST_X(d.geom), ST_Y(d.geom) FROM (SELECT (ST_Dump(ST_GeneratePoints("
+            " ST_Union(geom), :spread, :seed))).geom FROM wards WHERE ward_set_id = :set_id) d"
         ),
-        {
-            "jitter": JITTER_M,
-            "near": near,
-            "spread": count - near,
-            "seed": seed,
-            "set_id": active.id,
-        },
+        {"spread": count - near, "seed": seed, "set_id": active.id},
     ).all()
+    points = [
+        *zip(np.atleast_1d(near_lon), np.atleast_1d(near_lat), strict=True),
+        *((p[0], p[1]) for p in spread),
+    ]
     n = len(points)
     lon = np.array([p[0] for p in points])
     lat = np.array([p[1] for p in points])
