@@ -273,6 +273,28 @@ def live_server(app_settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@pytest.fixture
+def walktalk(
+    fresh_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> Callable[..., tuple[int, str, str]]:
+    """Run ``walktalk ARGS…`` in-process on a fresh clone; returns (exit code, stdout, stderr)."""
+    from service.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", fresh_db)
+    monkeypatch.setenv("WALKTALK_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's chromium, headless, driven by Playwright (which never downloads a browser)."""

@@ -19,24 +19,6 @@ from service.db import head_revision
 Run = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def walktalk(
-    fresh_db: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> Run:
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    monkeypatch.setenv("WALKTALK_HOME", str(tmp_path / "home"))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def _ward_sets(url: str) -> list[tuple[str, int, bool]]:
     engine = create_engine(url)
     with engine.connect() as conn:

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from boundaries.bundled import PILOT_WARDS
-from service.cli import main
 
 DATA = Path(__file__).parents[1] / "data" / "police_uk"
 CITY_2019 = sorted((DATA / "city_of_london_police_2019").glob("*.csv"))
@@ -26,25 +24,6 @@ ROWS = [
     ["-0.0909", "51.5055", "followed;isolated", "", "", "2026-10-01T19:30:00", ""],
     ["-0.1000", "51.4700", "underpass_alley_park_path", "2026-09-14", "night", "", ""],
 ]
-
-
-@pytest.fixture
-def walktalk(
-    fresh_db: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> Run:
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    monkeypatch.setenv("WALKTALK_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _count(url: str, sql: str) -> int:

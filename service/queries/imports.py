@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.crimes import CrimeFileError, read_police_uk
+from geo.crimes import CRIME_COLUMNS, CrimeFileError, read_police_uk
 from geo.reports import RowProblem, parse_report_features, parse_report_rows
 from service.errors import InvalidInput
 from service.queries.bulk import Progress, copy_frame, ewkt_points
@@ -187,20 +187,6 @@ def write_rejects(path: Path, problems: list[RowProblem]) -> None:
 
 # -- police.uk crimes ------------------------------------------------------------------------
 
-_CRIME_COLUMNS = (
-    "line",
-    "crime_id",
-    "police_uk_id",
-    "month",
-    "crime_type",
-    "falls_within",
-    "lsoa_code",
-    "lsoa_name",
-    "street_name",
-    "outcome",
-    "geom",
-)
-
 
 def import_crimes(
     session: Session,
@@ -235,9 +221,10 @@ def import_crimes(
         )
     )
     frame = crime_file.crimes
-    staging = frame[[c for c in _CRIME_COLUMNS if c != "geom"]].assign(
-        month=[m.isoformat() for m in frame["month"]],
-        geom=ewkt_points(frame["lon"], frame["lat"]),
+    staging = (
+        frame[[c for c in CRIME_COLUMNS if c not in ("lon", "lat")]]
+        .assign(month=[m.isoformat() for m in frame["month"]])
+        .assign(geom=ewkt_points(frame["lon"], frame["lat"]))
     )
     copy_frame(session, "crime_staging", staging, progress=progress)
     session.execute(text("CREATE INDEX ON crime_staging USING gist (geom)"))
