@@ -95,7 +95,9 @@ def test_sign_in_page_in_the_browser(page: Any, live_server: str) -> None:
     ]
 
 
-def test_public_report_page_on_a_phone(browser: Any, live_server: str, app_settings: Any) -> None:
+def test_public_report_page_on_a_phone(
+    browser: Any, live_server: str, app_settings: Any, issue_token: Any
+) -> None:
     from sqlalchemy import create_engine, text
 
     # A phone standing at Waterloo that lets the page know where it is.
@@ -110,6 +112,12 @@ def test_public_report_page_on_a_phone(browser: Any, live_server: str, app_setti
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
+    # An officer signed in on this phone: the report must still go anonymously (no cookie, so
+    # no session and no CSRF refusal).
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Token").fill(issue_token("officer", wards=["E05014118"]))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for()
     page.goto(f"{live_server}/report")
     assert "not for reporting a crime" in page.locator(".notice").inner_text()
     assert page.get_by_role("link", name="999").get_attribute("href") == "tel:999"
