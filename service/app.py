@@ -21,6 +21,7 @@ from service.routers import (
     pages,
     reports,
     tokens,
+    walks,
     wards,
 )
 from service.settings import Settings
@@ -67,6 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
-    for module in (health, wards, reports, imports, ogc, tokens, audit, maps, pages):
+    for module in (health, wards, reports, imports, ogc, walks, tokens, audit, maps, pages):
         app.include_router(module.router)
     return app

@@ -241,3 +241,87 @@ class Crime(Base):
         Index("crimes_geom_idx", "geom", postgresql_using="gist"),
         Index("crimes_ward_idx", "ward_code", "month"),
     )
+
+
+class Officer(Base):
+    """A dedicated ward officer who walks with buddies."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    name: Mapped[str] = mapped_column(Text)
+    shoulder_number: Mapped[str] = mapped_column(Text, unique=True)
+    ward_codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    borough_codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    command_unit: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class Buddy(Base):
+    """A woman who walks with an officer, known here only by a pseudonymous code."""
+
+    __tablename__ = "buddies"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    home_ward: Mapped[str | None] = mapped_column(Text)
+    work_ward: Mapped[str | None] = mapped_column(Text)
+    borough_code: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class BuddyContact(Base):
+    """A buddy's contact details: supervisors only, never exported."""
+
+    __tablename__ = "buddy_contacts"
+
+    buddy_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("buddies.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Walk(Base):
+    """A walk and talk: officer, buddy, times, consent and the route she uses."""
+
+    __tablename__ = "walks"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    buddy_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("buddies.id", ondelete="SET NULL")
+    )
+    ward_code: Mapped[str] = mapped_column(Text)
+    borough_code: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    planned_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    planned_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actual_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    actual_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    meeting_point = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    route = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    route_trimmed = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    route_wards: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    length_m: Mapped[float | None] = mapped_column(Float)
+    dark_at_start: Mapped[bool | None] = mapped_column(Boolean)
+    dark_share: Mapped[float | None] = mapped_column(Float)
+    consent_keep_route: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    consent_contact: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    consent_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        Index("walks_route_idx", "route", postgresql_using="gist"),
+        Index("walks_ward_idx", "ward_code", "planned_start"),
+    )

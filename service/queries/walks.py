@@ -1,0 +1,399 @@
+"""Officers, buddies and walks in PostGIS, and who may see a walk's route.
+
+A buddy's route shows where she lives and works: officers of the walk's ward and supervisors
+see it whole; officers of other wards see it with both ends cut away; nobody else sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.darkness import is_dark
+from geo.routes import InvalidRoute, check_route, darkness_along, trim_route_ends
+from service.auth import Principal, Role
+from service.errors import Forbidden, InvalidInput, NotFound
+from service.queries.wards import require_active_ward_set
+
+WALK_KINDS = ("commute", "park", "transport_hub", "other")
+
+
+def _ward_boroughs(session: Session, codes: list[str]) -> dict[str, str]:
+    active = require_active_ward_set(session)
+    rows = session.execute(
+        text("SELECT code, borough_code FROM wards WHERE ward_set_id = :id AND code = ANY(:c)"),
+        {"id": active.id, "c": codes},
+    ).all()
+    found = {r.code: r.borough_code for r in rows}
+    missing = sorted(set(codes) - set(found))
+    if missing:
+        raise InvalidInput(
+            f"unknown ward code(s) {', '.join(missing)} in the active ward set (see GET /wards)"
+        )
+    return found
+
+
+def create_officer(
+    session: Session,
+    *,
+    name: str,
+    shoulder_number: str,
+    ward_codes: list[str],
+    command_unit: str,
+    principal: Principal,
+) -> dict[str, Any]:
+    """Register an officer for wards inside the supervisor's boroughs."""
+    boroughs = sorted(set(_ward_boroughs(session, ward_codes).values()))
+    outside = sorted(set(boroughs) - set(principal.borough_codes))
+    if outside:
+        raise Forbidden(f"wards in boroughs {', '.join(outside)} are outside your scope")
+    taken = session.execute(
+        text("SELECT 1 FROM officers WHERE shoulder_number = :n"), {"n": shoulder_number}
+    ).first()
+    if taken:
+        raise InvalidInput(f"shoulder number {shoulder_number!r} is already registered")
+    row = session.execute(
+        text(
+            "INSERT INTO officers (name, shoulder_number, ward_codes, borough_codes, "
+            "command_unit) VALUES (:name, :number, :wards, :boroughs, :unit) RETURNING id"
+        ),
+        {
+            "name": name,
+            "number": shoulder_number,
+            "wards": sorted(set(ward_codes)),
+            "boroughs": boroughs,
+            "unit": command_unit,
+        },
+    ).scalar_one()
+    return get_officer(session, row)
+
+
+def get_officer(session: Session, officer_id: uuid.UUID) -> dict[str, Any]:
+    """One officer."""
+    row = session.execute(
+        text(
+            "SELECT id, name, shoulder_number, ward_codes, borough_codes, command_unit "
+            "FROM officers WHERE id = :id"
+        ),
+        {"id": officer_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"no officer {officer_id}")
+    return dict(row._mapping)
+
+
+def list_officers(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Officers in the caller's scope."""
+    condition, params = _officer_scope(principal)
+    rows = session.execute(
+        text(
+            "SELECT id, name, shoulder_number, ward_codes, borough_codes, command_unit "
+            f"FROM officers WHERE {condition} ORDER BY name"
+        ),
+        params,
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def _officer_scope(principal: Principal) -> tuple[str, dict[str, Any]]:
+    if principal.role is Role.officer:
+        return "ward_codes && CAST(:wards AS text[])", {"wards": list(principal.ward_codes)}
+    return "borough_codes && CAST(:boroughs AS text[])", {"boroughs": list(principal.borough_codes)}
+
+
+def create_buddy(
+    session: Session,
+    *,
+    code: str,
+    home_ward: str | None,
+    work_ward: str | None,
+    contact: str | None,
+) -> dict[str, Any]:
+    """Register a buddy by pseudonymous code; contact details go to their own table."""
+    wards = [w for w in (home_ward, work_ward) if w]
+    if not wards:
+        raise InvalidInput("a buddy needs a home_ward or a work_ward")
+    boroughs = _ward_boroughs(session, wards)
+    if session.execute(text("SELECT 1 FROM buddies WHERE code = :c"), {"c": code}).first():
+        raise InvalidInput(f"buddy code {code!r} is already used: choose another")
+    buddy_id = session.execute(
+        text(
+            "INSERT INTO buddies (code, home_ward, work_ward, borough_code) "
+            "VALUES (:code, :home, :work, :borough) RETURNING id"
+        ),
+        {"code": code, "home": home_ward, "work": work_ward, "borough": boroughs[wards[0]]},
+    ).scalar_one()
+    if contact:
+        session.execute(
+            text("INSERT INTO buddy_contacts (buddy_id, contact) VALUES (:id, :contact)"),
+            {"id": buddy_id, "contact": contact},
+        )
+    return get_buddy(session, buddy_id)
+
+
+def get_buddy(session: Session, buddy_id: uuid.UUID) -> dict[str, Any]:
+    """One buddy without contact details."""
+    row = session.execute(
+        text(
+            "SELECT id, code, home_ward, work_ward, borough_code FROM buddies "
+            "WHERE id = :id AND erased_at IS NULL"
+        ),
+        {"id": buddy_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"no buddy {buddy_id}")
+    return dict(row._mapping)
+
+
+def pairing_warning(session: Session, officer_id: uuid.UUID, buddy_id: uuid.UUID) -> str | None:
+    """Why the pair is unusual, or None when the buddy lives or works in or beside the ward.
+
+    The scheme pairs a woman with her own ward's officer; a neighbouring ward (touching
+    polygons) is fine too. Anything else is allowed, with a warning.
+    """
+    active = require_active_ward_set(session)
+    near = session.execute(
+        text(
+            "SELECT EXISTS (SELECT FROM officers o, buddies b, wards ow, wards bw "
+            "WHERE o.id = :officer AND b.id = :buddy "
+            "AND ow.ward_set_id = :set_id AND ow.code = ANY(o.ward_codes) "
+            "AND bw.ward_set_id = :set_id AND bw.code IN (b.home_ward, b.work_ward) "
+            "AND ST_Intersects(ow.geom, bw.geom))"
+        ),
+        {"officer": officer_id, "buddy": buddy_id, "set_id": active.id},
+    ).scalar_one()
+    if near:
+        return None
+    return (
+        "the buddy neither lives nor works in or next to the officer's wards: the scheme pairs "
+        "women with their own ward's officer"
+    )
+
+
+def create_walk(
+    session: Session,
+    *,
+    principal: Principal,
+    officer_id: uuid.UUID,
+    buddy_id: uuid.UUID | None,
+    kind: str,
+    planned_start: datetime,
+    planned_end: datetime,
+    ward_code: str | None,
+    consent_keep_route: bool,
+    consent_contact: bool,
+) -> tuple[uuid.UUID, str | None]:
+    """Plan a walk; return its id and any pairing warning."""
+    if kind not in WALK_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(WALK_KINDS)}")
+    if planned_start.tzinfo is None or planned_end.tzinfo is None:
+        raise InvalidInput("planned times need a UTC offset, e.g. 2026-12-01T17:30:00+00:00")
+    minutes = (planned_end - planned_start).total_seconds() / 60
+    if minutes < 30:
+        raise InvalidInput(
+            f"a walk and talk lasts at least 30 minutes; this one is planned for "
+            f"{minutes:.0f}: move planned_end later"
+        )
+    officer = get_officer(session, officer_id)
+    ward = ward_code or officer["ward_codes"][0]
+    if ward not in officer["ward_codes"]:
+        raise InvalidInput(f"ward {ward} is not one of the officer's wards")
+    if principal.role is Role.officer and ward not in principal.ward_codes:
+        raise Forbidden(f"ward {ward} is not one of your wards")
+    if principal.role is Role.supervisor and officer["borough_codes"][0] not in (
+        principal.borough_codes
+    ):
+        raise Forbidden("that officer is outside your boroughs")
+    warning = None
+    if buddy_id is not None:
+        get_buddy(session, buddy_id)
+        warning = pairing_warning(session, officer_id, buddy_id)
+    walk_id = session.execute(
+        text(
+            "INSERT INTO walks (officer_id, buddy_id, ward_code, borough_code, kind, "
+            "planned_start, planned_end, consent_keep_route, consent_contact, consent_date) "
+            "VALUES (:officer, :buddy, :ward, :borough, :kind, :start, :end, :keep, :contact, "
+            "CASE WHEN :keep OR :contact THEN current_date END) RETURNING id"
+        ),
+        {
+            "officer": officer_id,
+            "buddy": buddy_id,
+            "ward": ward,
+            "borough": _ward_boroughs(session, [ward])[ward],
+            "kind": kind,
+            "start": planned_start,
+            "end": planned_end,
+            "keep": consent_keep_route,
+            "contact": consent_contact,
+        },
+    ).scalar_one()
+    return walk_id, warning
+
+
+def trim_seed(key: bytes, walk_id: uuid.UUID) -> str:
+    """A secret, stable seed for a walk's trimmed ends.
+
+    Keyed, so nobody who knows the walk id can recompute where its ends were cut.
+    """
+    return hmac.new(key, walk_id.bytes, hashlib.sha256).hexdigest()
+
+
+def store_route(
+    session: Session, walk_id: uuid.UUID, geometry: Any, *, key: bytes, principal: Principal
+) -> dict[str, Any]:
+    """Validate and store a walk's route with its trimmed copy, wards, length and darkness."""
+    walk = _walk_row(session, walk_id)
+    _require_full_access(principal, walk)
+    try:
+        line = check_route(geometry)
+    except InvalidRoute as exc:
+        raise InvalidInput(str(exc)) from None
+    active = require_active_ward_set(session)
+    wkt = line.wkt
+    wards = (
+        session.execute(
+            text(
+                "SELECT DISTINCT w.code FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
+                "WHERE p.ward_set_id = :id AND ST_Intersects(p.geom, ST_GeomFromText(:wkt, 4326)) "
+                "ORDER BY w.code"
+            ),
+            {"id": active.id, "wkt": wkt},
+        )
+        .scalars()
+        .all()
+    )
+    if not wards:
+        raise InvalidInput(
+            "the route is entirely outside the service area (the wards of "
+            f"{active.name!r}): check it was drawn in the right place"
+        )
+    trimmed = trim_route_ends(line, seed=trim_seed(key, walk_id))
+    start = walk.actual_start or walk.planned_start
+    end = walk.actual_end or walk.planned_end
+    share, _ = darkness_along(line, start, end)
+    first_lon, first_lat = line.coords[0]
+    dark_start = bool(is_dark([first_lon], [first_lat], pd.DatetimeIndex([start]))[0])
+    session.execute(
+        text(
+            "UPDATE walks SET route = ST_GeomFromText(:wkt, 4326), "
+            "route_trimmed = ST_GeomFromText(:trimmed, 4326), route_wards = :wards, "
+            "length_m = :length, dark_share = :share, dark_at_start = :dark WHERE id = :id"
+        ),
+        {
+            "wkt": wkt,
+            "trimmed": trimmed.wkt if trimmed is not None else None,
+            "wards": list(wards),
+            "length": _length(session, wkt),
+            "share": float(share),
+            "dark": dark_start,
+            "id": walk_id,
+        },
+    )
+    return {
+        "id": walk_id,
+        "route_wards": list(wards),
+        "length_m": _length(session, wkt),
+        "dark_share": round(float(share), 3),
+        "dark_at_start": dark_start,
+    }
+
+
+def _length(session: Session, wkt: str) -> float:
+    return round(
+        float(
+            session.execute(
+                text("SELECT ST_Length(ST_Transform(ST_GeomFromText(:wkt, 4326), 27700))"),
+                {"wkt": wkt},
+            ).scalar_one()
+        ),
+        1,
+    )
+
+
+@dataclass(frozen=True)
+class _Walk:
+    id: uuid.UUID
+    ward_code: str
+    borough_code: str
+    planned_start: datetime
+    planned_end: datetime
+    actual_start: datetime | None
+    actual_end: datetime | None
+
+
+def _walk_row(session: Session, walk_id: uuid.UUID) -> _Walk:
+    row = session.execute(
+        text(
+            "SELECT id, ward_code, borough_code, planned_start, planned_end, actual_start, "
+            "actual_end FROM walks WHERE id = :id"
+        ),
+        {"id": walk_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"no walk {walk_id}")
+    return _Walk(**row._mapping)
+
+
+def route_view(principal: Principal, ward_code: str, borough_code: str) -> str:
+    """Which route the caller may see: ``full``, ``trimmed`` or refused."""
+    if principal.role is Role.supervisor and borough_code in principal.borough_codes:
+        return "full"
+    if principal.role is Role.officer:
+        return "full" if ward_code in principal.ward_codes else "trimmed"
+    raise Forbidden("walks and their routes are for officers and their supervisors only")
+
+
+def _require_full_access(principal: Principal, walk: _Walk) -> None:
+    if route_view(principal, walk.ward_code, walk.borough_code) != "full":
+        raise Forbidden(f"only officers of ward {walk.ward_code} and their supervisors may do this")
+
+
+def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
+    """A walk as a GeoJSON Feature with the route this caller may see."""
+    walk = _walk_row(session, walk_id)
+    view = route_view(principal, walk.ward_code, walk.borough_code)
+    column = "route" if view == "full" else "route_trimmed"
+    row = session.execute(
+        text(
+            f"SELECT ST_AsGeoJSON({column}, 6) AS geometry, kind, officer_id, "
+            "CASE WHEN :full THEN buddy_id END AS buddy_id, ward_code, borough_code, "
+            "planned_start, planned_end, actual_start, actual_end, route_wards, length_m, "
+            "dark_at_start, dark_share, consent_keep_route, consent_contact FROM walks "
+            "WHERE id = :id"
+        ),
+        {"id": walk_id, "full": view == "full"},
+    ).one()
+    properties = {k: v for k, v in row._mapping.items() if k != "geometry"}
+    properties["route_view"] = view
+    return {
+        "type": "Feature",
+        "id": str(walk_id),
+        "geometry": json.loads(row.geometry) if row.geometry else None,
+        "properties": json.loads(json.dumps(properties, default=str)),
+    }
+
+
+def list_walks(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Walks in the caller's scope, without routes (ask for one walk to see its route)."""
+    if principal.role is Role.officer:
+        condition, params = "ward_code = ANY(:wards)", {"wards": list(principal.ward_codes)}
+    else:
+        condition, params = "borough_code = ANY(:b)", {"b": list(principal.borough_codes)}
+    rows = session.execute(
+        text(
+            "SELECT id, kind, officer_id, ward_code, planned_start, planned_end, length_m, "
+            f"dark_share, route IS NOT NULL AS has_route FROM walks WHERE {condition} "
+            "ORDER BY planned_start DESC"
+        ),
+        params,
+    ).all()
+    return [json.loads(json.dumps(dict(r._mapping), default=str)) for r in rows]

@@ -1,0 +1,119 @@
+"""Walk and Talk: officers, buddies, walks and their routes (officers and supervisors only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from service.auth import Allow, Principal, Role
+from service.db import SessionDep
+from service.errors import InvalidInput
+from service.queries import audit
+from service.queries import walks as queries
+
+router = APIRouter(tags=["walks"])
+Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
+Supervisor = Annotated[Principal, Depends(Allow(Role.supervisor))]
+
+
+class OfficerCreate(BaseModel):
+    """A dedicated ward officer."""
+
+    name: str = Field(min_length=1, max_length=200)
+    shoulder_number: str = Field(min_length=1, max_length=20)
+    ward_codes: list[str] = Field(min_length=1)
+    command_unit: str = Field(min_length=1, max_length=50)
+
+
+class BuddyCreate(BaseModel):
+    """A buddy, by pseudonymous code; contact details are optional and kept apart."""
+
+    code: str = Field(min_length=3, max_length=40)
+    home_ward: str | None = None
+    work_ward: str | None = None
+    contact: str | None = Field(default=None, max_length=500)
+
+
+class WalkCreate(BaseModel):
+    """A planned walk."""
+
+    officer_id: uuid.UUID
+    buddy_id: uuid.UUID | None = None
+    kind: str
+    planned_start: datetime
+    planned_end: datetime
+    ward_code: str | None = None
+    consent_keep_route: bool = False
+    consent_contact: bool = False
+
+
+@router.post("/officers", operation_id="create_officer", status_code=201)
+def create_officer(session: SessionDep, principal: Supervisor, body: OfficerCreate) -> Any:
+    """Register an officer (supervisors, within their boroughs)."""
+    officer = queries.create_officer(session, principal=principal, **body.model_dump())
+    audit.record(session, principal, "create officer", str(officer["id"]))
+    session.commit()
+    return officer
+
+
+@router.get("/officers", operation_id="list_officers")
+def list_officers(session: SessionDep, principal: Staff) -> Any:
+    """Officers in the caller's wards or boroughs."""
+    return {"officers": queries.list_officers(session, principal)}
+
+
+@router.post("/buddies", operation_id="create_buddy", status_code=201)
+def create_buddy(session: SessionDep, principal: Staff, body: BuddyCreate) -> Any:
+    """Register a buddy; the answer never contains contact details."""
+    buddy = queries.create_buddy(session, **body.model_dump())
+    audit.record(session, principal, "create buddy", str(buddy["id"]))
+    session.commit()
+    return buddy
+
+
+@router.post("/walks", operation_id="create_walk", status_code=201)
+def create_walk(session: SessionDep, principal: Staff, body: WalkCreate) -> Any:
+    """Plan a walk (at least 30 minutes); an unusual pairing is warned about, not refused."""
+    walk_id, warning = queries.create_walk(session, principal=principal, **body.model_dump())
+    audit.record(session, principal, "create walk", str(walk_id))
+    session.commit()
+    return {"id": walk_id, "warnings": [warning] if warning else []}
+
+
+@router.get("/walks", operation_id="list_walks")
+def list_walks(session: SessionDep, principal: Staff) -> Any:
+    """Walks in the caller's wards or boroughs (routes are fetched one walk at a time)."""
+    return {"walks": queries.list_walks(session, principal)}
+
+
+@router.get("/walks/{walk_id}", operation_id="get_walk")
+def get_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> JSONResponse:
+    """One walk as GeoJSON: the full route for its ward's officers and supervisors, else trimmed."""
+    feature = queries.walk_feature(session, walk_id, principal)
+    audit.record(
+        session, principal, f"read walk ({feature['properties']['route_view']} route)", str(walk_id)
+    )
+    session.commit()
+    return JSONResponse(feature, media_type="application/geo+json")
+
+
+@router.put("/walks/{walk_id}/route", operation_id="put_walk_route")
+async def put_route(
+    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+) -> Any:
+    """Store the route (a GeoJSON LineString geometry or Feature) of a walk."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput("send the route as GeoJSON (a LineString or a Feature)") from None
+    result = queries.store_route(
+        session, walk_id, body, key=request.app.state.secret_key, principal=principal
+    )
+    audit.record(session, principal, "store walk route", str(walk_id))
+    session.commit()
+    return result

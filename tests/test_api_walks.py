@@ -1,0 +1,236 @@
+"""Walks: the 30-minute rule, pairing warnings, route input and refusals, route privacy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from pyproj import Geod
+from sqlalchemy import create_engine, text
+
+from service.settings import Settings
+
+WATERLOO, BOROUGH_BANKSIDE, DULWICH = "E05014118", "E05011095", "E05011100"
+# Waterloo station, along the South Bank, to Borough Market: about 2.2 km.
+ROUTE = {
+    "type": "LineString",
+    "coordinates": [
+        [-0.1136, 51.5033],
+        [-0.1150, 51.5055],
+        [-0.1100, 51.5075],
+        [-0.1030, 51.5080],
+        [-0.0980, 51.5078],
+        [-0.0930, 51.5068],
+        [-0.0909, 51.5055],
+    ],
+}
+GEOD = Geod(ellps="WGS84")
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def people(client: TestClient, issue_token: Callable[..., str]) -> dict[str, dict[str, str]]:
+    return {
+        "supervisor": _auth(issue_token("supervisor", command_unit="AS")),
+        "waterloo": _auth(issue_token("officer", wards=[WATERLOO])),
+        "bankside": _auth(issue_token("officer", wards=[BOROUGH_BANKSIDE])),
+        "partner": _auth(issue_token("partner", boroughs=["E09000022"])),
+        "public": {},
+    }
+
+
+def _walk(client: TestClient, people: dict, *, start: str, end: str, buddy_ward: str) -> dict:
+    officer = client.post(
+        "/officers",
+        headers=people["supervisor"],
+        json={
+            "name": "PC Example",
+            "shoulder_number": f"AS{buddy_ward[-3:]}{start[11:13]}",
+            "ward_codes": [WATERLOO],
+            "command_unit": "AS",
+        },
+    )
+    assert officer.status_code == 201, officer.text
+    buddy = client.post(
+        "/buddies",
+        headers=people["waterloo"],
+        json={
+            "code": f"B-{buddy_ward}-{start[:10]}",
+            "home_ward": buddy_ward,
+            "contact": "07700 900123",
+        },
+    )
+    assert buddy.status_code == 201, buddy.text
+    assert "contact" not in buddy.json()
+    walk = client.post(
+        "/walks",
+        headers=people["waterloo"],
+        json={
+            "officer_id": officer.json()["id"],
+            "buddy_id": buddy.json()["id"],
+            "kind": "commute",
+            "planned_start": start,
+            "planned_end": end,
+            "consent_keep_route": True,
+        },
+    )
+    assert walk.status_code == 201, walk.text
+    return walk.json()
+
+
+def test_walks_last_at_least_thirty_minutes(client: TestClient, people: dict) -> None:
+    officer = client.post(
+        "/officers",
+        headers=people["supervisor"],
+        json={
+            "name": "PC Short",
+            "shoulder_number": "AS1",
+            "ward_codes": [WATERLOO],
+            "command_unit": "AS",
+        },
+    ).json()
+    short = client.post(
+        "/walks",
+        headers=people["waterloo"],
+        json={
+            "officer_id": officer["id"],
+            "kind": "park",
+            "planned_start": "2026-12-01T17:00:00+00:00",
+            "planned_end": "2026-12-01T17:20:00+00:00",
+        },
+    )
+    assert short.status_code == 422
+    assert "at least 30 minutes" in short.json()["detail"] and "20" in short.json()["detail"]
+
+
+def test_pairing_outside_the_ward_is_a_warning(client: TestClient, people: dict) -> None:
+    near = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    far = _walk(
+        client,
+        people,
+        start="2026-12-02T17:00:00+00:00",
+        end="2026-12-02T17:45:00+00:00",
+        buddy_ward=DULWICH,
+    )
+    assert near["warnings"] == []
+    assert "neither lives nor works in or next to" in far["warnings"][0]
+
+
+def test_contact_details_are_kept_apart(
+    client: TestClient, people: dict, app_settings: Settings
+) -> None:
+    _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    engine = create_engine(app_settings.database_url or "")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT contact FROM buddy_contacts")).scalar_one() == (
+            "07700 900123"
+        )
+        buddy = conn.execute(text("SELECT buddies::text FROM buddies")).scalar_one()
+    engine.dispose()
+    assert "07700" not in buddy
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "dark"),
+    [
+        ("2026-12-21T17:30:00+00:00", "2026-12-21T18:10:00+00:00", 1.0),
+        ("2026-06-21T12:00:00+01:00", "2026-06-21T12:40:00+01:00", 0.0),
+    ],
+    ids=["winter-evening", "summer-noon"],
+)
+def test_route_is_stored_with_wards_length_and_darkness(
+    client: TestClient, people: dict, start: str, end: str, dark: float
+) -> None:
+    walk = _walk(client, people, start=start, end=end, buddy_ward=WATERLOO)
+    stored = client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    assert stored.status_code == 200, stored.text
+    body = stored.json()
+    assert {WATERLOO, BOROUGH_BANKSIDE} <= set(body["route_wards"])
+    expected = GEOD.line_length(*zip(*ROUTE["coordinates"], strict=True))
+    assert body["length_m"] == pytest.approx(expected, rel=0.01)
+    assert body["dark_share"] == dark
+    assert body["dark_at_start"] is (dark == 1.0)
+
+
+@pytest.mark.parametrize(
+    ("geometry", "message"),
+    [
+        ({"type": "Point", "coordinates": [-0.1136, 51.5033]}, "Point"),
+        (
+            {"type": "LineString", "coordinates": [[-0.1136, 51.5033], [-0.1130, 51.5035]]},
+            "shorter than",
+        ),
+        (
+            {
+                "type": "LineString",
+                "coordinates": [[-0.1700, 51.5070], [-0.1600, 51.5075], [-0.1550, 51.5080]],
+            },
+            "entirely outside the service area",
+        ),
+    ],
+    ids=["point", "too-short", "hyde-park"],
+)
+def test_bad_routes_are_refused(
+    client: TestClient, people: dict, geometry: dict, message: str
+) -> None:
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    refused = client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=geometry)
+    assert refused.status_code == 422
+    assert message in refused.json()["detail"]
+
+
+def test_route_privacy_by_role(client: TestClient, people: dict) -> None:
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    url = f"/walks/{walk['id']}"
+
+    full = client.get(url, headers=people["waterloo"]).json()
+    assert full["properties"]["route_view"] == "full"
+    assert full["geometry"]["coordinates"][0] == ROUTE["coordinates"][0]
+    assert full["properties"]["buddy_id"] is not None
+    assert client.get(url, headers=people["supervisor"]).json()["geometry"] == full["geometry"]
+
+    trimmed = client.get(url, headers=people["bankside"]).json()
+    again = client.get(url, headers=people["bankside"]).json()
+    assert trimmed["properties"]["route_view"] == "trimmed"
+    assert trimmed["geometry"] == again["geometry"]  # stable, not re-drawn per request
+    assert trimmed["properties"]["buddy_id"] is None
+    coords = trimmed["geometry"]["coordinates"]
+    for end in (ROUTE["coordinates"][0], ROUTE["coordinates"][-1]):
+        assert end not in coords
+    whole = GEOD.line_length(*zip(*ROUTE["coordinates"], strict=True))
+    kept = GEOD.line_length(*zip(*coords, strict=True))
+    assert 600 - 5 <= whole - kept <= 900 + 5  # 300-450 m cut from each end
+
+    for outsider in ("partner", "public"):
+        assert client.get(url, headers=people[outsider]).status_code == 403
+    # Only the walk's own officers (and supervisors) may change its route.
+    assert client.put(f"{url}/route", headers=people["bankside"], json=ROUTE).status_code == 403
