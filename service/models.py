@@ -208,9 +208,11 @@ class Report(Base):
         DateTime(timezone=True), server_default=text("date_trunc('hour', now())")
     )
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+    walk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("walks.id", ondelete="SET NULL"))
 
     __table_args__ = (
         Index("reports_geom_idx", "geom", postgresql_using="gist"),
+        Index("reports_walk_idx", "walk_id"),
         Index("reports_ward_idx", "ward_code", "occurred_on"),
         Index("reports_borough_idx", "borough_code", "occurred_on"),
         Index("reports_status_idx", "status"),

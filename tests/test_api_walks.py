@@ -234,3 +234,116 @@ def test_route_privacy_by_role(client: TestClient, people: dict) -> None:
         assert client.get(url, headers=people[outsider]).status_code == 403
     # Only the walk's own officers (and supervisors) may change its route.
     assert client.put(f"{url}/route", headers=people["bankside"], json=ROUTE).status_code == 403
+
+
+def test_concerns_and_exposure_agree_with_geopandas(
+    client: TestClient, people: dict, app_settings: Settings
+) -> None:
+    import json
+    from pathlib import Path
+
+    import geopandas as gpd
+    from shapely.geometry import LineString
+    from sqlalchemy.orm import Session
+
+    from service.queries.imports import import_crimes
+
+    api_json = (
+        Path(__file__).parents[1]
+        / "data"
+        / "police_uk"
+        / "api_trafalgar_square_1mile_2025-12"
+        / "crimes_london.json"
+    )
+    engine = create_engine(app_settings.database_url or "")
+    with Session(engine) as session, session.begin():
+        import_crimes(session, api_json, imported_by="tests")
+    engine.dispose()
+
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    # The walk took place last week, after dark (no API records actual times yet).
+    engine = create_engine(app_settings.database_url or "")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE walks SET actual_start = '2026-11-20T17:30:00Z', "
+                "actual_end = '2026-11-20T18:15:00Z'"
+            )
+        )
+    engine.dispose()
+    concern = client.post(
+        f"/walks/{walk['id']}/concerns",
+        headers=people["waterloo"],
+        json={
+            "lon": -0.1100,
+            "lat": 51.5074,
+            "categories": ["poor_lighting"],
+            "note": "Unlit stretch under the bridge",
+            "suggestion": "Light the underpass",
+        },
+    )
+    assert concern.status_code == 201, concern.text
+    # A public report, pending: it must not count until published.
+    pending = client.post(
+        "/reports",
+        json={
+            "lon": -0.1030,
+            "lat": 51.5079,
+            "categories": ["isolated"],
+            "date": "2026-11-20",
+            "time_band": "night",
+        },
+    ).json()["id"]
+    exposure = client.get(
+        f"/walks/{walk['id']}/exposure", headers=people["waterloo"], params={"within": 50}
+    ).json()
+    assert exposure["totals"]["concerns"] == 1
+    assert exposure["totals"]["reports"] == 0
+    client.post(
+        f"/moderation/{pending}",
+        headers=people["supervisor"],
+        json={"action": "publish", "reason": "seen"},
+    )
+    exposure = client.get(
+        f"/walks/{walk['id']}/exposure", headers=people["waterloo"], params={"within": 50}
+    ).json()
+    assert exposure["totals"]["reports"] == 1
+    assert exposure["share_in_darkness"] == 1.0  # a concern at 17:30 in November + a night
+
+    # The crimes, counted by GeoPandas on the same rows and the same line in metres.
+    records = json.loads(api_json.read_text())
+    points = gpd.GeoSeries(
+        gpd.points_from_xy(
+            [float(r["location"]["longitude"]) for r in records],
+            [float(r["location"]["latitude"]) for r in records],
+        ),
+        crs=4326,
+    ).to_crs(27700)
+    line = gpd.GeoSeries([LineString(ROUTE["coordinates"])], crs=4326).to_crs(27700)[0]
+    distance = points.distance(line)
+    assert not ((distance > 49.5) & (distance < 50.5)).any(), "a crime sits on the boundary"
+    near = points[distance <= 50]
+    along = near.apply(line.project)
+    expected = along.floordiv(100).astype(int).value_counts().to_dict()
+    got = {s["segment"]: s["crimes"] for s in exposure["segments"] if s["crimes"]}
+    assert exposure["totals"]["crimes"] == len(near) > 0
+    assert got == expected
+    assert exposure["worst_segments"][0]["total"] == max(s["total"] for s in exposure["segments"])
+    assert exposure["length_m"] == pytest.approx(line.length, abs=0.05)  # rounded to 0.1 m
+
+    planned = client.post(
+        "/routes/exposure",
+        headers=people["bankside"],
+        params={"within": 50},
+        json={"type": "Feature", "geometry": ROUTE, "properties": {}},
+    )
+    assert planned.status_code == 200
+    assert planned.json()["totals"] == exposure["totals"]
+    assert client.post("/routes/exposure", headers=people["partner"], json=ROUTE).status_code == 403

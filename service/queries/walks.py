@@ -11,7 +11,7 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -19,10 +19,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.darkness import is_dark
+from geo.reports import parse_report_object
 from geo.routes import InvalidRoute, check_route, darkness_along, trim_route_ends
 from service.auth import Principal, Role
 from service.errors import Forbidden, InvalidInput, NotFound
+from service.queries.reports import store_reports
 from service.queries.wards import require_active_ward_set
+from service.taxonomy import SLUGS
 
 WALK_KINDS = ("commute", "park", "transport_hub", "other")
 
@@ -397,3 +400,54 @@ def list_walks(session: Session, principal: Principal) -> list[dict[str, Any]]:
         params,
     ).all()
     return [json.loads(json.dumps(dict(r._mapping), default=str)) for r in rows]
+
+
+def walk_route_wkt(session: Session, walk_id: uuid.UUID, principal: Principal) -> str:
+    """The route this caller may see, as WKT (refused when the walk has none they may see)."""
+    walk = _walk_row(session, walk_id)
+    column = (
+        "route"
+        if route_view(principal, walk.ward_code, walk.borough_code) == "full"
+        else ("route_trimmed")
+    )
+    wkt = session.execute(
+        text(f"SELECT ST_AsText({column}) FROM walks WHERE id = :id"), {"id": walk_id}
+    ).scalar_one()
+    if wkt is None:
+        raise NotFound(f"walk {walk_id} has no route you may see yet: PUT /walks/{{id}}/route")
+    return str(wkt)
+
+
+def add_concern(
+    session: Session, walk_id: uuid.UUID, concern: dict[str, Any], *, principal: Principal
+) -> uuid.UUID:
+    """Store a concern raised on the walk as a published ``walk_concern`` report."""
+    walk = _walk_row(session, walk_id)
+    _require_full_access(principal, walk)
+    note = (concern.get("note") or "").strip()
+    suggestion = (concern.get("suggestion") or "").strip()
+    words = "\n".join(
+        part for part in (note, f"Suggestion: {suggestion}" if suggestion else "") if part
+    )
+    # The walk's time, but never in the future: a concern raised while planning is "now".
+    when = min(walk.actual_start or walk.planned_start, datetime.now(UTC))
+    parsed = parse_report_object(
+        {
+            "lon": concern.get("lon"),
+            "lat": concern.get("lat"),
+            "categories": concern.get("categories"),
+            "occurred_at": when.isoformat(),
+            "text": words or None,
+        },
+        categories=SLUGS,
+    )
+    if parsed.problems:
+        raise InvalidInput("; ".join(p.reason for p in parsed.problems))
+    result = store_reports(session, parsed.frame, source="walk_concern", status="published")
+    if result.outside:
+        raise InvalidInput(result.outside[0].reason)
+    session.execute(
+        text("UPDATE reports SET walk_id = :walk WHERE id = :id"),
+        {"walk": walk_id, "id": result.ids[0]},
+    )
+    return result.ids[0]

@@ -6,15 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from geo.routes import InvalidRoute, check_route
 from service.auth import Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
 from service.queries import audit
 from service.queries import walks as queries
+from service.queries.exposure import route_exposure
 
 router = APIRouter(tags=["walks"])
 Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
@@ -117,3 +119,52 @@ async def put_route(
     audit.record(session, principal, "store walk route", str(walk_id))
     session.commit()
     return result
+
+
+class ConcernCreate(BaseModel):
+    """A place on the walk where the buddy felt unsafe, and what would help."""
+
+    lon: float
+    lat: float
+    categories: list[str] = Field(min_length=1)
+    note: str | None = Field(default=None, max_length=600)
+    suggestion: str | None = Field(default=None, max_length=380)
+
+
+Within = Annotated[float, Query(gt=0, le=500, description="metres either side of the route")]
+
+
+@router.post("/walks/{walk_id}/concerns", operation_id="add_concern", status_code=201)
+def add_concern(
+    session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: ConcernCreate
+) -> Any:
+    """Record a concern raised on the walk; it counts as a published report (walk concern)."""
+    report_id = queries.add_concern(session, walk_id, body.model_dump(), principal=principal)
+    audit.record(session, principal, "add walk concern", str(walk_id))
+    session.commit()
+    return {"id": report_id, "walk_id": walk_id, "source": "walk_concern"}
+
+
+@router.get("/walks/{walk_id}/exposure", operation_id="walk_exposure")
+def walk_exposure(
+    session: SessionDep, principal: Staff, walk_id: uuid.UUID, within: Within = 50
+) -> Any:
+    """Reports, walk concerns and crimes within N metres of the walk's route, per 100 m."""
+    wkt = queries.walk_route_wkt(session, walk_id, principal)
+    return {"walk_id": walk_id, **route_exposure(session, wkt, within=within)}
+
+
+@router.post("/routes/exposure", operation_id="route_exposure")
+async def planned_route_exposure(
+    request: Request, session: SessionDep, principal: Staff, within: Within = 50
+) -> Any:
+    """The same for a route being planned (a GeoJSON LineString or Feature), before any walk."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput("send the route as GeoJSON (a LineString or a Feature)") from None
+    try:
+        line = check_route(body)
+    except InvalidRoute as exc:
+        raise InvalidInput(str(exc)) from None
+    return route_exposure(session, line.wkt, within=within)

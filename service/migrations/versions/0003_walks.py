@@ -137,8 +137,21 @@ def upgrade() -> None:
     )
     op.create_index("walks_route_idx", "walks", ["route"], postgresql_using="gist")
     op.create_index("walks_ward_idx", "walks", ["ward_code", "planned_start"])
+    # Concerns raised on a walk are reports (source walk_concern) that remember their walk.
+    op.add_column(
+        "reports",
+        sa.Column(
+            "walk_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("walks.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+    )
+    op.create_index("reports_walk_idx", "reports", ["walk_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("reports_walk_idx", "reports")
+    op.drop_column("reports", "walk_id")
     for table in ("walks", "buddy_contacts", "buddies", "officers"):
         op.drop_table(table)
