@@ -347,3 +347,36 @@ def test_concerns_and_exposure_agree_with_geopandas(
     assert planned.status_code == 200
     assert planned.json()["totals"] == exposure["totals"]
     assert client.post("/routes/exposure", headers=people["partner"], json=ROUTE).status_code == 403
+
+
+def test_a_gpx_track_as_the_route(client: TestClient, people: dict) -> None:
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    points = "".join(f'<trkpt lat="{lat}" lon="{lon}"/>' for lon, lat in ROUTE["coordinates"])
+    gpx = (
+        '<?xml version="1.0"?><gpx version="1.1" creator="phone" '
+        'xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<trk><trkseg>{points}</trkseg></trk></gpx>"
+    )
+    stored = client.put(
+        f"/walks/{walk['id']}/route",
+        headers={**people["waterloo"], "Content-Type": "application/gpx+xml"},
+        content=gpx,
+    )
+    assert stored.status_code == 200, stored.text
+    expected = GEOD.line_length(*zip(*ROUTE["coordinates"], strict=True))
+    assert stored.json()["length_m"] == pytest.approx(expected, rel=0.01)
+    waypoints = (
+        gpx.replace("<trk><trkseg>", "").replace("</trkseg></trk>", "").replace("trkpt", "wpt")
+    )
+    refused = client.put(
+        f"/walks/{walk['id']}/route",
+        headers={**people["waterloo"], "Content-Type": "application/gpx+xml"},
+        content=waypoints,
+    )
+    assert refused.status_code == 422 and "no track or route" in refused.json()["detail"]

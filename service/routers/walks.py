@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from geo.gpx import route_from_gpx
 from geo.routes import InvalidRoute, check_route
 from service.auth import Allow, Principal, Role
 from service.db import SessionDep
@@ -108,11 +110,24 @@ def get_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> JSONR
 async def put_route(
     request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
 ) -> Any:
-    """Store the route (a GeoJSON LineString geometry or Feature) of a walk."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("send the route as GeoJSON (a LineString or a Feature)") from None
+    """Store a walk's route: GeoJSON (a LineString or a Feature) or a GPX file (track or route).
+
+    GPX is recognised by its content type (``application/gpx+xml``) or by starting with XML.
+    """
+    raw = await request.body()
+    body: Any
+    if "gpx" in request.headers.get("content-type", "") or raw.lstrip().startswith(b"<"):
+        try:
+            body = route_from_gpx(raw)
+        except InvalidRoute as exc:
+            raise InvalidInput(str(exc)) from None
+    else:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise InvalidInput(
+                "send the route as GeoJSON (a LineString or a Feature) or as a GPX file"
+            ) from None
     result = queries.store_route(
         session, walk_id, body, key=request.app.state.secret_key, principal=principal
     )
