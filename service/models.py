@@ -322,8 +322,33 @@ class Walk(Base):
     consent_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("walks_route_idx", "route", postgresql_using="gist"),
         Index("walks_ward_idx", "ward_code", "planned_start"),
     )
+
+
+class Safeguarding(Base):
+    """The officer's answer to "was a crime or intelligence disclosed?" for one walk.
+
+    A yes opens a flag that needs the reference of the usual report before a deadline. No
+    detail of what was disclosed is kept here.
+    """
+
+    __tablename__ = "safeguarding"
+
+    walk_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("walks.id", ondelete="CASCADE"), primary_key=True
+    )
+    borough_code: Mapped[str] = mapped_column(Text)
+    disclosed: Mapped[bool] = mapped_column(Boolean)
+    answered_by: Mapped[str] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reference: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     )
     session_hours: int = Field(default=12, ge=1, le=24 * 7)
     audit_page_size: int = Field(default=200, ge=1, le=5000)
+    safeguarding_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 14,
+        description="hours an officer has to give the reference of a disclosure's report",
+    )
     report_rate_limit: int = Field(
         default=10, ge=1, description="public reports one client may send a minute"
     )

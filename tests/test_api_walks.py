@@ -380,3 +380,82 @@ def test_a_gpx_track_as_the_route(client: TestClient, people: dict) -> None:
         content=waypoints,
     )
     assert refused.status_code == 422 and "no track or route" in refused.json()["detail"]
+
+
+def test_safeguarding_before_closing_with_a_deadline_and_a_reviewer(
+    client: TestClient, people: dict, app_settings: Settings
+) -> None:
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    url = f"/walks/{walk['id']}"
+    times = {"actual_start": "2026-11-20T17:00:00Z", "actual_end": "2026-11-20T17:20:00Z"}
+    early = client.post(f"{url}/close", headers=people["waterloo"], json=times)
+    assert (
+        early.status_code == 409
+        and "was a crime or intelligence disclosed" in (early.json()["detail"])
+    )
+
+    assert (
+        client.post(
+            f"{url}/safeguarding", headers=people["bankside"], json={"disclosed": True}
+        ).status_code
+        == 403
+    )
+    answered = client.post(
+        f"{url}/safeguarding", headers=people["waterloo"], json={"disclosed": True}
+    )
+    assert answered.status_code == 201
+    assert answered.json()["due_at"] is not None and answered.json()["overdue"] is False
+    assert (
+        client.post(
+            f"{url}/safeguarding", headers=people["waterloo"], json={"disclosed": False}
+        ).status_code
+        == 409
+    )
+
+    # Past the deadline with no reference: the supervisor sees it as overdue, and cannot close.
+    engine = create_engine(app_settings.database_url or "")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE safeguarding SET due_at = now() - interval '1 hour'"))
+        columns = {
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'safeguarding'"
+                )
+            )
+        }
+    engine.dispose()
+    assert not columns & {"details", "allegation", "text", "note"}
+    flags = client.get("/safeguarding", headers=people["supervisor"]).json()["flags"]
+    assert [(f["walk_id"], f["overdue"]) for f in flags] == [(walk["id"], True)]
+    assert client.get("/safeguarding", headers=people["waterloo"]).status_code == 403
+    assert (
+        client.post(f"/safeguarding/{walk['id']}/review", headers=people["supervisor"]).status_code
+        == 409
+    )
+
+    client.post(
+        f"{url}/safeguarding/reference",
+        headers=people["waterloo"],
+        json={"reference": "CAD 1234/20NOV"},
+    )
+    reviewed = client.post(f"/safeguarding/{walk['id']}/review", headers=people["supervisor"])
+    assert reviewed.status_code == 200 and reviewed.json()["reviewed_by"] == "test supervisor"
+    assert client.get("/safeguarding", headers=people["supervisor"]).json()["flags"] == []
+
+    closed = client.post(f"{url}/close", headers=people["waterloo"], json=times)
+    assert closed.status_code == 200
+    assert closed.json() == {
+        "id": walk["id"],
+        "closed": True,
+        "minutes": 20,
+        "shorter_than_scheme": True,
+    }
+    assert client.post(f"{url}/close", headers=people["waterloo"], json=times).status_code == 409

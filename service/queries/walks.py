@@ -451,3 +451,8 @@ def add_concern(
         {"walk": walk_id, "id": result.ids[0]},
     )
     return result.ids[0]
+
+
+def require_walk_officer(session: Session, walk_id: uuid.UUID, principal: Principal) -> None:
+    """Refuse anyone but the walk's ward officers and their supervisors."""
+    _require_full_access(principal, _walk_row(session, walk_id))

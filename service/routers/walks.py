@@ -16,7 +16,7 @@ from geo.routes import InvalidRoute, check_route
 from service.auth import Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
-from service.queries import audit
+from service.queries import audit, safeguarding
 from service.queries import walks as queries
 from service.queries.exposure import route_exposure
 
@@ -183,3 +183,88 @@ async def planned_route_exposure(
     except InvalidRoute as exc:
         raise InvalidInput(str(exc)) from None
     return route_exposure(session, line.wkt, within=within)
+
+
+class SafeguardingAnswer(BaseModel):
+    """Was a crime or intelligence disclosed on the walk? No details are kept here."""
+
+    disclosed: bool
+    reference: str | None = Field(default=None, max_length=60, description="the usual report's")
+
+
+class ReferenceGiven(BaseModel):
+    """The reference of the report made the usual way."""
+
+    reference: str = Field(min_length=3, max_length=60)
+
+
+class WalkClosing(BaseModel):
+    """When the walk really started and ended."""
+
+    actual_start: datetime
+    actual_end: datetime
+
+
+@router.post("/walks/{walk_id}/safeguarding", operation_id="answer_safeguarding", status_code=201)
+def answer_safeguarding(
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    walk_id: uuid.UUID,
+    body: SafeguardingAnswer,
+) -> Any:
+    """Answer the safeguarding question; a yes needs the report's reference before a deadline."""
+    queries.require_walk_officer(session, walk_id, principal)
+    record = safeguarding.answer(
+        session,
+        walk_id,
+        disclosed=body.disclosed,
+        reference=body.reference,
+        principal=principal,
+        hours=request.app.state.settings.safeguarding_hours,
+    )
+    audit.record(session, principal, "answer safeguarding", str(walk_id))
+    session.commit()
+    return record
+
+
+@router.post("/walks/{walk_id}/safeguarding/reference", operation_id="give_reference")
+def give_reference(
+    session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: ReferenceGiven
+) -> Any:
+    """Add the reference of the report made the usual way."""
+    queries.require_walk_officer(session, walk_id, principal)
+    record = safeguarding.give_reference(session, walk_id, body.reference)
+    audit.record(session, principal, "give safeguarding reference", str(walk_id))
+    session.commit()
+    return record
+
+
+@router.get("/safeguarding", operation_id="open_safeguarding_flags")
+def open_flags(session: SessionDep, principal: Supervisor) -> Any:
+    """Disclosures awaiting review in the supervisor's boroughs, overdue first."""
+    flags = safeguarding.open_flags(session, principal)
+    audit.record(session, principal, "list safeguarding flags", f"{len(flags)} open")
+    session.commit()
+    return {"flags": flags}
+
+
+@router.post("/safeguarding/{walk_id}/review", operation_id="review_safeguarding")
+def review_flag(session: SessionDep, principal: Supervisor, walk_id: uuid.UUID) -> Any:
+    """Close a flag once its reference is there; the reviewer is recorded."""
+    record = safeguarding.review(session, walk_id, principal)
+    audit.record(session, principal, "review safeguarding", str(walk_id))
+    session.commit()
+    return record
+
+
+@router.post("/walks/{walk_id}/close", operation_id="close_walk")
+def close_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: WalkClosing) -> Any:
+    """Close a walk with its actual times (only after the safeguarding question)."""
+    queries.require_walk_officer(session, walk_id, principal)
+    closed = safeguarding.close_walk(
+        session, walk_id, actual_start=body.actual_start, actual_end=body.actual_end
+    )
+    audit.record(session, principal, "close walk", str(walk_id))
+    session.commit()
+    return closed

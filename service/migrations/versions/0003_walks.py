@@ -137,6 +137,29 @@ def upgrade() -> None:
     )
     op.create_index("walks_route_idx", "walks", ["route"], postgresql_using="gist")
     op.create_index("walks_ward_idx", "walks", ["ward_code", "planned_start"])
+    op.add_column("walks", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
+    # No details of an allegation are kept here: only whether one was made and the reference
+    # of the report made the usual way.
+    op.create_table(
+        "safeguarding",
+        sa.Column(
+            "walk_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("walks.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("borough_code", sa.Text(), nullable=False),
+        sa.Column("disclosed", sa.Boolean(), nullable=False),
+        sa.Column("answered_by", sa.Text(), nullable=False),
+        sa.Column(
+            "answered_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reference", sa.Text(), nullable=True),
+        sa.Column("reviewed_by", sa.Text(), nullable=True),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("disclosed OR due_at IS NULL", name="safeguarding_due_if_disclosed"),
+    )
     # Concerns raised on a walk are reports (source walk_concern) that remember their walk.
     op.add_column(
         "reports",
@@ -153,5 +176,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("reports_walk_idx", "reports")
     op.drop_column("reports", "walk_id")
-    for table in ("walks", "buddy_contacts", "buddies", "officers"):
+    for table in ("safeguarding", "walks", "buddy_contacts", "buddies", "officers"):
         op.drop_table(table)
