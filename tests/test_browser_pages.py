@@ -155,3 +155,79 @@ def test_public_report_page_on_a_phone(
     assert tuple(stored) == (1, "pending", "Needs a light", "E05014118", "night")
     assert problems == []
     context.close()
+
+
+def test_an_officer_draws_and_saves_a_route(
+    browser: Any, live_server: str, app_settings: Any, issue_token: Any
+) -> None:
+    import httpx
+    from sqlalchemy import create_engine, text
+
+    supervisor = {"Authorization": f"Bearer {issue_token('supervisor', command_unit='AS')}"}
+    officer_token = issue_token("officer", wards=["E05014118"], name="PC Draw")
+    with httpx.Client(base_url=live_server, headers=supervisor) as api:
+        officer = api.post(
+            "/officers",
+            json={
+                "name": "PC Draw",
+                "shoulder_number": "AS77",
+                "ward_codes": ["E05014118"],
+                "command_unit": "AS",
+            },
+        ).json()
+        walk = api.post(
+            "/walks",
+            json={
+                "officer_id": officer["id"],
+                "kind": "commute",
+                "planned_start": "2026-12-03T17:00:00+00:00",
+                "planned_end": "2026-12-03T17:45:00+00:00",
+            },
+        ).json()
+
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{live_server}/walks/{walk['id']}/route/edit")  # sends to sign in first
+    page.get_by_label("Token").fill(officer_token)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator(".leaflet-draw-draw-polyline").wait_for()
+    assert page.url.endswith(f"/walks/{walk['id']}/route/edit")
+
+    page.locator(".leaflet-draw-draw-polyline").click()
+    box = page.locator(".folium-map").bounding_box()
+    # Across the middle of the ward (the map is fitted to it): well over 500 m.
+    for fx, fy in ((0.25, 0.45), (0.45, 0.5), (0.6, 0.45), (0.75, 0.55)):
+        # As a hand does it: move there, press, release, and pause (quick clicks are a
+        # double-click, which Leaflet.draw reads as "finish").
+        x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+        page.mouse.move(x, y, steps=5)
+        page.mouse.down()
+        page.mouse.up()
+        page.wait_for_timeout(400)
+    drawn_points = page.locator(".leaflet-editing-icon").count()
+    assert drawn_points >= 3
+    page.get_by_title("Finish drawing").click()
+    page.get_by_text("Line drawn: press Save route.").wait_for()
+    page.get_by_role("button", name="Save route").click()
+    page.get_by_text("Saved:").wait_for()
+    status = page.locator("#route-status").inner_text()
+    assert "E05014118" in status and "km" in status
+
+    engine = create_engine(app_settings.database_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT ST_NPoints(route), length_m, route_trimmed IS NOT NULL FROM walks "
+                "WHERE id = :id"
+            ),
+            {"id": walk["id"]},
+        ).one()
+    engine.dispose()
+    assert row[0] == drawn_points  # the line stored is the line drawn
+    assert row[1] > 500
+    assert row[2] is True  # and its trimmed copy for other wards' officers
+    assert problems == []
+    context.close()

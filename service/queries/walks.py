@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -456,3 +457,25 @@ def add_concern(
 def require_walk_officer(session: Session, walk_id: uuid.UUID, principal: Principal) -> None:
     """Refuse anyone but the walk's ward officers and their supervisors."""
     _require_full_access(principal, _walk_row(session, walk_id))
+
+
+def editor_context(
+    session: Session, walk_id: uuid.UUID, principal: Principal
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """What the route-drawing page needs: the walk's ward outline and any saved route (WKT)."""
+    walk = _walk_row(session, walk_id)
+    _require_full_access(principal, walk)
+    active = require_active_ward_set(session)
+    ward = gpd.read_postgis(
+        text(
+            "SELECT code, name, geom AS geometry FROM wards "
+            "WHERE ward_set_id = :set_id AND code = :code"
+        ).bindparams(set_id=active.id, code=walk.ward_code),
+        session.connection(),
+        geom_col="geometry",
+        crs=4326,
+    )
+    route = session.execute(
+        text("SELECT ST_AsText(route) FROM walks WHERE id = :id"), {"id": walk_id}
+    ).scalar_one()
+    return ward, route

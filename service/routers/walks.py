@@ -8,21 +8,27 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from shapely import wkt
 
 from geo.gpx import route_from_gpx
 from geo.routes import InvalidRoute, check_route
-from service.auth import Allow, Principal, Role
+from maps.route_edit import render_route_editor
+from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
 from service.queries import audit, safeguarding
 from service.queries import walks as queries
 from service.queries.exposure import route_exposure
+from service.queries.wards import require_active_ward_set
+from service.routers.maps import ASSET_URL
 
 router = APIRouter(tags=["walks"])
 Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
 Supervisor = Annotated[Principal, Depends(Allow(Role.supervisor))]
+# Pages take anyone so the public are sent to sign in, then refuse by role inside.
+Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
 
 
 class OfficerCreate(BaseModel):
@@ -268,3 +274,30 @@ def close_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: 
     audit.record(session, principal, "close walk", str(walk_id))
     session.commit()
     return closed
+
+
+@router.get(
+    "/walks/{walk_id}/route/edit",
+    operation_id="route_editor",
+    response_class=HTMLResponse,
+    response_model=None,
+    include_in_schema=False,
+)
+def route_editor(
+    request: Request, session: SessionDep, principal: Anyone, walk_id: uuid.UUID
+) -> HTMLResponse | RedirectResponse:
+    """The page where a signed-in officer draws the buddy's route and saves it."""
+    if principal.is_public:
+        return RedirectResponse(f"/login?next=/walks/{walk_id}/route/edit", status_code=303)
+    ward, route = queries.editor_context(session, walk_id, principal)
+    html = render_route_editor(
+        ward=ward,
+        existing_route=wkt.loads(route) if route else None,
+        save_url=f"/walks/{walk_id}/route",
+        csrf_token=principal.csrf_token,
+        title="Draw the route - Walk and Talk Maps",
+        attribution=require_active_ward_set(session).attribution,
+        asset_url=ASSET_URL,
+        tiles=request.app.state.tiles,
+    )
+    return HTMLResponse(html)
