@@ -229,5 +229,11 @@ def test_an_officer_draws_and_saves_a_route(
     assert row[0] == drawn_points  # the line stored is the line drawn
     assert row[1] > 500
     assert row[2] is True  # and its trimmed copy for other wards' officers
+
+    # The officer then opens the walk's map: the route in 100 m pieces, legend, no errors.
+    page.goto(f"{live_server}/maps/walks/{walk['id']}")
+    page.locator(".leaflet-control-layers").wait_for()
+    assert page.locator("path.leaflet-interactive").count() >= int(row[1] // 100)
+    assert "Walk concerns (0)" in page.locator(".leaflet-control-layers").inner_text()
     assert problems == []
     context.close()

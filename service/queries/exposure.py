@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import geopandas as gpd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -85,3 +86,41 @@ def route_exposure(session: Session, wkt: str, *, within: float) -> dict[str, An
         "segments": segments,
         "worst_segments": worst[:WORST],
     }
+
+
+def nearby_points(
+    session: Session, wkt: str, *, within: float
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The concerns, reports and crimes near a route, and the wards it crosses, for its map."""
+    params = {"wkt": wkt, "within": within}
+    near = (
+        "geom && ST_Transform(ST_Expand(ST_Transform(ST_GeomFromText(:wkt, 4326), 27700), "
+        ":within), 4326) AND ST_DWithin(ST_Transform(geom, 27700), "
+        "ST_Transform(ST_GeomFromText(:wkt, 4326), 27700), :within)"
+    )
+
+    def frame(sql: str) -> gpd.GeoDataFrame:
+        return gpd.read_postgis(
+            text(sql).bindparams(**params), session.connection(), geom_col="geometry", crs=4326
+        )
+
+    concerns = frame(
+        "SELECT categories, text AS note, geom AS geometry FROM reports "
+        f"WHERE status = 'published' AND source = 'walk_concern' AND {near}"
+    )
+    reports = frame(
+        "SELECT categories, is_dark, geom AS geometry FROM reports "
+        f"WHERE status = 'published' AND source <> 'walk_concern' AND {near}"
+    )
+    crimes = frame(f"SELECT crime_type, month, geom AS geometry FROM crimes WHERE {near}")
+    wards = gpd.read_postgis(
+        text(
+            "SELECT w.code, w.name, w.geom AS geometry FROM wards w JOIN ward_sets s "
+            "ON s.id = w.ward_set_id AND s.is_active "
+            "WHERE ST_Intersects(w.geom, ST_GeomFromText(:wkt, 4326))"
+        ).bindparams(wkt=wkt),
+        session.connection(),
+        geom_col="geometry",
+        crs=4326,
+    )
+    return concerns, reports, crimes, wards

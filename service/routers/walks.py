@@ -15,12 +15,13 @@ from shapely import wkt
 from geo.gpx import route_from_gpx
 from geo.routes import InvalidRoute, check_route
 from maps.route_edit import render_route_editor
+from maps.routes import render_route_map
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
 from service.queries import audit, safeguarding
 from service.queries import walks as queries
-from service.queries.exposure import route_exposure
+from service.queries.exposure import nearby_points, route_exposure
 from service.queries.wards import require_active_ward_set
 from service.routers.maps import ASSET_URL
 
@@ -301,3 +302,56 @@ def route_editor(
         tiles=request.app.state.tiles,
     )
     return HTMLResponse(html)
+
+
+@router.get(
+    "/maps/walks/{walk_id}",
+    operation_id="walk_map",
+    response_class=HTMLResponse,
+    response_model=None,
+    include_in_schema=False,
+)
+def walk_map(
+    request: Request,
+    session: SessionDep,
+    principal: Anyone,
+    walk_id: uuid.UUID,
+    within: Within = 50,
+) -> HTMLResponse | RedirectResponse:
+    """The walk's route coloured by what was reported along it, with concerns and crimes."""
+    if principal.is_public:
+        return RedirectResponse(f"/login?next=/maps/walks/{walk_id}", status_code=303)
+    wkt_text = queries.walk_route_wkt(session, walk_id, principal)
+    exposure = route_exposure(session, wkt_text, within=within)
+    concerns, reports, crimes, wards = nearby_points(session, wkt_text, within=within)
+    view = queries.walk_feature(session, walk_id, principal)["properties"]["route_view"]
+    notes = (
+        ["Route trimmed: both ends are hidden for officers of other wards."]
+        if (view == "trimmed")
+        else []
+    )
+    audit.record(session, principal, f"view walk map ({view} route)", str(walk_id))
+    session.commit()
+    html = render_route_map(
+        wkt.loads(wkt_text),
+        segments=exposure["segments"],
+        concerns=concerns,
+        reports=reports,
+        crimes=crimes,
+        wards=wards,
+        title="Walk route and what was reported",
+        within_m=within,
+        attribution=_attribution(session),
+        asset_url=ASSET_URL,
+        tiles=request.app.state.tiles,
+        notes=notes,
+    )
+    return HTMLResponse(html)
+
+
+def _attribution(session: SessionDep) -> str:
+    # Every data set on the map is credited: boundaries and police.uk.
+    return (
+        f"{require_active_ward_set(session).attribution}. police.uk: Contains public sector "
+        "information licensed under the Open Government Licence v3.0."
+    )
