@@ -35,6 +35,7 @@ from service.db import libpq_url, migrate, require_migrated, sqlalchemy_url
 from service.errors import WalkTalkError
 from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
+from service.queries import retention as retention_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
 from service.queries.bulk import Progress
@@ -338,6 +339,26 @@ def cmd_demo_purge(settings: Settings, _: argparse.Namespace) -> None:
     _say(f"removed {removed} synthetic reports")
 
 
+def cmd_buddies_erase(settings: Settings, args: argparse.Namespace) -> None:
+    """Erase a buddy's personal data on request."""
+    with Session(_migrated(settings)) as session, session.begin():
+        erased = retention_queries.erase_buddy(session, args.code)
+    _say(
+        f"erased buddy {args.code}: {erased.contacts} contact records and the routes of "
+        f"{erased.routes} walks removed; the walks remain as anonymous facts"
+    )
+
+
+def cmd_retention_apply(settings: Settings, _: argparse.Namespace) -> None:
+    """Apply the retention period to contact details and full routes."""
+    with Session(_migrated(settings)) as session, session.begin():
+        done = retention_queries.apply_retention(session, months=settings.retention_months)
+    _say(
+        f"retention ({settings.retention_months} months): removed {done.contacts} contact "
+        f"records and {done.routes} full routes (trimmed routes kept)"
+    )
+
+
 # -- tokens ---------------------------------------------------------------------------------------
 
 
@@ -512,6 +533,19 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--if-empty", action="store_true", help="only when no report is stored")
     seed.set_defaults(func=cmd_demo_seed)
     demo.add_parser("purge", help="delete every synthetic report").set_defaults(func=cmd_demo_purge)
+
+    buddies = groups.add_parser("buddies", help="buddies' personal data").add_subparsers(
+        dest="cmd", required=True
+    )
+    erase = buddies.add_parser("erase", help="erase a buddy's personal data on request")
+    erase.add_argument("code", help="the buddy's pseudonymous code")
+    erase.set_defaults(func=cmd_buddies_erase)
+    retention = groups.add_parser("retention", help="the retention period").add_subparsers(
+        dest="cmd", required=True
+    )
+    retention.add_parser(
+        "apply", help="delete contact details and full routes past WALKTALK_RETENTION_MONTHS"
+    ).set_defaults(func=cmd_retention_apply)
 
     serve = groups.add_parser("serve", help="serve the API and map pages")
     serve.add_argument("--host", default="127.0.0.1")

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     )
     session_hours: int = Field(default=12, ge=1, le=24 * 7)
     audit_page_size: int = Field(default=200, ge=1, le=5000)
+    retention_months: int = Field(
+        default=24,
+        ge=1,
+        le=120,
+        description="months buddies' contact details and full routes are kept",
+    )
     safeguarding_hours: int = Field(
         default=24,
         ge=1,

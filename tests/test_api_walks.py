@@ -459,3 +459,77 @@ def test_safeguarding_before_closing_with_a_deadline_and_a_reviewer(
         "shorter_than_scheme": True,
     }
     assert client.post(f"{url}/close", headers=people["waterloo"], json=times).status_code == 409
+
+
+def test_erasure_and_retention_keep_only_anonymous_walk_facts(
+    client: TestClient,
+    people: dict,
+    app_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service.cli import main
+
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    other = _walk(
+        client,
+        people,
+        start="2026-12-04T17:00:00+00:00",
+        end="2026-12-04T17:45:00+00:00",
+        buddy_ward=BOROUGH_BANKSIDE,
+    )
+    client.put(f"/walks/{other['id']}/route", headers=people["waterloo"], json=ROUTE)
+    monkeypatch.setenv("DATABASE_URL", app_settings.database_url or "")
+    monkeypatch.setenv("WALKTALK_HOME", str(app_settings.home))
+
+    assert main(["buddies", "erase", f"B-{WATERLOO}-2026-12-01"]) == 0
+    assert "1 contact records and the routes of 1 walks removed" in capsys.readouterr().out
+    assert main(["buddies", "erase", f"B-{WATERLOO}-2026-12-01"]) == 1
+    engine = create_engine(app_settings.database_url or "")
+    with engine.connect() as conn:
+        erased = conn.execute(
+            text(
+                "SELECT w.route IS NULL, w.route_trimmed IS NULL, w.buddy_id IS NULL, w.length_m, "
+                "w.dark_share, w.ward_code FROM walks w WHERE w.id = :id"
+            ),
+            {"id": walk["id"]},
+        ).one()
+        kept = conn.execute(
+            text("SELECT route IS NULL FROM walks WHERE id = :id"), {"id": other["id"]}
+        ).scalar_one()
+        buddies = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE code LIKE 'erased:%' AND home_ward IS NULL), "
+                "(SELECT count(*) FROM buddy_contacts) FROM buddies"
+            )
+        ).one()
+    assert erased[:3] == (True, True, True)
+    assert erased[3] > 2000 and erased[5] == WATERLOO  # anonymous facts stay
+    assert kept is False
+    assert tuple(buddies) == (1, 1)
+
+    # Retention: the other walk and contact made "25 months ago" lose what is personal.
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE walks SET planned_end = now() - interval '25 months', "
+                "planned_start = now() - interval '25 months 1 hour'"
+            )
+        )
+        conn.execute(text("UPDATE buddy_contacts SET created_at = now() - interval '25 months'"))
+    assert main(["retention", "apply"]) == 0
+    assert "removed 1 contact records and 1 full routes" in capsys.readouterr().out
+    with engine.connect() as conn:
+        left = conn.execute(
+            text("SELECT route IS NULL, route_trimmed IS NOT NULL FROM walks WHERE id = :id"),
+            {"id": other["id"]},
+        ).one()
+    engine.dispose()
+    assert tuple(left) == (True, True)
