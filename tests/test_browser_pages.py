@@ -160,7 +160,7 @@ def test_public_report_page_on_a_phone(
 def test_an_officer_draws_and_saves_a_route(
     browser: Any, live_server: str, app_settings: Any, issue_token: Any
 ) -> None:
-    import httpx
+    import httpx2 as httpx
     from sqlalchemy import create_engine, text
 
     supervisor = {"Authorization": f"Bearer {issue_token('supervisor', command_unit='AS')}"}
