@@ -136,6 +136,17 @@ def test_contact_details_are_kept_apart(
         end="2026-12-01T17:45:00+00:00",
         buddy_ward=WATERLOO,
     )
+    listed = client.get("/buddies", headers=people["waterloo"]).json()["buddies"]
+    assert [b["code"] for b in listed] == [f"B-{WATERLOO}-2026-12-01"]
+    assert "contact" not in listed[0]
+    assert client.get("/buddies", headers=people["bankside"]).json()["buddies"] == []
+    contact_url = f"/buddies/{listed[0]['id']}/contact"
+    assert client.get(contact_url, headers=people["waterloo"]).status_code == 403
+    assert client.get(contact_url, headers=people["supervisor"]).json()["contact"] == (
+        "07700 900123"
+    )
+    audit_log = client.get("/audit", headers=people["supervisor"]).json()["entries"]
+    assert any(e["action"] == "read buddy contact" for e in audit_log)
     engine = create_engine(app_settings.database_url or "")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT contact FROM buddy_contacts")).scalar_one() == (

@@ -479,3 +479,33 @@ def editor_context(
         text("SELECT ST_AsText(route) FROM walks WHERE id = :id"), {"id": walk_id}
     ).scalar_one()
     return ward, route
+
+
+def list_buddies(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Buddies living or working in the caller's wards (officers) or boroughs (supervisors)."""
+    if principal.role is Role.officer:
+        condition = "(home_ward = ANY(:wards) OR work_ward = ANY(:wards))"
+        params: dict[str, Any] = {"wards": list(principal.ward_codes)}
+    else:
+        condition, params = "borough_code = ANY(:b)", {"b": list(principal.borough_codes)}
+    rows = session.execute(
+        text(
+            "SELECT id, code, home_ward, work_ward, borough_code FROM buddies "
+            f"WHERE erased_at IS NULL AND {condition} ORDER BY code"
+        ),
+        params,
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def buddy_contact(session: Session, buddy_id: uuid.UUID, principal: Principal) -> str:
+    """A buddy's contact details, for a supervisor of her borough."""
+    buddy = get_buddy(session, buddy_id)
+    if buddy["borough_code"] not in principal.borough_codes:
+        raise Forbidden("that buddy is outside your boroughs")
+    contact = session.execute(
+        text("SELECT contact FROM buddy_contacts WHERE buddy_id = :id"), {"id": buddy_id}
+    ).scalar_one_or_none()
+    if contact is None:
+        raise NotFound("no contact details are kept for this buddy")
+    return str(contact)

@@ -87,6 +87,21 @@ def create_buddy(session: SessionDep, principal: Staff, body: BuddyCreate) -> An
     return buddy
 
 
+@router.get("/buddies", operation_id="list_buddies")
+def list_buddies(session: SessionDep, principal: Staff) -> Any:
+    """Buddies in the caller's wards or boroughs, by code (never contact details)."""
+    return {"buddies": queries.list_buddies(session, principal)}
+
+
+@router.get("/buddies/{buddy_id}/contact", operation_id="buddy_contact")
+def buddy_contact(session: SessionDep, principal: Supervisor, buddy_id: uuid.UUID) -> Any:
+    """A buddy's contact details: supervisors only, and every read is audited."""
+    contact = queries.buddy_contact(session, buddy_id, principal)
+    audit.record(session, principal, "read buddy contact", str(buddy_id))
+    session.commit()
+    return {"buddy_id": buddy_id, "contact": contact}
+
+
 @router.post("/walks", operation_id="create_walk", status_code=201)
 def create_walk(session: SessionDep, principal: Staff, body: WalkCreate) -> Any:
     """Plan a walk (at least 30 minutes); an unusual pairing is warned about, not refused."""
