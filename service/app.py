@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from maps.assets import VENDOR_DIR
 from maps.tiles import tile_source
 from service.db import make_engine, require_migrated
 from service.errors import register_error_handlers
+from service.queries.retention import apply_retention
 from service.ratelimit import RateLimiter
 from service.routers import (
     audit,
@@ -26,12 +33,39 @@ from service.routers import (
 )
 from service.settings import Settings
 
+log = logging.getLogger("walktalk")
 DESCRIPTION = """
 Walk routes, anonymous unsafe-place reports and hot spots on London ward boundaries.
 
 Send a token as `Authorization: Bearer <token>`; requests without one are the public.
 Errors are `application/problem+json` (type, title, status, detail).
 """
+
+
+RETENTION_EVERY_S = 24 * 3600
+
+
+def _apply_retention(engine: Engine, months: int) -> None:
+    with Session(engine) as session, session.begin():
+        done = apply_retention(session, months=months)
+    log.info(
+        "retention (%d months): removed %d contact records and %d full routes",
+        months,
+        done.contacts,
+        done.routes,
+    )
+
+
+async def _daily_retention(engine: Engine, months: int, stop: asyncio.Event) -> None:
+    """Apply the retention period at start and then once a day, off the event loop."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(_apply_retention, engine, months)
+        except SQLAlchemyError:
+            # A passing database fault must not stop the service; the next day tries again.
+            log.exception("retention could not be applied; it will be tried again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RETENTION_EVERY_S)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,9 +81,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
             raise
         app.state.engine = engine
+        stop = asyncio.Event()
+        retention = asyncio.create_task(_daily_retention(engine, settings.retention_months, stop))
         try:
             yield
         finally:
+            # Let a run in progress finish rather than cut it off mid-transaction.
+            stop.set()
+            await retention
             engine.dispose()
 
     app = FastAPI(

@@ -544,3 +544,43 @@ def test_erasure_and_retention_keep_only_anonymous_walk_facts(
         ).one()
     engine.dispose()
     assert tuple(left) == (True, True)
+
+
+def test_the_running_service_applies_retention(
+    client: TestClient, people: dict, app_settings: Settings
+) -> None:
+    import time
+
+    from service.app import create_app
+
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    engine = create_engine(app_settings.database_url or "")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE walks SET planned_end = now() - interval '25 months', "
+                "planned_start = now() - interval '25 months 1 hour'"
+            )
+        )
+        conn.execute(text("UPDATE buddy_contacts SET created_at = now() - interval '25 months'"))
+
+    def left() -> tuple[int, bool]:
+        with engine.connect() as conn:
+            contacts = conn.execute(text("SELECT count(*) FROM buddy_contacts")).scalar_one()
+            route = conn.execute(text("SELECT route IS NOT NULL FROM walks")).scalar_one()
+        return contacts, route
+
+    assert left() == (1, True)
+    with TestClient(create_app(app_settings)):  # a (re)started service applies it at once
+        deadline = time.monotonic() + 15
+        while left() != (0, False) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left() == (0, False)
+    engine.dispose()
