@@ -82,6 +82,20 @@ def _walk(client: TestClient, people: dict, *, start: str, end: str, buddy_ward:
     return walk.json()
 
 
+def _walk_with_route(client: TestClient, people: dict) -> dict:
+    """A December evening walk in Waterloo with the South Bank route stored."""
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    stored = client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    assert stored.status_code == 200, stored.text
+    return walk
+
+
 def test_walks_last_at_least_thirty_minutes(client: TestClient, people: dict) -> None:
     officer = client.post(
         "/officers",
@@ -213,14 +227,7 @@ def test_bad_routes_are_refused(
 
 
 def test_route_privacy_by_role(client: TestClient, people: dict) -> None:
-    walk = _walk(
-        client,
-        people,
-        start="2026-12-01T17:00:00+00:00",
-        end="2026-12-01T17:45:00+00:00",
-        buddy_ward=WATERLOO,
-    )
-    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    walk = _walk_with_route(client, people)
     url = f"/walks/{walk['id']}"
 
     full = client.get(url, headers=people["waterloo"]).json()
@@ -271,14 +278,7 @@ def test_concerns_and_exposure_agree_with_geopandas(
         import_crimes(session, api_json, imported_by="tests")
     engine.dispose()
 
-    walk = _walk(
-        client,
-        people,
-        start="2026-12-01T17:00:00+00:00",
-        end="2026-12-01T17:45:00+00:00",
-        buddy_ward=WATERLOO,
-    )
-    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    walk = _walk_with_route(client, people)
     # The walk took place last week, after dark (no API records actual times yet).
     engine = create_engine(app_settings.database_url or "")
     with engine.begin() as conn:
@@ -481,14 +481,7 @@ def test_erasure_and_retention_keep_only_anonymous_walk_facts(
 ) -> None:
     from service.cli import main
 
-    walk = _walk(
-        client,
-        people,
-        start="2026-12-01T17:00:00+00:00",
-        end="2026-12-01T17:45:00+00:00",
-        buddy_ward=WATERLOO,
-    )
-    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    walk = _walk_with_route(client, people)
     other = _walk(
         client,
         people,
@@ -553,14 +546,7 @@ def test_the_running_service_applies_retention(
 
     from service.app import create_app
 
-    walk = _walk(
-        client,
-        people,
-        start="2026-12-01T17:00:00+00:00",
-        end="2026-12-01T17:45:00+00:00",
-        buddy_ward=WATERLOO,
-    )
-    client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    _walk_with_route(client, people)
     engine = create_engine(app_settings.database_url or "")
     with engine.begin() as conn:
         conn.execute(
