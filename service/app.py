@@ -21,12 +21,15 @@ from service.queries.retention import apply_retention
 from service.ratelimit import RateLimiter
 from service.routers import (
     audit,
+    briefing,
     health,
     imports,
+    live,
     maps,
     ogc,
     pages,
     reports,
+    surveys,
     tokens,
     walks,
     wards,
@@ -107,6 +110,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
-    for module in (health, wards, reports, imports, ogc, walks, tokens, audit, maps, pages):
+    for module in (
+        health,
+        wards,
+        reports,
+        imports,
+        ogc,
+        walks,
+        surveys,
+        live,
+        briefing,
+        tokens,
+        audit,
+        maps,
+        pages,
+    ):
         app.include_router(module.router)
     return app
