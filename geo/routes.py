@@ -37,6 +37,7 @@ from geo.coordinates import InvalidCoordinates, check_lon_lat
 from geo.darkness import DARK_BELOW_DEGREES, solar_elevation
 
 __all__ = [
+    "MAX_CONCERN_STRETCH_M",
     "MAX_LENGTH_M",
     "MIN_KEPT_M",
     "MIN_LENGTH_M",
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidRoute",
     "check_route",
     "clean_route",
+    "concern_stretch",
     "darkness_along",
     "route_length_m",
     "segments",
@@ -55,6 +57,10 @@ MIN_LENGTH_M = 500
 
 MAX_LENGTH_M = 25_000
 """Longest route accepted, metres: longer than any walk-and-talk (and usually a GPX left on)."""
+
+MAX_CONCERN_STRETCH_M = 300.0
+"""Longest stretch a single walk concern may cover, metres: an unlit path, an underpass. A
+longer worry is a route of its own, or several concerns."""
 
 MIN_KEPT_M = 100.0
 """A trimmed route must keep more than this many metres, else :func:`trim_route_ends` gives None.
@@ -168,6 +174,49 @@ def route_length_m(line: Mapping[str, Any] | shapely.Geometry) -> float:
 
     """
     return _on_grid(clean_route(line)).length
+
+
+def concern_stretch(
+    line: Mapping[str, Any] | shapely.Geometry,
+) -> tuple[LineString, tuple[float, float]]:
+    """Check the short stretch a walk concern is about, and find where it is counted.
+
+    A concern is counted as a point, like every report; for a stretch that point is its middle
+    by length along the line on the British National Grid.
+
+    Parameters
+    ----------
+    line : Mapping or shapely geometry
+        Anything :func:`clean_route` accepts.
+
+    Returns
+    -------
+    (shapely.LineString, (float, float))
+        The cleaned stretch and its middle as ``(lon, lat)``.
+
+    Raises
+    ------
+    InvalidRoute
+        As :func:`clean_route`, or if the stretch is longer than :data:`MAX_CONCERN_STRETCH_M`.
+
+    Examples
+    --------
+    >>> line = LineString([(-0.1136, 51.5033), (-0.1136, 51.5043)])
+    >>> stretch, (lon, lat) = concern_stretch(line)
+    >>> round(lon, 4), round(lat, 4)
+    (-0.1136, 51.5038)
+
+    """
+    stretch = clean_route(line)
+    grid = _on_grid(stretch)
+    if grid.length > MAX_CONCERN_STRETCH_M:
+        raise InvalidRoute(
+            f"a concern's stretch is {grid.length:,.0f} m long, longer than the "
+            f"{MAX_CONCERN_STRETCH_M:,.0f} m a single concern may cover; record it as several "
+            "concerns, or as points"
+        )
+    middle = _points_at(grid, np.array([grid.length / 2]))[0]
+    return stretch, (float(middle[0]), float(middle[1]))
 
 
 def check_route(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -209,6 +210,8 @@ class Report(Base):
     )
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
     walk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("walks.id", ondelete="SET NULL"))
+    # A walk concern raised along a short stretch: counted at ``geom``, its middle.
+    concern_line = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
 
     __table_args__ = (
         Index("reports_geom_idx", "geom", postgresql_using="gist"),
@@ -323,6 +326,9 @@ class Walk(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The buddy's answer before the walk: how safe she feels on this route, 1 to 5.
+    baseline_safety: Mapped[int | None] = mapped_column(SmallInteger)
+    baseline_recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("walks_route_idx", "route", postgresql_using="gist"),
@@ -352,3 +358,61 @@ class Safeguarding(Base):
     reference: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OfficerSurvey(Base):
+    """The officer's survey after a walk: how useful it was, themes heard, actions to take."""
+
+    __tablename__ = "officer_surveys"
+
+    walk_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("walks.id", ondelete="CASCADE"), primary_key=True
+    )
+    ward_code: Mapped[str] = mapped_column(Text)
+    borough_code: Mapped[str] = mapped_column(Text)
+    walk_useful: Mapped[int] = mapped_column(SmallInteger)
+    themes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    actions: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    follow_up_walk: Mapped[bool] = mapped_column(Boolean)
+    notes: Mapped[str | None] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class BuddySurvey(Base):
+    """The buddy's own answers after the walk, given through a one-time link."""
+
+    __tablename__ = "buddy_surveys"
+
+    walk_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("walks.id", ondelete="CASCADE"), primary_key=True
+    )
+    ward_code: Mapped[str] = mapped_column(Text)
+    borough_code: Mapped[str] = mapped_column(Text)
+    felt_safer: Mapped[int] = mapped_column(SmallInteger)
+    police_confidence: Mapped[int] = mapped_column(SmallInteger)
+    would_recommend: Mapped[bool] = mapped_column(Boolean)
+    themes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    comments: Mapped[str | None] = mapped_column(Text)
+    submitted_on: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+
+
+class SurveyLink(Base):
+    """A one-time link for the buddy's survey: only its keyed hash is stored."""
+
+    __tablename__ = "survey_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    walk_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("walks.id", ondelete="CASCADE"))
+    borough_code: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("survey_links_walk_idx", "walk_id"),)

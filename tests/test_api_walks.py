@@ -570,3 +570,94 @@ def test_the_running_service_applies_retention(
             time.sleep(0.1)
         assert left() == (0, False)
     engine.dispose()
+
+
+def test_a_concern_along_a_stretch_is_counted_at_its_middle_and_keeps_the_stretch(
+    client: TestClient, people: dict, app_settings: Settings
+) -> None:
+    walk = _walk_with_route(client, people)
+    # About 140 m of the South Bank, eastwards along the route's third leg.
+    stretch = {"type": "LineString", "coordinates": [[-0.1080, 51.5076], [-0.1060, 51.5077]]}
+    made = client.post(
+        f"/walks/{walk['id']}/concerns",
+        headers=people["waterloo"],
+        json={
+            "line": stretch,
+            "categories": ["poor_lighting", "isolated"],
+            "note": "No lights under the trees",
+            "at": "2026-12-01T17:20:00+00:00",
+        },
+    )
+    assert made.status_code == 201, made.text
+    engine = create_engine(app_settings.database_url or "")
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, ST_AsText(concern_line) AS line, "
+                "occurred_at, is_dark, source, status, walk_id FROM reports WHERE id = :id"
+            ),
+            {"id": made.json()["id"]},
+        ).one()
+    engine.dispose()
+    # The middle by length: the stretch is nearly straight, so halfway between its ends.
+    middle_lon, middle_lat = GEOD.npts(-0.1080, 51.5076, -0.1060, 51.5077, 1)[0]
+    _, _, off_m = GEOD.inv(row.lon, row.lat, middle_lon, middle_lat)
+    assert off_m < 0.5
+    assert row.line == "LINESTRING(-0.108 51.5076,-0.106 51.5077)"
+    assert row.occurred_at.isoformat() == "2026-12-01T17:20:00+00:00"
+    assert row.is_dark is True  # 17:20 GMT on 1 December: the sun is 9 degrees down
+    assert (row.source, row.status, str(row.walk_id)) == ("walk_concern", "published", walk["id"])
+    exposure = client.get(f"/walks/{walk['id']}/exposure", headers=people["waterloo"]).json()
+    assert exposure["totals"]["concerns"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"categories": ["other"]}, "either a point (lon and lat) or a short stretch"),
+        (
+            {
+                "lon": -0.11,
+                "lat": 51.5074,
+                "line": {"type": "LineString", "coordinates": [[-0.11, 51.5], [-0.1, 51.5]]},
+                "categories": ["other"],
+            },
+            "not both",
+        ),
+        (
+            {
+                "line": {
+                    "type": "LineString",
+                    "coordinates": [[-0.115, 51.5055], [-0.11, 51.5075]],
+                },
+                "categories": ["other"],
+            },
+            "longer than the 300 m",
+        ),
+        (
+            {"line": {"type": "Point", "coordinates": [-0.11, 51.5]}, "categories": ["other"]},
+            "not a Point",
+        ),
+        (
+            {"lon": -0.11, "lat": 51.5074, "categories": ["other"], "at": "2026-12-01T17:20:00"},
+            "needs a UTC offset",
+        ),
+        (
+            {"lon": -0.11, "lat": 51.5074, "categories": ["other"], "at": "2099-01-01T00:00Z"},
+            "in the future",
+        ),
+        ({"lon": -0.11, "lat": 51.5074, "categories": ["sinister"]}, "unknown category"),
+    ],
+)
+def test_bad_concerns_are_refused_and_store_nothing(
+    client: TestClient, people: dict, app_settings: Settings, body: dict, message: str
+) -> None:
+    walk = _walk_with_route(client, people)
+    refused = client.post(f"/walks/{walk['id']}/concerns", headers=people["waterloo"], json=body)
+    assert refused.status_code == 422, refused.text
+    assert message in refused.json()["detail"]
+    engine = create_engine(app_settings.database_url or "")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM reports")).scalar_one()
+    engine.dispose()
+    assert stored == 0

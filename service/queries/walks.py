@@ -11,17 +11,24 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from shapely.geometry import LineString
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.darkness import is_dark
 from geo.reports import parse_report_object
-from geo.routes import InvalidRoute, check_route, darkness_along, trim_route_ends
+from geo.routes import (
+    InvalidRoute,
+    check_route,
+    concern_stretch,
+    darkness_along,
+    trim_route_ends,
+)
 from service.auth import Principal, Role
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.queries.reports import store_reports
@@ -422,22 +429,36 @@ def walk_route_wkt(session: Session, walk_id: uuid.UUID, principal: Principal) -
 def add_concern(
     session: Session, walk_id: uuid.UUID, concern: dict[str, Any], *, principal: Principal
 ) -> uuid.UUID:
-    """Store a concern raised on the walk as a published ``walk_concern`` report."""
+    """Store a concern raised on the walk as a published ``walk_concern`` report.
+
+    The concern is a point (``lon``, ``lat``) or a short stretch (``line``, GeoJSON), counted
+    at the stretch's middle. Its time is ``at`` when the live page recorded one, else the
+    walk's start, never in the future (a concern noted while planning is "now").
+    """
     walk = _walk_row(session, walk_id)
     _require_full_access(principal, walk)
+    lon, lat, stretch = _concern_place(concern)
     note = (concern.get("note") or "").strip()
     suggestion = (concern.get("suggestion") or "").strip()
     words = "\n".join(
         part for part in (note, f"Suggestion: {suggestion}" if suggestion else "") if part
     )
-    # The walk's time, but never in the future: a concern raised while planning is "now".
-    when = min(walk.actual_start or walk.planned_start, datetime.now(UTC))
+    now = datetime.now(UTC)
+    at = concern.get("at")
+    if at is not None:
+        if at.tzinfo is None:
+            raise InvalidInput("at needs a UTC offset, e.g. 2026-12-01T17:42:10+00:00")
+        if at > now + timedelta(minutes=5):
+            raise InvalidInput(f"at ({at.isoformat()}) is in the future: check the phone's clock")
+        when = at
+    else:
+        when = min(walk.actual_start or walk.planned_start, now)
     parsed = parse_report_object(
         {
-            "lon": concern.get("lon"),
-            "lat": concern.get("lat"),
+            "lon": lon,
+            "lat": lat,
             "categories": concern.get("categories"),
-            "occurred_at": when.isoformat(),
+            "occurred_at": min(when, now).isoformat(),
             "text": words or None,
         },
         categories=SLUGS,
@@ -448,10 +469,30 @@ def add_concern(
     if result.outside:
         raise InvalidInput(result.outside[0].reason)
     session.execute(
-        text("UPDATE reports SET walk_id = :walk WHERE id = :id"),
-        {"walk": walk_id, "id": result.ids[0]},
+        text(
+            "UPDATE reports SET walk_id = :walk, concern_line = ST_GeomFromText(:line, 4326) "
+            "WHERE id = :id"
+        ),
+        {"walk": walk_id, "id": result.ids[0], "line": stretch.wkt if stretch else None},
     )
     return result.ids[0]
+
+
+def _concern_place(concern: dict[str, Any]) -> tuple[Any, Any, LineString | None]:
+    line = concern.get("line")
+    has_point = concern.get("lon") is not None or concern.get("lat") is not None
+    if (line is None) == (not has_point):
+        raise InvalidInput(
+            "give a concern either a point (lon and lat) or a short stretch (line, a GeoJSON "
+            "LineString), not both and not neither"
+        )
+    if line is None:
+        return concern.get("lon"), concern.get("lat"), None
+    try:
+        stretch, (lon, lat) = concern_stretch(line)
+    except InvalidRoute as exc:
+        raise InvalidInput(str(exc)) from None
+    return lon, lat, stretch
 
 
 def require_walk_officer(session: Session, walk_id: uuid.UUID, principal: Principal) -> None:

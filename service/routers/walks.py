@@ -159,13 +159,19 @@ async def put_route(
 
 
 class ConcernCreate(BaseModel):
-    """A place on the walk where the buddy felt unsafe, and what would help."""
+    """A place on the walk where the buddy felt unsafe, and what would help.
 
-    lon: float
-    lat: float
+    A point (``lon``, ``lat``) or a short stretch (``line``, a GeoJSON LineString up to
+    300 m, e.g. an unlit path); ``at`` is when it was noted (the live page sends it).
+    """
+
+    lon: float | None = None
+    lat: float | None = None
+    line: dict[str, Any] | None = Field(default=None, description="GeoJSON LineString")
     categories: list[str] = Field(min_length=1)
     note: str | None = Field(default=None, max_length=600)
     suggestion: str | None = Field(default=None, max_length=380)
+    at: datetime | None = Field(default=None, description="ISO 8601 with offset")
 
 
 Within = Annotated[float, Query(gt=0, le=500, description="metres either side of the route")]
