@@ -22,8 +22,10 @@ million-row import is a few array operations.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +36,9 @@ import pandas as pd
 __all__ = [
     "DARK_BELOW_DEGREES",
     "LONDON",
+    "SUNRISE_ALTITUDE_DEGREES",
     "TIME_BANDS",
+    "SunTimes",
     "band_darkness",
     "band_midpoint_utc",
     "band_of",
@@ -42,6 +46,7 @@ __all__ = [
     "is_dark",
     "solar_elevation",
     "solar_position",
+    "sun_times",
 ]
 
 DARK_BELOW_DEGREES = -6.0
@@ -49,6 +54,14 @@ DARK_BELOW_DEGREES = -6.0
 
 LONDON = ZoneInfo("Europe/London")
 """The time zone of time bands and of dates given without a time."""
+
+SUNRISE_ALTITUDE_DEGREES = -0.833
+"""Geometric elevation of the sun's centre at published sunrise and sunset, degrees.
+
+Almanacs time sunrise and sunset by the sun's upper limb touching a sea-level horizon: the
+centre is then 16' (the sun's semi-diameter) plus 34' (standard refraction at the horizon)
+below it, i.e. -0.833 degrees on the geometric elevation this module computes.
+"""
 
 TIME_BANDS: dict[str, tuple[int, int]] = {
     "early_morning": (5, 8),
@@ -389,6 +402,104 @@ def band_of(when_local_hours: ArrayLike) -> npt.NDArray[np.str_]:
     return np.select(conditions, names, default="night").astype("<U13")
 
 
+@dataclass(frozen=True)
+class SunTimes:
+    """When the sun crosses civil twilight and the horizon on one London date at one place.
+
+    Each time is time-zone-aware, in Europe/London (GMT or BST as in force), or None when the
+    sun does not cross that elevation on that date -- which never happens at London's
+    latitude, only nearer the poles.
+    """
+
+    civil_dawn: datetime | None
+    """Morning: the sun's centre rises through :data:`DARK_BELOW_DEGREES`; dark before it."""
+    sunrise: datetime | None
+    """Morning: the centre rises through :data:`SUNRISE_ALTITUDE_DEGREES` (published sunrise)."""
+    sunset: datetime | None
+    """Evening: the centre sets through :data:`SUNRISE_ALTITUDE_DEGREES` (published sunset)."""
+    civil_dusk: datetime | None
+    """Evening: the centre sets through :data:`DARK_BELOW_DEGREES`; dark after it."""
+
+
+def sun_times(lon: float, lat: float, day: date | str) -> SunTimes:
+    """Civil dawn, sunrise, sunset and civil dusk at a place on a London date.
+
+    The sun's geometric elevation (:func:`solar_elevation`, the NOAA formulas) is computed for
+    every minute of the London day -- midnight to midnight local time, so 23 or 25 hours on
+    the days the clocks change -- as one numpy array, and each crossing is placed between its
+    two minutes by linear interpolation (the elevation is smooth, so this is good to well
+    under a second; the formulas themselves are good to about a minute).
+
+    Conventions: civil dawn and dusk are the centre of the sun at -6 degrees geometric, the
+    project's "dark" (:data:`DARK_BELOW_DEGREES`), so :func:`is_dark` is true exactly between
+    civil dusk and the next civil dawn. Sunrise and sunset are the almanac convention, the
+    upper limb on the horizon with standard refraction, which is the centre at
+    :data:`SUNRISE_ALTITUDE_DEGREES` (-0.833 degrees) geometric; the module's own
+    ``refraction=True`` is not used. A place at sea level with a flat horizon is assumed.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Longitude (degrees east) and latitude (degrees north), WGS84.
+    day : datetime.date, datetime or ISO date string
+        The London date. A time-zone-aware datetime is first put into London time; a naive
+        one is taken as London wall-clock time.
+
+    Returns
+    -------
+    SunTimes
+        The four times, aware, in Europe/London, to the second. Where the sun crosses an
+        elevation more than once on the date (near the poles), the first rising and the
+        last setting crossing are given; where it does not cross it, None.
+
+    Raises
+    ------
+    ValueError
+        If a coordinate is not a finite number in range (naming it), or the day cannot be
+        read as a date.
+
+    Examples
+    --------
+    The December solstice at Charing Cross (almanacs, to the minute: 08:04 and 15:53 GMT):
+
+    >>> from datetime import date
+    >>> times = sun_times(-0.12, 51.5, date(2026, 12, 21))
+    >>> times.sunrise.strftime("%H:%M:%S %Z"), times.sunset.strftime("%H:%M:%S %Z")
+    ('08:03:41 GMT', '15:53:26 GMT')
+
+    """
+    lon_f = _checked_degrees(lon, "longitude", 180.0)
+    lat_f = _checked_degrees(lat, "latitude", 90.0)
+    local_day = _london_date(day)
+    start = datetime.combine(local_day, time(0), tzinfo=LONDON).astimezone(UTC)
+    end = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(UTC)
+    minutes = (end - start) // timedelta(minutes=1)
+    start_ns = np.datetime64(start.replace(tzinfo=None), "ns")
+    offsets = np.arange(minutes + 1, dtype=np.int64) * _NS_PER_MINUTE
+    samples = start_ns + offsets.astype("m8[ns]")
+    elevation = solar_elevation(lon_f, lat_f, samples)
+
+    # Rows: dark threshold, then the horizon; columns: the minute each step starts at.
+    thresholds = np.array([DARK_BELOW_DEGREES, SUNRISE_ALTITUDE_DEGREES])
+    above = elevation[None, :] > thresholds[:, None]
+    rising = ~above[:, :-1] & above[:, 1:]
+    setting = above[:, :-1] & ~above[:, 1:]
+    # The first rise and the last set through each threshold, as (dawn, sunrise, dusk, sunset).
+    step = np.concatenate(
+        [rising.argmax(axis=1), rising.shape[1] - 1 - setting[:, ::-1].argmax(axis=1)]
+    )
+    found = np.concatenate([rising.any(axis=1), setting.any(axis=1)])
+    altitude = np.tile(thresholds, 2)
+    before, after = elevation[step], elevation[step + 1]
+    fraction = np.where(found, (altitude - before) / np.where(found, after - before, 1.0), 0.0)
+    seconds = np.rint((offsets[step] + fraction * _NS_PER_MINUTE) / 1e9)
+    dawn, sunrise, dusk, sunset = (
+        (start + timedelta(seconds=float(s))).astimezone(LONDON) if ok else None
+        for s, ok in zip(seconds, found, strict=True)
+    )
+    return SunTimes(civil_dawn=dawn, sunrise=sunrise, sunset=sunset, civil_dusk=dusk)
+
+
 # --- internals ---------------------------------------------------------------------------
 
 
@@ -532,3 +643,28 @@ def _band_windows(
 def _london_to_utc(local: npt.NDArray[np.datetime64]) -> npt.NDArray[np.datetime64]:
     index = pd.DatetimeIndex(local).tz_localize(LONDON, ambiguous="raise", nonexistent="raise")
     return np.asarray(index.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]"))
+
+
+def _checked_degrees(value: object, name: str, limit: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise ValueError(f"{name} must be a number of degrees, not {type(value).__name__}")
+    degrees = float(value)
+    if not (math.isfinite(degrees) and -limit <= degrees <= limit):
+        raise ValueError(f"{name} {value!r} is not between -{limit:g} and {limit:g} degrees")
+    return degrees
+
+
+def _london_date(day: object) -> date:
+    """The London calendar date of a date, a datetime (aware: converted) or an ISO string."""
+    if isinstance(day, datetime):  # before date: a datetime is a date too
+        if day.tzinfo is not None and day.utcoffset() is not None:
+            return day.astimezone(LONDON).date()
+        return day.date()
+    if isinstance(day, date):
+        return day
+    if isinstance(day, str):
+        try:
+            return date.fromisoformat(day.strip())
+        except ValueError:
+            raise ValueError(f"day {day!r} is not an ISO date like 2026-12-21") from None
+    raise ValueError(f"day must be a date, a datetime or an ISO date string, not {day!r}")

@@ -9,11 +9,14 @@ Reference values:
   2026-12-21 sunrise 08:04 and sunset 15:53 GMT, civil twilight 07:24-16:33 GMT;
   2026-06-21 sunrise 04:43 and sunset 21:21 BST (03:43 and 20:21 UTC).
 * Solstice noon elevation at latitude 51.5: 90 - 51.5 +- 23.44 (the obliquity).
+* For :func:`sun_times`, see ``PUBLISHED_SUN_TIMES`` below: each value names where it was
+  published.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -23,7 +26,9 @@ import pytest
 from geo.darkness import (
     DARK_BELOW_DEGREES,
     LONDON,
+    SUNRISE_ALTITUDE_DEGREES,
     TIME_BANDS,
+    SunTimes,
     band_darkness,
     band_midpoint_utc,
     band_of,
@@ -31,6 +36,7 @@ from geo.darkness import (
     is_dark,
     solar_elevation,
     solar_position,
+    sun_times,
 )
 
 LON, LAT = -0.12, 51.50  # Charing Cross
@@ -384,3 +390,133 @@ def test_a_million_rows_match_a_per_row_reference() -> None:
     london = np.arange(n) >= 1000
     assert dark[london & (bands == "daytime")].mean() == 0.0
     assert dark[london & (bands == "night")].mean() > 0.99
+
+
+# --- sunrise, sunset and civil twilight --------------------------------------------------
+
+# Published London times, local clock time (GMT or BST as in force that day). Sources:
+#   [HMNAO/tad] HM Nautical Almanac Office / timeanddate.com for London, as quoted at the top
+#               of this file (2026 solstices).
+#   [tad-2015], [tad-2019] timeanddate.com/sun/uk/london, as recorded (in UTC: converted to
+#               BST here for August) in the test suite of the astral library,
+#               github.com/sffjunkie/astral, src/test/test_sun_utc.py.
+#   [tad-2025]  timeanddate.com, as quoted by Secret London ("London's last 5pm sunset",
+#               October 2025): sunset 17:46 on Saturday 25 October and 16:44 on Sunday 26
+#               October 2025, the day the clocks went back.
+#   [bt-2026]   The Business Times (UK), "Exact date and time UK clocks will go forward",
+#               2026: London sunset 7:28pm on Sunday 29 March 2026, the day the clocks go
+#               forward.
+PUBLISHED_SUN_TIMES = [
+    # (London date, event, published local time, source)
+    ("2026-12-21", "civil_dawn", "07:24", "HMNAO/tad"),
+    ("2026-12-21", "sunrise", "08:04", "HMNAO/tad"),
+    ("2026-12-21", "sunset", "15:53", "HMNAO/tad"),
+    ("2026-12-21", "civil_dusk", "16:33", "HMNAO/tad"),
+    ("2026-06-21", "sunrise", "04:43", "HMNAO/tad"),
+    ("2026-06-21", "sunset", "21:21", "HMNAO/tad"),
+    ("2015-12-25", "civil_dawn", "07:25", "tad-2015"),
+    ("2015-12-25", "sunrise", "08:05", "tad-2015"),
+    ("2015-12-25", "sunset", "15:55", "tad-2015"),
+    ("2015-12-25", "civil_dusk", "16:36", "tad-2015"),
+    ("2019-08-29", "civil_dawn", "05:32", "tad-2019"),
+    ("2019-08-29", "sunrise", "06:08", "tad-2019"),
+    ("2019-08-29", "sunset", "19:54", "tad-2019"),
+    ("2019-08-29", "civil_dusk", "20:30", "tad-2019"),
+    ("2025-10-25", "sunset", "17:46", "tad-2025"),
+    ("2025-10-26", "sunset", "16:44", "tad-2025"),
+    ("2026-03-29", "sunset", "19:28", "bt-2026"),
+]
+
+
+@pytest.mark.parametrize(("day", "event", "published", "source"), PUBLISHED_SUN_TIMES)
+def test_sun_times_match_published_london_times_within_two_minutes(
+    day: str, event: str, published: str, source: str
+) -> None:
+    found = getattr(sun_times(LON, LAT, date.fromisoformat(day)), event)
+    assert found is not None
+    assert found.tzinfo is LONDON
+    assert found.date() == date.fromisoformat(day)
+    # Published times are given to the minute, rounded: compare with the middle of it.
+    hours, minutes = (int(x) for x in published.split(":"))
+    wanted = datetime.combine(found.date(), time(hours, minutes, 30), tzinfo=LONDON)
+    assert abs((found - wanted).total_seconds()) <= 120, (source, found, published)
+
+
+def test_times_are_in_london_clock_time_across_the_clock_changes() -> None:
+    # 29 March 2026: clocks forward at 01:00 GMT, so the whole day from dawn on is BST.
+    spring = sun_times(LON, LAT, date(2026, 3, 29))
+    # 26 October 2025: clocks back at 02:00 BST, so dawn and everything after are GMT.
+    autumn = sun_times(LON, LAT, date(2025, 10, 26))
+    for times, offset in ((spring, timedelta(hours=1)), (autumn, timedelta(0))):
+        events = [times.civil_dawn, times.sunrise, times.sunset, times.civil_dusk]
+        assert all(e is not None and e.utcoffset() == offset for e in events)
+        assert events == sorted(events)
+    # The day before each change keeps the other offset: the sunset moves by about an hour
+    # on the clock although the sun's timetable moves by a minute or two.
+    before = sun_times(LON, LAT, date(2025, 10, 25))
+    assert before.sunset is not None and before.sunset.utcoffset() == timedelta(hours=1)
+    assert autumn.sunset is not None
+    clock_gap = (before.sunset.hour * 60 + before.sunset.minute) - (
+        autumn.sunset.hour * 60 + autumn.sunset.minute
+    )
+    assert 58 <= clock_gap <= 63
+
+
+def test_the_events_are_where_the_elevation_says() -> None:
+    times = sun_times(LON, LAT, date(2026, 12, 3))
+    for event, altitude in (
+        (times.civil_dawn, DARK_BELOW_DEGREES),
+        (times.sunrise, SUNRISE_ALTITUDE_DEGREES),
+        (times.sunset, SUNRISE_ALTITUDE_DEGREES),
+        (times.civil_dusk, DARK_BELOW_DEGREES),
+    ):
+        assert event is not None
+        # The sun moves about 0.15 degrees a minute at these times of day in London: to
+        # the second means to within about 0.003 degrees.
+        assert float(solar_elevation(LON, LAT, event)) == pytest.approx(altitude, abs=0.005)
+    # Dark means exactly outside civil dawn to civil dusk.
+    assert times.civil_dawn is not None and times.civil_dusk is not None
+    minute = timedelta(minutes=1)
+    checks = [times.civil_dawn - minute, times.civil_dawn + minute]
+    checks += [times.civil_dusk - minute, times.civil_dusk + minute]
+    assert is_dark(LON, LAT, pd.DatetimeIndex(checks)).tolist() == [True, False, False, True]
+
+
+def test_where_the_sun_does_not_cross_an_elevation_the_time_is_none() -> None:
+    # At 78 N (Svalbard) the noon and midnight elevations at the solstices are
+    # 90 - 78 +- 23.44: the midnight sun in June (lowest +11.4), polar night in December
+    # (highest -11.4, below civil twilight all day).
+    assert sun_times(15.6, 78.2, date(2026, 6, 21)) == SunTimes(None, None, None, None)
+    assert sun_times(15.6, 78.2, date(2026, 12, 21)) == SunTimes(None, None, None, None)
+    # At 62 N in June the sun sets but the midnight elevation (-(90 - 62 - 23.44) = -4.6)
+    # stays in civil twilight: a sunset and a sunrise, no civil dusk or dawn.
+    faroe = sun_times(-6.8, 62.0, date(2026, 6, 21))
+    assert faroe.sunrise is not None and faroe.sunset is not None
+    assert faroe.civil_dawn is None and faroe.civil_dusk is None
+
+
+def test_the_day_may_be_a_date_a_datetime_or_an_iso_string() -> None:
+    expected = sun_times(LON, LAT, date(2026, 6, 22))
+    assert sun_times(LON, LAT, "2026-06-22") == expected
+    # 23:30 UTC on the 21st is 00:30 BST on the 22nd: London's date counts.
+    assert sun_times(LON, LAT, datetime(2026, 6, 21, 23, 30, tzinfo=UTC)) == expected
+    assert sun_times(LON, LAT, datetime(2026, 6, 22, 0, 30)) == expected  # naive: London
+    assert sun_times(LON, LAT, pd.Timestamp("2026-06-22T12:00", tz=LONDON)) == expected
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "day", "message"),
+    [
+        (200.0, LAT, "2026-12-21", "longitude 200.0"),
+        (LON, float("nan"), "2026-12-21", "latitude nan"),
+        (LON, 91, "2026-12-21", "latitude 91"),
+        ("-0.12", LAT, "2026-12-21", "longitude must be a number"),
+        (LON, LAT, "21/12/2026", "'21/12/2026' is not an ISO date"),
+        (LON, LAT, 20261221, "day must be a date"),
+    ],
+)
+def test_sun_times_refuses_bad_places_and_days(
+    lon: object, lat: object, day: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sun_times(lon, lat, day)
