@@ -22,6 +22,20 @@ from maps.page import new_map, render_page
 from maps.tiles import TileSource
 
 
+class _ClickToDraw(MacroElement):
+    """Let mouse clicks add the line's points in Chromium."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        // Leaflet.draw 1.0.2 with Leaflet >= 1.8 mistakes clicks for touches in Chromium
+        // (Leaflet.draw issue #1026) and adds no vertex; clicks alone then draw.
+        L.Draw.Polyline.prototype._onTouch = L.Util.falseFn;
+        {% endmacro %}
+        """
+    )
+
+
 class _SaveControl(MacroElement):
     """A Save button and a status line wired to the drawn line."""
 
@@ -41,9 +55,6 @@ class _SaveControl(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
           var map = {{ this._parent.get_name() }};
-          // Leaflet.draw 1.0.2 with Leaflet >= 1.8 mistakes clicks for touches in Chromium
-          // (Leaflet.draw issue #1026) and adds no vertex; clicks alone then draw.
-          L.Draw.Polyline.prototype._onTouch = L.Util.falseFn;
           var drawn = {{ this.drawn }};
           var config = {{ this.config }};
           var Save = L.Control.extend({
@@ -135,6 +146,41 @@ def render_route_editor(
         The base map, or none offline.
 
     """
+    m, drawn = route_drawing_map(
+        ward=ward, existing_route=existing_route, title=title, attribution=attribution, tiles=tiles
+    )
+    _SaveControl(drawn, save_url, csrf_token).add_to(m)
+    return render_page(m, asset_url=asset_url)
+
+
+def route_drawing_map(
+    *,
+    ward: gpd.GeoDataFrame,
+    existing_route: LineString | None,
+    title: str,
+    attribution: str,
+    tiles: TileSource | None,
+) -> tuple[folium.Map, str]:
+    """The map of the route-drawing page without its Save control, for pages that add their own.
+
+    The line tool (and only it), the ward outline, the credit, opened on the route or the
+    ward. A page adds the control that does something with the line, reading it from the
+    returned layer (``<name>.getLayers()[0].toGeoJSON()``), and renders the map with
+    :func:`maps.page.render_page`.
+
+    Parameters
+    ----------
+    ward, existing_route, title, attribution, tiles
+        As for :func:`render_route_editor`.
+
+    Returns
+    -------
+    folium.Map
+        The map.
+    str
+        The JavaScript name of the feature group the drawn line goes into.
+
+    """
     m = new_map(title=title, tiles=tiles)
     outline = folium.FeatureGroup(name="Ward", control=True)
     folium.GeoJson(
@@ -150,6 +196,7 @@ def render_route_editor(
             dict(mapping(existing_route)), style_function=lambda _: {"color": "#d7301f"}
         ).add_to(drawn)
     drawn.add_to(m)
+    _ClickToDraw().add_to(m)
     Draw(
         feature_group=drawn,
         show_geometry_on_click=False,
@@ -164,8 +211,7 @@ def render_route_editor(
         },
         edit_options={"remove": True},
     ).add_to(m)
-    _SaveControl(drawn.get_name(), save_url, csrf_token).add_to(m)
     DataAttribution(attribution).add_to(m)
     bounds = existing_route.bounds if existing_route is not None else ward.total_bounds
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    return render_page(m, asset_url=asset_url)
+    return m, drawn.get_name()

@@ -37,6 +37,7 @@ __all__ = [
     "ExposureClass",
     "exposure_classes",
     "render_route_map",
+    "route_map",
 ]
 
 #: Between the ends of a range ("metres 300-400", "2-3" in the legend), as a typesetter would.
@@ -215,6 +216,58 @@ def render_route_map(
         rows, or has a missing geometry.
 
     """
+    m = route_map(
+        route,
+        segments=segments,
+        concerns=concerns,
+        reports=reports,
+        crimes=crimes,
+        wards=wards,
+        title=title,
+        within_m=within_m,
+        attribution=attribution,
+        tiles=tiles,
+        notes=notes,
+    )
+    return render_page(m, asset_url=asset_url)
+
+
+def route_map(
+    route: LineString,
+    *,
+    segments: list[dict[str, Any]],
+    concerns: gpd.GeoDataFrame,
+    reports: gpd.GeoDataFrame,
+    crimes: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    title: str,
+    within_m: float,
+    attribution: str,
+    tiles: TileSource | None,
+    notes: list[str] | None = None,
+    category_labels: Mapping[str, str] | None = None,
+) -> folium.Map:
+    """The map of :func:`render_route_map`, not yet rendered, for pages that add to it.
+
+    Parameters are those of :func:`render_route_map` (less ``asset_url``: render the result
+    with :func:`maps.page.render_page`), and:
+
+    category_labels : Mapping of str to str, optional
+        What each category slug reads as in the marker tooltips (e.g. ``poor_lighting`` ->
+        "Poor or no street lighting"); slugs not in it, or all without it, show as given.
+
+    Returns
+    -------
+    folium.Map
+        The map with its layers, legends, notes, credit and layer control.
+
+    Raises
+    ------
+    ValueError
+        As :func:`render_route_map`.
+
+    """
+    labels = dict(category_labels or {})
     line = _checked_route(route)
     stretches = _checked_segments(segments)
     report_frame = _checked_points(reports, REPORT_COLUMNS, "reports")
@@ -229,10 +282,16 @@ def render_route_map(
     classes = exposure_classes(max(int(s["total"]) for s in stretches))
     _route_layer(line, stretches, classes).add_to(m)
     _marker_layer(
-        report_frame, f"{REPORTS_LAYER} ({len(report_frame)})", _REPORT_STYLE, _report_text
+        report_frame,
+        f"{REPORTS_LAYER} ({len(report_frame)})",
+        _REPORT_STYLE,
+        lambda row: _report_text(row, labels),
     ).add_to(m)
     _marker_layer(
-        concern_frame, f"{CONCERNS_LAYER} ({len(concern_frame)})", _CONCERN_STYLE, _concern_text
+        concern_frame,
+        f"{CONCERNS_LAYER} ({len(concern_frame)})",
+        _CONCERN_STYLE,
+        lambda row: _concern_text(row, labels),
     ).add_to(m)
     _marker_layer(
         crime_frame, f"{CRIMES_LAYER} ({len(crime_frame)})", _CRIME_STYLE, _crime_text
@@ -258,7 +317,7 @@ def render_route_map(
     m.fit_bounds([[min_y, min_x], [max_y, max_x]])
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    return render_page(m, asset_url=asset_url)
+    return m
 
 
 # --- checking the inputs -------------------------------------------------------------------
@@ -417,15 +476,15 @@ def _stretch_text(stretch: Mapping[str, Any]) -> str:
     return f"metres {float(stretch['from_m']):.0f}{EN_DASH}{float(stretch['to_m']):.0f}: {counts}"
 
 
-def _report_text(row: Any) -> str:
-    text = f"Unsafe-place report: {_categories(row.categories)}"
+def _report_text(row: Any, labels: Mapping[str, str]) -> str:
+    text = f"Unsafe-place report: {_categories(row.categories, labels)}"
     if _is_true(row.is_dark):
         text += " (after dark)"
     return text
 
 
-def _concern_text(row: Any) -> str:
-    text = f"Walk concern: {_categories(row.categories)}"
+def _concern_text(row: Any, labels: Mapping[str, str]) -> str:
+    text = f"Walk concern: {_categories(row.categories, labels)}"
     if isinstance(row.note, str) and row.note.strip():
         text += f" — “{row.note.strip()}”"
     return text
@@ -439,14 +498,14 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _categories(value: object) -> str:
+def _categories(value: object, labels: Mapping[str, str]) -> str:
     if isinstance(value, str):
         items: Iterable[object] = [value]
     elif isinstance(value, Iterable):
         items = value
     else:
         items = []
-    names = [_plain(item) for item in items]
+    names = [labels.get(_plain(item), _plain(item)) for item in items]
     return ", ".join(n for n in names if n) or "no category given"
 
 
