@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
+    surveys.install_log_mask()
     for module in (
         health,
         wards,

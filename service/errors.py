@@ -77,6 +77,14 @@ class Conflict(WalkTalkError):
     slug = "conflict"
 
 
+class Gone(WalkTalkError):
+    """It existed, and will never work again (a used or expired one-time link)."""
+
+    status = 410
+    title = "Gone"
+    slug = "gone"
+
+
 class PayloadTooLarge(WalkTalkError):
     """The request body is bigger than this endpoint takes."""
 

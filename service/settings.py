@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         le=24 * 14,
         description="hours an officer has to give the reference of a disclosure's report",
     )
+    survey_link_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="days a buddy's one-time survey link works before it expires",
+    )
     report_rate_limit: int = Field(
         default=10, ge=1, description="public reports one client may send a minute"
     )

@@ -35,6 +35,29 @@ CATEGORIES: tuple[Category, ...] = (
 SLUGS: frozenset[str] = frozenset(c.slug for c in CATEGORIES)
 LABELS: dict[str, str] = {c.slug: c.label for c in CATEGORIES}
 
+
+@dataclass(frozen=True)
+class Action:
+    """Something an officer can set in motion after hearing the buddy out."""
+
+    slug: str
+    label: str
+
+
+#: What the officer's survey can say should happen next: the fixes partners are asked for
+#: (lighting, CCTV, vegetation, repairs) and what the police do themselves.
+ACTIONS: tuple[Action, ...] = (
+    Action("lighting", "Ask for better street lighting"),
+    Action("cctv", "Ask for CCTV"),
+    Action("vegetation", "Ask for vegetation to be cut back"),
+    Action("repairs", "Report repairs or neglect (paths, fences, graffiti)"),
+    Action("patrols", "Plan patrols at the times raised"),
+    Action("partner_referral", "Refer to a council or partner service"),
+    Action("follow_up", "Follow up with the buddy"),
+    Action("other", "Other"),
+)
+ACTION_SLUGS: frozenset[str] = frozenset(a.slug for a in ACTIONS)
+
 SOURCES = ("public", "imported", "walk_concern", "synthetic")
 STATUSES = ("pending", "published", "hidden")
 DARKNESS_BASES = ("exact_time", "time_band")

@@ -246,6 +246,22 @@ def issue_token(app_settings: Settings) -> Callable[..., str]:
     return issue
 
 
+@pytest.fixture
+def people(client: TestClient, issue_token: Callable[..., str]) -> dict[str, dict[str, str]]:
+    """Request headers by who is asking (see tests/walks.py)."""
+
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    return {
+        "supervisor": auth(issue_token("supervisor", command_unit="AS")),
+        "waterloo": auth(issue_token("officer", wards=["E05014118"])),
+        "bankside": auth(issue_token("officer", wards=["E05011095"])),
+        "partner": auth(issue_token("partner", boroughs=["E09000022"])),
+        "public": {},
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,98 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from fastapi.testclient import TestClient
-from pyproj import Geod
 from sqlalchemy import create_engine, text
 
 from service.settings import Settings
-
-WATERLOO, BOROUGH_BANKSIDE, DULWICH = "E05014118", "E05011095", "E05011100"
-# Waterloo station, along the South Bank, to Borough Market: about 2.2 km.
-ROUTE = {
-    "type": "LineString",
-    "coordinates": [
-        [-0.1136, 51.5033],
-        [-0.1150, 51.5055],
-        [-0.1100, 51.5075],
-        [-0.1030, 51.5080],
-        [-0.0980, 51.5078],
-        [-0.0930, 51.5068],
-        [-0.0909, 51.5055],
-    ],
-}
-GEOD = Geod(ellps="WGS84")
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def people(client: TestClient, issue_token: Callable[..., str]) -> dict[str, dict[str, str]]:
-    return {
-        "supervisor": _auth(issue_token("supervisor", command_unit="AS")),
-        "waterloo": _auth(issue_token("officer", wards=[WATERLOO])),
-        "bankside": _auth(issue_token("officer", wards=[BOROUGH_BANKSIDE])),
-        "partner": _auth(issue_token("partner", boroughs=["E09000022"])),
-        "public": {},
-    }
-
-
-def _walk(client: TestClient, people: dict, *, start: str, end: str, buddy_ward: str) -> dict:
-    officer = client.post(
-        "/officers",
-        headers=people["supervisor"],
-        json={
-            "name": "PC Example",
-            "shoulder_number": f"AS{buddy_ward[-3:]}{start[11:13]}",
-            "ward_codes": [WATERLOO],
-            "command_unit": "AS",
-        },
-    )
-    assert officer.status_code == 201, officer.text
-    buddy = client.post(
-        "/buddies",
-        headers=people["waterloo"],
-        json={
-            "code": f"B-{buddy_ward}-{start[:10]}",
-            "home_ward": buddy_ward,
-            "contact": "07700 900123",
-        },
-    )
-    assert buddy.status_code == 201, buddy.text
-    assert "contact" not in buddy.json()
-    walk = client.post(
-        "/walks",
-        headers=people["waterloo"],
-        json={
-            "officer_id": officer.json()["id"],
-            "buddy_id": buddy.json()["id"],
-            "kind": "commute",
-            "planned_start": start,
-            "planned_end": end,
-            "consent_keep_route": True,
-        },
-    )
-    assert walk.status_code == 201, walk.text
-    return walk.json()
-
-
-def _walk_with_route(client: TestClient, people: dict) -> dict:
-    """A December evening walk in Waterloo with the South Bank route stored."""
-    walk = _walk(
-        client,
-        people,
-        start="2026-12-01T17:00:00+00:00",
-        end="2026-12-01T17:45:00+00:00",
-        buddy_ward=WATERLOO,
-    )
-    stored = client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
-    assert stored.status_code == 200, stored.text
-    return walk
+from tests.walks import (
+    BOROUGH_BANKSIDE,
+    DULWICH,
+    GEOD,
+    ROUTE,
+    WATERLOO,
+)
+from tests.walks import make_walk as _walk
+from tests.walks import walk_with_route as _walk_with_route
 
 
 def test_walks_last_at_least_thirty_minutes(client: TestClient, people: dict) -> None:

@@ -26,7 +26,8 @@ def erase_buddy(session: Session, code: str) -> Erased:
     """Remove a buddy's personal data on request; her walks stay as anonymous facts.
 
     The contact details go, her walks lose their routes (full and trimmed: both trace her
-    streets) and meeting points, and the buddy row keeps no code or wards.
+    streets) and meeting points, her survey comments go (her scores stay), and the buddy row
+    keeps no code or wards.
     """
     buddy_id = session.execute(
         text("SELECT id FROM buddies WHERE code = :code AND erased_at IS NULL"), {"code": code}
@@ -36,6 +37,14 @@ def erase_buddy(session: Session, code: str) -> Erased:
     contacts = session.execute(
         text("DELETE FROM buddy_contacts WHERE buddy_id = :id"), {"id": buddy_id}
     ).rowcount  # type: ignore[attr-defined]
+    # Her own words may name her; her scores are anonymous facts of the walk.
+    session.execute(
+        text(
+            "UPDATE buddy_surveys SET comments = NULL WHERE walk_id IN "
+            "(SELECT id FROM walks WHERE buddy_id = :id)"
+        ),
+        {"id": buddy_id},
+    )
     routes = session.execute(
         text(
             "UPDATE walks SET route = NULL, route_trimmed = NULL, meeting_point = NULL, "

@@ -1,7 +1,325 @@
-"""Placeholder router: filled in by the work in progress on issue 4."""
+"""Surveys: the buddy's baseline, the officer's survey, and the buddy's own through a one-time link.
+
+The buddy's pages need no sign-in: the link's secret is the only key, shown once as a URL and a
+QR code for her to scan from the officer's phone. Those pages send no referrer and are not
+cached, and the secret is masked in the access log.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
 
-router = APIRouter()
+import segno
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field, ValidationError
+
+from service.auth import EVERYONE, Allow, Principal, Role
+from service.db import SessionDep
+from service.errors import InvalidInput, WalkTalkError
+from service.queries import audit
+from service.queries import surveys as queries
+from service.queries.walks import require_walk_officer
+from service.taxonomy import ACTIONS, CATEGORIES
+
+router = APIRouter(tags=["surveys"])
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
+# The buddy's pages are for anyone holding the link; staff pages send the public to sign in.
+Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
+OneToFive = Annotated[int, Field(ge=1, le=5)]
+_PRIVATE_PAGE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_SECRET_IN_PATH = re.compile(r"(/survey/)[A-Za-z0-9_-]+")
+
+
+class MaskSurveySecrets(logging.Filter):
+    """Masks survey-link secrets in access-log lines.
+
+    A log kept longer than a link lives must not let its readers answer in a buddy's name.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the request line's path; never drop the record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def install_log_mask() -> None:
+    """Add the mask to uvicorn's access log once (apps are built many times in tests)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskSurveySecrets) for f in access.filters):
+        access.addFilter(MaskSurveySecrets())
+
+
+class BaselineIn(BaseModel):
+    """Before the walk: how safe does she feel on this route? 1 very unsafe, 5 very safe."""
+
+    safety: OneToFive
+
+
+class OfficerSurveyIn(BaseModel):
+    """The officer's survey after the walk."""
+
+    walk_useful: OneToFive = Field(
+        description="how much the walk showed where and why she feels unsafe, 1 to 5"
+    )
+    themes: list[str] = Field(default_factory=list, description="category slugs raised")
+    actions: list[str] = Field(default_factory=list, description="action slugs to take")
+    follow_up_walk: bool = Field(description="another walk with her is planned")
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class BuddySurveyIn(BaseModel):
+    """The buddy's answers after the walk."""
+
+    felt_safer: OneToFive = Field(description="I feel safer on this route now, 1 to 5")
+    police_confidence: OneToFive = Field(description="confidence in local police, 1 to 5")
+    would_recommend: bool
+    themes: list[str] = Field(default_factory=list)
+    comments: str | None = Field(default=None, max_length=2000)
+
+
+def _survey_url(request: Request, secret: str) -> str:
+    return str(request.url_for("buddy_survey_form", secret=secret))
+
+
+def _qr_svg(url: str) -> str:
+    # Error correction M survives a scratched or dim phone screen; the SVG scales crisply.
+    return str(segno.make(url, error="m").svg_inline(scale=6, border=2, title="Survey link"))
+
+
+@router.get("/surveys/options", operation_id="survey_options")
+def survey_options(_: Staff) -> Any:
+    """The themes (the reports' categories) and the actions a survey may name."""
+    return {
+        "themes": [{"slug": c.slug, "label": c.label} for c in CATEGORIES],
+        "actions": [{"slug": a.slug, "label": a.label} for a in ACTIONS],
+    }
+
+
+@router.post("/walks/{walk_id}/surveys/baseline", operation_id="record_baseline")
+def record_baseline(
+    session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: BaselineIn
+) -> Any:
+    """Record the buddy's baseline: how safe she feels on this route before the walk."""
+    answer = queries.record_baseline(session, walk_id, safety=body.safety, principal=principal)
+    audit.record(session, principal, "record baseline survey", str(walk_id))
+    session.commit()
+    return answer
+
+
+@router.post(
+    "/walks/{walk_id}/surveys/officer", operation_id="record_officer_survey", status_code=201
+)
+def record_officer_survey(
+    session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: OfficerSurveyIn
+) -> Any:
+    """The officer's survey after the walk (once per walk)."""
+    survey = queries.record_officer_survey(
+        session, walk_id, principal=principal, **body.model_dump()
+    )
+    audit.record(session, principal, "record officer survey", str(walk_id))
+    session.commit()
+    return survey
+
+
+@router.get("/walks/{walk_id}/surveys", operation_id="walk_surveys")
+def walk_surveys(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> Any:
+    """The baseline, the officer's and the buddy's answers, and whether her link was used."""
+    surveys = queries.walk_surveys(session, walk_id, principal)
+    audit.record(session, principal, "read walk surveys", str(walk_id))
+    session.commit()
+    return surveys
+
+
+@router.post(
+    "/walks/{walk_id}/buddy-survey-link",
+    operation_id="make_buddy_survey_link",
+    status_code=201,
+    response_model=None,
+)
+def make_buddy_survey_link(
+    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+) -> JSONResponse | HTMLResponse:
+    """Make the buddy's one-time survey link (a URL and its QR code); shown once.
+
+    A form post from the officer's page answers the page with the QR code; any other caller
+    gets JSON with ``url``, ``expires_at`` and ``qr_svg``.
+    """
+    settings = request.app.state.settings
+    link = queries.create_survey_link(
+        session,
+        walk_id,
+        key=request.app.state.secret_key,
+        days=settings.survey_link_days,
+        principal=principal,
+    )
+    audit.record(session, principal, "make buddy survey link", str(walk_id))
+    session.commit()
+    url = _survey_url(request, link.secret)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return templates.TemplateResponse(
+            request,
+            "survey_link.html",
+            {
+                "title": "The buddy's survey",
+                "principal": principal,
+                "walk_id": walk_id,
+                "url": url,
+                "qr_svg": _qr_svg(url),
+                "expires_at": link.expires_at,
+            },
+            status_code=201,
+            headers=_PRIVATE_PAGE,
+        )
+    return JSONResponse(
+        {
+            "walk_id": str(walk_id),
+            "url": url,
+            "expires_at": link.expires_at.isoformat(),
+            "qr_svg": _qr_svg(url),
+        },
+        status_code=201,
+        headers=_PRIVATE_PAGE,
+    )
+
+
+@router.get(
+    "/walks/{walk_id}/buddy-survey-link",
+    operation_id="buddy_survey_link_page",
+    response_class=HTMLResponse,
+    response_model=None,
+    include_in_schema=False,
+)
+def buddy_survey_link_page(
+    request: Request, session: SessionDep, principal: Anyone, walk_id: uuid.UUID
+) -> HTMLResponse | RedirectResponse:
+    """The officer's page that makes the link and shows its QR code for the buddy to scan."""
+    if principal.is_public:
+        return RedirectResponse(f"/login?next=/walks/{walk_id}/buddy-survey-link", 303)
+    require_walk_officer(session, walk_id, principal)  # partners and planners: the usual 403
+    return templates.TemplateResponse(
+        request,
+        "survey_link.html",
+        {"title": "The buddy's survey", "principal": principal, "walk_id": walk_id, "url": None},
+    )
+
+
+def _buddy_page(
+    request: Request,
+    principal: Principal,
+    *,
+    secret: str,
+    status: int = 200,
+    error: str = "",
+    done: bool = False,
+    closed: str = "",
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "buddy_survey.html",
+        {
+            "secret": secret,
+            "themes": CATEGORIES,
+            "csrf_token": principal.csrf_token,
+            "error": error,
+            "done": done,
+            "closed": closed,
+        },
+        status_code=status,
+        headers=_PRIVATE_PAGE,
+    )
+
+
+@router.get(
+    "/survey/{secret}",
+    operation_id="buddy_survey_form",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+def buddy_survey_form(
+    request: Request, session: SessionDep, principal: Anyone, secret: str
+) -> HTMLResponse:
+    """The buddy's survey, on her own phone, with no sign-in."""
+    try:
+        queries.open_survey_link(session, secret, key=request.app.state.secret_key)
+    except WalkTalkError as exc:
+        return _buddy_page(request, principal, secret="", status=exc.status, closed=exc.detail)
+    return _buddy_page(request, principal, secret=secret)
+
+
+@router.post("/survey/{secret}", operation_id="answer_buddy_survey", response_model=None)
+async def answer_buddy_survey(
+    request: Request, session: SessionDep, principal: Anyone, secret: str
+) -> Response:
+    """Store the buddy's answers (the form's, or JSON); the link then stops working."""
+    is_form = request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+    try:
+        answers = BuddySurveyIn.model_validate(
+            _form_answers(await request.form()) if is_form else await request.json()
+        )
+    except (ValidationError, ValueError) as exc:
+        detail = _plain_problems(exc)
+        if not is_form:
+            raise InvalidInput(detail) from None
+        return _buddy_page(request, principal, secret=secret, status=422, error=detail)
+    try:
+        walk_id = queries.record_buddy_survey(
+            session, secret, key=request.app.state.secret_key, **answers.model_dump()
+        )
+    except WalkTalkError as exc:
+        if not is_form:
+            raise
+        session.rollback()
+        if isinstance(exc, InvalidInput):
+            return _buddy_page(request, principal, secret=secret, status=422, error=exc.detail)
+        return _buddy_page(request, principal, secret="", status=exc.status, closed=exc.detail)
+    session.commit()
+    if is_form:
+        return _buddy_page(request, principal, secret="", status=201, done=True)
+    return JSONResponse({"walk_id": str(walk_id), "stored": True}, status_code=201)
+
+
+def _form_answers(form: Any) -> dict[str, Any]:
+    # Radio buttons and checkboxes arrive as strings; absent checkboxes do not arrive at all.
+    return {
+        "felt_safer": form.get("felt_safer"),
+        "police_confidence": form.get("police_confidence"),
+        "would_recommend": form.get("would_recommend"),
+        "themes": form.getlist("themes"),
+        "comments": form.get("comments") or None,
+    }
+
+
+_QUESTIONS = {
+    "felt_safer": "how safe you feel on this route now",
+    "police_confidence": "your confidence in the local police",
+    "would_recommend": "whether you would recommend a walk",
+    "comments": "your comments",
+}
+
+
+def _plain_problems(exc: Exception) -> str:
+    if not isinstance(exc, ValidationError):
+        return "send the answers as a form or as a JSON object"
+    missing = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        question = _QUESTIONS.get(field, field)
+        if error["type"] in ("missing", "int_type", "bool_type", "int_parsing", "bool_parsing"):
+            missing.append(f"please answer {question}")
+        elif error["type"] == "string_too_long":
+            missing.append(f"please shorten {question}")
+        else:
+            missing.append(f"please check {question}")
+    return "; ".join(dict.fromkeys(missing))
