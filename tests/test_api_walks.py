@@ -583,3 +583,39 @@ def test_bad_concerns_are_refused_and_store_nothing(
         stored = conn.execute(text("SELECT count(*) FROM reports")).scalar_one()
     engine.dispose()
     assert stored == 0
+
+
+def test_the_meeting_point_is_kept_for_the_walks_own_officers_only(
+    client: TestClient, people: dict
+) -> None:
+    officer = client.post(
+        "/officers",
+        headers=people["supervisor"],
+        json={
+            "name": "PC Meet",
+            "shoulder_number": "AS501",
+            "ward_codes": [WATERLOO],
+            "command_unit": "AS",
+        },
+    ).json()
+    plan = {
+        "officer_id": officer["id"],
+        "kind": "transport_hub",
+        "planned_start": "2026-12-04T07:00:00+00:00",
+        "planned_end": "2026-12-04T07:40:00+00:00",
+        "meeting_point": {"lon": -0.1133, "lat": 51.5031},
+    }
+    made = client.post("/walks", headers=people["waterloo"], json=plan)
+    assert made.status_code == 201, made.text
+    walk_id = made.json()["id"]
+    own = client.get(f"/walks/{walk_id}", headers=people["waterloo"]).json()["properties"]
+    assert own["meeting_point"] == {"type": "Point", "coordinates": [-0.1133, 51.5031]}
+    other = client.get(f"/walks/{walk_id}", headers=people["bankside"]).json()["properties"]
+    assert other["route_view"] == "trimmed" and other["meeting_point"] is None
+
+    bad = client.post(
+        "/walks",
+        headers=people["waterloo"],
+        json={**plan, "meeting_point": {"lon": 51.5031, "lat": -0.1133 * 1000}},
+    )
+    assert bad.status_code == 422 and "meeting_point: latitude" in bad.json()["detail"]

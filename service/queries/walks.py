@@ -20,6 +20,7 @@ from shapely.geometry import LineString
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.coordinates import InvalidCoordinates, check_lon_lat
 from geo.darkness import is_dark
 from geo.reports import parse_report_object
 from geo.routes import (
@@ -202,8 +203,13 @@ def create_walk(
     ward_code: str | None,
     consent_keep_route: bool,
     consent_contact: bool,
+    meeting_point: dict[str, float] | None = None,
 ) -> tuple[uuid.UUID, str | None]:
-    """Plan a walk; return its id and any pairing warning."""
+    """Plan a walk; return its id and any pairing warning.
+
+    The meeting point, like the route, may show where the buddy lives: only the walk's own
+    ward officers and supervisors see it.
+    """
     if kind not in WALK_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(WALK_KINDS)}")
     if planned_start.tzinfo is None or planned_end.tzinfo is None:
@@ -228,11 +234,19 @@ def create_walk(
     if buddy_id is not None:
         get_buddy(session, buddy_id)
         warning = pairing_warning(session, officer_id, buddy_id)
+    meeting_wkt = None
+    if meeting_point is not None:
+        try:
+            lon, lat = check_lon_lat(meeting_point["lon"], meeting_point["lat"])
+        except InvalidCoordinates as exc:
+            raise InvalidInput(f"meeting_point: {exc}") from None
+        meeting_wkt = f"POINT({lon!r} {lat!r})"
     walk_id = session.execute(
         text(
             "INSERT INTO walks (officer_id, buddy_id, ward_code, borough_code, kind, "
-            "planned_start, planned_end, consent_keep_route, consent_contact, consent_date) "
-            "VALUES (:officer, :buddy, :ward, :borough, :kind, :start, :end, :keep, :contact, "
+            "planned_start, planned_end, meeting_point, consent_keep_route, consent_contact, "
+            "consent_date) VALUES (:officer, :buddy, :ward, :borough, :kind, :start, :end, "
+            "ST_GeomFromText(:meeting, 4326), :keep, :contact, "
             "CASE WHEN :keep OR :contact THEN current_date END) RETURNING id"
         ),
         {
@@ -243,6 +257,7 @@ def create_walk(
             "kind": kind,
             "start": planned_start,
             "end": planned_end,
+            "meeting": meeting_wkt,
             "keep": consent_keep_route,
             "contact": consent_contact,
         },
@@ -378,12 +393,15 @@ def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> 
             f"SELECT ST_AsGeoJSON({column}, 6) AS geometry, kind, officer_id, "
             "CASE WHEN :full THEN buddy_id END AS buddy_id, ward_code, borough_code, "
             "planned_start, planned_end, actual_start, actual_end, route_wards, length_m, "
-            "dark_at_start, dark_share, consent_keep_route, consent_contact FROM walks "
-            "WHERE id = :id"
+            "dark_at_start, dark_share, consent_keep_route, consent_contact, consent_date, "
+            "closed_at, baseline_safety, "
+            "CASE WHEN :full THEN ST_AsGeoJSON(meeting_point, 6) END AS meeting_point "
+            "FROM walks WHERE id = :id"
         ),
         {"id": walk_id, "full": view == "full"},
     ).one()
     properties = {k: v for k, v in row._mapping.items() if k != "geometry"}
+    properties["meeting_point"] = json.loads(row.meeting_point) if row.meeting_point else None
     properties["route_view"] = view
     return {
         "type": "Feature",

@@ -50,6 +50,13 @@ class BuddyCreate(BaseModel):
     contact: str | None = Field(default=None, max_length=500)
 
 
+class MeetingPoint(BaseModel):
+    """Where the officer and the buddy meet, WGS84."""
+
+    lon: float
+    lat: float
+
+
 class WalkCreate(BaseModel):
     """A planned walk."""
 
@@ -59,6 +66,7 @@ class WalkCreate(BaseModel):
     planned_start: datetime
     planned_end: datetime
     ward_code: str | None = None
+    meeting_point: MeetingPoint | None = None
     consent_keep_route: bool = False
     consent_contact: bool = False
 
