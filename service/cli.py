@@ -28,6 +28,7 @@ from boundaries.bundled import (
     BundledWardSet,
 )
 from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
+from geo.streets import read_osm_streets
 from maps.assets import INSTALL_COMMAND, VENDOR_DIR, check_assets_installed
 from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis
@@ -39,6 +40,7 @@ from service.queries import retention as retention_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
 from service.queries.bulk import Progress
+from service.queries.demo_walks import seed_walks
 from service.settings import Settings
 
 CLI_ACTOR = "command line"
@@ -320,23 +322,50 @@ def cmd_crimes_import(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_demo_seed(settings: Settings, args: argparse.Namespace) -> None:
-    """Store synthetic demo reports, flagged as such."""
+    """Store synthetic demo reports and walks, flagged as such."""
+    streets = None
+    if args.walks and args.streets:
+        try:
+            streets = read_osm_streets(args.streets)
+        except (OSError, ValueError) as exc:
+            raise WalkTalkError(f"--streets: {exc}") from None
     with Session(_migrated(settings)) as session, session.begin():
         if args.if_empty and demo_queries.has_reports(session):
             _say("reports already stored: no synthetic ones added")
+        else:
+            result = demo_queries.seed_reports(session, args.count, args.seed)
+            _say(
+                f"stored {result.stored} synthetic reports (source 'synthetic'; "
+                "`walktalk demo purge` removes them)"
+            )
+        if not args.walks:
             return
-        result = demo_queries.seed_reports(session, args.count, args.seed)
+        if args.if_empty and demo_queries.has_walks(session):
+            _say("walks already stored: no demo walks added")
+            return
+        walks = seed_walks(
+            session,
+            key=settings.resolved_secret_key(),
+            count=args.walks,
+            seed=args.seed,
+            streets=streets,
+        )
     _say(
-        f"stored {result.stored} synthetic reports (source 'synthetic'; "
-        "`walktalk demo purge` removes them)"
+        f"stored {walks.walks} synthetic walks ({walks.routes_on_streets} along OpenStreetMap "
+        f"streets) of {walks.officers} demo officers and {walks.buddies} buddies, with "
+        f"{walks.concerns} concerns, {walks.buddy_surveys} buddy surveys and "
+        f"{walks.disclosures} safeguarding flags"
     )
 
 
 def cmd_demo_purge(settings: Settings, _: argparse.Namespace) -> None:
-    """Delete every synthetic report."""
+    """Delete every synthetic report, officer, buddy and walk."""
     with Session(_migrated(settings)) as session, session.begin():
         removed = demo_queries.purge_synthetic(session)
-    _say(f"removed {removed} synthetic reports")
+    _say(
+        f"removed {removed.reports} synthetic reports and walk concerns, {removed.walks} walks, "
+        f"{removed.buddies} buddies and {removed.officers} officers"
+    )
 
 
 def cmd_buddies_erase(settings: Settings, args: argparse.Namespace) -> None:
@@ -527,8 +556,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = groups.add_parser("demo", help="synthetic demo data").add_subparsers(
         dest="cmd", required=True
     )
-    seed = demo.add_parser("seed", help="store synthetic reports in the active wards")
-    seed.add_argument("--count", type=int, default=5000)
+    seed = demo.add_parser(
+        "seed", help="store synthetic reports and walks in the active wards (flagged)"
+    )
+    seed.add_argument("--count", type=int, default=5000, help="reports")
+    seed.add_argument("--walks", type=int, default=40, help="walks already walked (0: none)")
+    seed.add_argument(
+        "--streets",
+        nargs="+",
+        metavar="FILE.osm",
+        help="OpenStreetMap XML to route demo walks along (make demo passes data/osm/*.osm)",
+    )
     seed.add_argument("--seed", type=int, default=2026)
     seed.add_argument("--if-empty", action="store_true", help="only when no report is stored")
     seed.set_defaults(func=cmd_demo_seed)

@@ -619,3 +619,21 @@ def test_the_meeting_point_is_kept_for_the_walks_own_officers_only(
         json={**plan, "meeting_point": {"lon": 51.5031, "lat": -0.1133 * 1000}},
     )
     assert bad.status_code == 422 and "meeting_point: latitude" in bad.json()["detail"]
+
+
+def test_a_synthetic_walks_map_says_it_is_demo_data(
+    client: TestClient, people: dict, app_settings: Settings
+) -> None:
+    walk = _walk_with_route(client, people)
+    real = client.get(f"/maps/walks/{walk['id']}", headers=people["waterloo"])
+    assert real.status_code == 200
+    assert "Demo data" not in real.text and "OpenStreetMap contributors (ODbL)" not in real.text
+    engine = create_engine(app_settings.database_url or "")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE walks SET synthetic = true WHERE id = :id"), {"id": walk["id"]})
+    engine.dispose()
+    demo = client.get(f"/maps/walks/{walk['id']}", headers=people["waterloo"])
+    assert "Demo data: a synthetic walk, not a real buddy" in demo.text
+    assert "OpenStreetMap contributors (ODbL)." in demo.text
+    shown = client.get(f"/walks/{walk['id']}", headers=people["waterloo"]).json()
+    assert shown["properties"]["synthetic"] is True

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from geo.streets import read_osm_streets
 from service.queries import demo
 
 
@@ -22,7 +26,7 @@ def test_seed_and_purge(fresh_db: str) -> None:
         )
         assert demo.has_reports(session)
         result = demo.seed_reports(session, 500, seed=1)
-    assert 450 <= result.stored <= 500
+    assert result.stored == 500  # points that land outside every ward are made again
     with engine.connect() as conn:
         stats = conn.execute(
             text(
@@ -37,7 +41,7 @@ def test_seed_and_purge(fresh_db: str) -> None:
     assert stats[2] > 0.5  # more after dark
     assert stats[3] > 30  # spread over the pilot's wards
     with Session(engine) as session, session.begin():
-        assert demo.purge_synthetic(session) == result.stored
+        assert demo.purge_synthetic(session).reports == result.stored
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*), min(source) FROM reports")).one() == (
             1,
@@ -47,8 +51,6 @@ def test_seed_and_purge(fresh_db: str) -> None:
 
 
 def test_seed_is_denser_near_real_police_uk_points(fresh_db: str) -> None:
-    from pathlib import Path
-
     from service.queries.imports import import_crimes
 
     api_json = (
@@ -79,7 +81,79 @@ def test_seed_is_denser_near_real_police_uk_points(fresh_db: str) -> None:
             )
         ).scalar_one()
     engine.dispose()
-    assert result.stored >= 950  # a few moved points land outside every ward and are dropped
+    assert result.stored == 1000
     # Uniform points would fall near a crime as often as that area's share of the wards.
     assert near_share > 0.55
     assert area_share < 0.2
+
+
+OSM = sorted((Path(__file__).parents[1] / "data" / "osm").glob("*.osm"))
+
+
+def test_demo_walks_follow_real_streets_and_purge_cleanly(fresh_db: str) -> None:
+    from service.queries.demo_walks import UPCOMING, seed_walks
+
+    streets = read_osm_streets(OSM)
+    engine = create_engine(fresh_db)
+    with Session(engine) as session, session.begin():
+        session.execute(
+            text(
+                "INSERT INTO officers (name, shoulder_number, ward_codes, borough_codes, "
+                "command_unit) VALUES ('PC Real', 'AS1', '{E05014118}', '{E09000022}', 'AS')"
+            )
+        )
+        done = seed_walks(
+            session, key=b"k" * 32, count=24, seed=3, streets=streets, today=date(2026, 12, 1)
+        )
+    assert done.walks == 24 + UPCOMING
+    assert done.routes_on_streets >= 6  # the wards the OSM clips reach
+    assert done.concerns > 10 and done.buddy_surveys > 10 and done.disclosures == 2
+    with engine.connect() as conn:
+        walks = conn.execute(
+            text(
+                "SELECT count(*) AS n, bool_and(synthetic) AS flagged, min(length_m) AS shortest, "
+                "bool_and(route IS NOT NULL AND route_trimmed IS NOT NULL) AS routed, "
+                "count(*) FILTER (WHERE closed_at IS NOT NULL) AS closed, "
+                "avg(dark_share) FILTER (WHERE closed_at IS NOT NULL) AS dark, "
+                "bool_and(ward_code = ANY(route_wards)) AS in_own_ward FROM walks"
+            )
+        ).one()
+        assert (walks.n, walks.flagged, walks.routed, walks.closed) == (28, True, True, 24)
+        assert walks.shortest >= 500 and walks.in_own_ward
+        assert walks.dark > 0.4  # mostly early morning and evening walks
+        # A street route's vertices are OSM street nodes.
+        on_nodes = conn.execute(
+            text(
+                "SELECT min(ST_NPoints(route)) FROM walks w WHERE ward_code IN "
+                "('E05011095', 'E05011115')"
+            )
+        ).scalar_one()
+        assert on_nodes is None or on_nodes > 10
+        flags = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE reference IS NULL AND due_at < now()), "
+                "count(*) FILTER (WHERE reference IS NOT NULL) FROM safeguarding WHERE disclosed"
+            )
+        ).one()
+        assert tuple(flags) == (1, 1)  # one overdue, one awaiting review
+        concerns = conn.execute(
+            text(
+                "SELECT count(*) FROM reports r JOIN walks w ON w.id = r.walk_id "
+                "WHERE r.source = 'walk_concern' AND r.status = 'published'"
+            )
+        ).scalar_one()
+        assert concerns == done.concerns
+    with Session(engine) as session, session.begin():
+        purged = demo.purge_synthetic(session)
+    assert (purged.walks, purged.reports) == (28, done.concerns)
+    with engine.connect() as conn:
+        left = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM walks), (SELECT count(*) FROM buddies), "
+                "(SELECT count(*) FROM reports), (SELECT count(*) FROM buddy_surveys), "
+                "(SELECT count(*) FROM survey_links), (SELECT count(*) FROM safeguarding), "
+                "(SELECT string_agg(name, ',') FROM officers)"
+            )
+        ).one()
+    engine.dispose()
+    assert tuple(left) == (0, 0, 0, 0, 0, 0, "PC Real")  # real rows are untouched

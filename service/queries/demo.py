@@ -7,6 +7,8 @@ often after dark, as StreetSafe's pilot saw.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -87,18 +89,64 @@ def synthetic_rows(session: Session, count: int, seed: int) -> pd.DataFrame:
 
 
 def seed_reports(session: Session, count: int, seed: int) -> StoreResult:
-    """Store synthetic, published reports (points that land outside every ward are dropped)."""
-    rows = synthetic_rows(session, count, seed)
-    return store_reports(session, rows, source="synthetic", status="published", skip_outside=True)
+    """Store ``count`` synthetic, published reports in the active wards.
+
+    A point moved off a crime near the river can land outside every ward; such points are
+    dropped and made again (from the next seed) until the count is met.
+    """
+    stored = 0
+    ids: list[uuid.UUID] = []
+    for attempt in range(10):
+        rows = synthetic_rows(session, count - stored, seed + attempt)
+        result = store_reports(
+            session, rows, source="synthetic", status="published", skip_outside=True
+        )
+        stored += result.stored
+        ids.extend(result.ids)
+        if stored >= count:
+            break
+    return StoreResult(ids=tuple(ids), outside=(), stored=stored)
 
 
-def purge_synthetic(session: Session) -> int:
-    """Delete every synthetic report; return how many."""
-    return int(
-        session.execute(text("DELETE FROM reports WHERE source = 'synthetic'")).rowcount  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class Purged:
+    """What ``demo purge`` removed."""
+
+    reports: int
+    walks: int
+    buddies: int
+    officers: int
+
+
+def purge_synthetic(session: Session) -> Purged:
+    """Delete every synthetic row: reports, and officers, buddies and walks with all they hold.
+
+    A synthetic walk's concerns are reports with the source ``walk_concern`` (so that they
+    count as concerns on the maps); they go with their walk.
+    """
+
+    def delete(statement: str) -> int:
+        return int(session.execute(text(statement)).rowcount)  # type: ignore[attr-defined]
+
+    reports = delete(
+        "DELETE FROM reports WHERE source = 'synthetic' "
+        "OR walk_id IN (SELECT id FROM walks WHERE synthetic)"
     )
+    # Safeguarding answers, surveys and survey links go with their walk (ON DELETE CASCADE).
+    walks = delete("DELETE FROM walks WHERE synthetic")
+    buddies = delete("DELETE FROM buddies WHERE synthetic")
+    officers = delete(
+        "DELETE FROM officers o WHERE synthetic "
+        "AND NOT EXISTS (SELECT FROM walks w WHERE w.officer_id = o.id)"
+    )
+    return Purged(reports=reports, walks=walks, buddies=buddies, officers=officers)
 
 
 def has_reports(session: Session) -> bool:
     """Whether any report is stored (``demo seed --if-empty`` seeds only an empty database)."""
     return bool(session.execute(text("SELECT EXISTS (SELECT FROM reports)")).scalar_one())
+
+
+def has_walks(session: Session) -> bool:
+    """Whether any walk is stored (``demo seed --if-empty`` then adds no demo walks)."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT FROM walks)")).scalar_one())

@@ -394,7 +394,7 @@ def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> 
             "CASE WHEN :full THEN buddy_id END AS buddy_id, ward_code, borough_code, "
             "planned_start, planned_end, actual_start, actual_end, route_wards, length_m, "
             "dark_at_start, dark_share, consent_keep_route, consent_contact, consent_date, "
-            "closed_at, baseline_safety, "
+            "closed_at, baseline_safety, synthetic, "
             "CASE WHEN :full THEN ST_AsGeoJSON(meeting_point, 6) END AS meeting_point "
             "FROM walks WHERE id = :id"
         ),

@@ -353,12 +353,15 @@ def walk_map(
     wkt_text = queries.walk_route_wkt(session, walk_id, principal)
     exposure = route_exposure(session, wkt_text, within=within)
     concerns, reports, crimes, wards = nearby_points(session, wkt_text, within=within)
-    view = queries.walk_feature(session, walk_id, principal)["properties"]["route_view"]
+    properties = queries.walk_feature(session, walk_id, principal)["properties"]
+    view = properties["route_view"]
     notes = (
         ["Route trimmed: both ends are hidden for officers of other wards."]
         if (view == "trimmed")
         else []
     )
+    if properties["synthetic"]:
+        notes.append("Demo data: a synthetic walk, not a real buddy's route.")
     audit.record(session, principal, f"view walk map ({view} route)", str(walk_id))
     session.commit()
     html = render_route_map(
@@ -370,7 +373,7 @@ def walk_map(
         wards=wards,
         title="Walk route and what was reported",
         within_m=within,
-        attribution=_attribution(session),
+        attribution=_attribution(session, synthetic=properties["synthetic"]),
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
         notes=notes,
@@ -378,9 +381,13 @@ def walk_map(
     return HTMLResponse(html)
 
 
-def _attribution(session: SessionDep) -> str:
-    # Every data set on the map is credited: boundaries and police.uk.
-    return (
+def _attribution(session: SessionDep, *, synthetic: bool = False) -> str:
+    # Every data set on the map is credited: boundaries, police.uk, and the OpenStreetMap
+    # streets that demo walks follow.
+    credit = (
         f"{require_active_ward_set(session).attribution}. police.uk: Contains public sector "
         "information licensed under the Open Government Licence v3.0."
     )
+    if synthetic:
+        credit += " Demo routes: © OpenStreetMap contributors (ODbL)."
+    return credit
