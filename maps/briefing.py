@@ -82,6 +82,8 @@ _BRIEFING_CSS = f"""
 .briefing .briefing-light {{ background: #eef6ee; border-left: 4px solid #2e7d32;
   padding: 6px 8px; }}
 .briefing a {{ color: #5b2a86; }}
+/* The narrower map wraps the long data credit: keep it clear of the scale bar. */
+.leaflet-control-attribution {{ max-width: calc(100% - 150px); }}
 .folium-map {{ position: absolute !important; top: 0 !important; bottom: 0 !important;
   left: {_PANEL_WIDTH} !important; right: 0 !important; width: auto !important;
   height: auto !important; }}
