@@ -4,7 +4,8 @@
 the horizon (the end of civil twilight, :data:`DARK_BELOW_DEGREES`). A report carries either
 an exact instant, judged by :func:`is_dark`, or a London date plus a time band, judged by
 :func:`band_darkness`: the share of the band that was dark, and whether that share is more
-than half.
+than half. For planning a walk, :func:`sun_times` gives the day's civil dawn, sunrise,
+sunset and civil dusk at a place, in London clock time.
 
 The sun's position follows the NOAA solar calculator (the NOAA spreadsheet, itself built on
 Jean Meeus, *Astronomical Algorithms*, ch. 25 and 28): Julian century, geometric mean
