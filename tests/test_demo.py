@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -157,3 +158,22 @@ def test_demo_walks_follow_real_streets_and_purge_cleanly(fresh_db: str) -> None
         ).one()
     engine.dispose()
     assert tuple(left) == (0, 0, 0, 0, 0, 0, "PC Real")  # real rows are untouched
+
+
+def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: ignore[no-untyped-def]
+    streets = [str(p) for p in OSM]
+    code, out, err = walktalk(
+        "demo", "seed", "--count", "300", "--walks", "6", "--streets", *streets
+    )
+    assert code == 0, err
+    assert "stored 300 synthetic reports" in out
+    assert "stored 10 synthetic walks" in out  # 6 walked and 4 planned
+    concerns = int(re.search(r"with (\d+) concerns", out).group(1))  # type: ignore[union-attr]
+    code, out, _ = walktalk("demo", "seed", "--if-empty", "--streets", *streets)
+    assert code == 0
+    assert "reports already stored" in out and "walks already stored" in out
+    code, out, err = walktalk("demo", "seed", "--walks", "1", "--streets", "/nonexistent.osm")
+    assert code != 0 and "--streets" in err and "nonexistent.osm" in err
+    code, out, _ = walktalk("demo", "purge")
+    assert code == 0
+    assert f"removed {300 + concerns} synthetic reports and walk concerns, 10 walks" in out
