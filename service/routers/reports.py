@@ -7,10 +7,8 @@ the words: the log line is the one the server writes for every request (method, 
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -20,6 +18,7 @@ from geo.reports import RowProblem, parse_report_object
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound, PayloadTooLarge
+from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
 from service.queries import audit
 from service.queries import reports as queries
 from service.taxonomy import CATEGORIES, SLUGS, SOURCES, STATUSES
@@ -268,13 +267,6 @@ def moderate_report(
     return {**changed, "id": str(changed["id"])}
 
 
-EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "geojson": GEOJSON,
-    "gpkg": "application/geopackage+sqlite3",
-}
-
-
 @router.get(
     "/reports.{fmt}",
     operation_id="export_reports",
@@ -285,15 +277,11 @@ def export_reports(
     session: SessionDep,
     principal: Supervisor,
     selection: Filters,
-    fmt: Literal["csv", "geojson", "gpkg"],
+    fmt: ExportFormat,
     crs: Annotated[int, Query(description="GeoPackage CRS: 4326 or 27700")] = 4326,
 ) -> Response:
     """Download the selected reports as CSV, GeoJSON or GeoPackage (supervisors)."""
-    if crs not in (4326, 27700):
-        raise InvalidInput(
-            f"crs {crs} is not offered: use 4326 (WGS84) or 27700 (British National Grid)"
-        )
-    stamp = date.today().isoformat()
+    check_crs(crs)
     if fmt == "csv":
         # Collected before answering: the session belongs to this request only.
         body = b"".join(queries.export_csv(session, selection))
@@ -302,18 +290,7 @@ def export_reports(
         if fmt == "geojson":
             body = frame.to_json(drop_id=True).encode()
         else:
-            body = _geopackage(frame.to_crs(crs) if crs != 4326 else frame)
+            body = geopackage(frame, layer="reports", crs=crs)
     audit.record(session, principal, f"export reports as {fmt}", f"{len(body)} bytes")
     session.commit()
-    return Response(
-        body,
-        media_type=EXPORT_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="reports-{stamp}.{fmt}"'},
-    )
-
-
-def _geopackage(frame: Any) -> bytes:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "reports.gpkg"
-        frame.to_file(path, layer="reports", driver="GPKG")
-        return path.read_bytes()
+    return download(body, fmt, name="reports")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from shapely import wkt
 
@@ -19,9 +19,11 @@ from maps.routes import render_route_map
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
-from service.queries import audit, safeguarding
+from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
+from service.queries import audit, safeguarding, walk_exports
 from service.queries import walks as queries
 from service.queries.exposure import nearby_points, route_exposure
+from service.queries.walk_exports import RouteView
 from service.queries.wards import require_active_ward_set
 from service.routers.maps import ASSET_URL
 
@@ -123,6 +125,39 @@ def create_walk(session: SessionDep, principal: Staff, body: WalkCreate) -> Any:
 def list_walks(session: SessionDep, principal: Staff) -> Any:
     """Walks in the caller's wards or boroughs (routes are fetched one walk at a time)."""
     return {"walks": queries.list_walks(session, principal)}
+
+
+@router.get(
+    "/walks.{fmt}",
+    operation_id="export_walks",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+)
+def export_walks(
+    session: SessionDep,
+    principal: Staff,
+    fmt: ExportFormat,
+    route: Annotated[
+        RouteView, Query(description="trimmed (both ends cut away) or, for supervisors, full")
+    ] = "trimmed",
+    crs: Annotated[int, Query(description="GeoPackage CRS: 4326 or 27700")] = 4326,
+) -> Response:
+    """Download the walks in scope for evaluation: CSV, GeoJSON or GeoPackage.
+
+    Routes are trimmed (supervisors may ask for ``route=full``); no buddy, contact, meeting
+    point or free text is included.
+    """
+    check_crs(crs)
+    frame = walk_exports.export_frame(session, principal, view=route)
+    if fmt == "csv":
+        body = walk_exports.export_csv(frame)
+    elif fmt == "geojson":
+        body = frame.to_json(drop_id=True, na="null").encode()
+    else:
+        body = geopackage(frame, layer="walks", crs=crs)
+    audit.record(session, principal, f"export walks as {fmt} ({route} routes)", f"{len(frame)}")
+    session.commit()
+    return download(body, fmt, name="walks")
 
 
 @router.get("/walks/{walk_id}", operation_id="get_walk")
