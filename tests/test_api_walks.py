@@ -637,3 +637,18 @@ def test_a_synthetic_walks_map_says_it_is_demo_data(
     assert "OpenStreetMap contributors (ODbL)." in demo.text
     shown = client.get(f"/walks/{walk['id']}", headers=people["waterloo"]).json()
     assert shown["properties"]["synthetic"] is True
+
+
+def test_closing_a_walk_works_out_its_darkness_from_the_real_times(
+    client: TestClient, people: dict
+) -> None:
+    # Planned for a December midday; in the end walked after dark.
+    walk = _walk_with_route(client, people, start="2026-11-24T12:00:00+00:00")
+    url = f"/walks/{walk['id']}"
+    planned = client.get(url, headers=people["waterloo"]).json()["properties"]
+    assert (planned["dark_share"], planned["dark_at_start"]) == (0.0, False)
+    client.post(f"{url}/safeguarding", headers=people["waterloo"], json={"disclosed": False})
+    times = {"actual_start": "2026-11-24T17:30:00Z", "actual_end": "2026-11-24T18:15:00Z"}
+    assert client.post(f"{url}/close", headers=people["waterloo"], json=times).status_code == 200
+    walked = client.get(url, headers=people["waterloo"]).json()["properties"]
+    assert (walked["dark_share"], walked["dark_at_start"]) == (1.0, True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import Principal
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.queries.walks import refresh_darkness
 
 _COLUMNS = (
     "walk_id, borough_code, disclosed, answered_by, answered_at, due_at, reference, "
@@ -133,6 +134,8 @@ def close_walk(
         ),
         {"start": actual_start, "end": actual_end, "id": walk_id},
     )
+    # The route's darkness was worked out from the planned times; now the real ones are known.
+    refresh_darkness(session, walk_id)
     minutes = (actual_end - actual_start) / timedelta(minutes=1)
     return {
         "id": walk_id,

@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely.wkt
 from shapely.geometry import LineString
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -303,11 +304,9 @@ def store_route(
             f"{active.name!r}): check it was drawn in the right place"
         )
     trimmed = trim_route_ends(line, seed=trim_seed(key, walk_id))
-    start = walk.actual_start or walk.planned_start
-    end = walk.actual_end or walk.planned_end
-    share, _ = darkness_along(line, start, end)
-    first_lon, first_lat = line.coords[0]
-    dark_start = bool(is_dark([first_lon], [first_lat], pd.DatetimeIndex([start]))[0])
+    share, dark_start = _darkness(
+        line, walk.actual_start or walk.planned_start, walk.actual_end or walk.planned_end
+    )
     session.execute(
         text(
             "UPDATE walks SET route = ST_GeomFromText(:wkt, 4326), "
@@ -331,6 +330,32 @@ def store_route(
         "dark_share": round(float(share), 3),
         "dark_at_start": dark_start,
     }
+
+
+def _darkness(line: LineString, start: datetime, end: datetime) -> tuple[float, bool]:
+    """The share of the route walked in the dark, and whether it was dark at its start."""
+    share, _ = darkness_along(line, start, end)
+    first_lon, first_lat = line.coords[0]
+    return float(share), bool(is_dark([first_lon], [first_lat], pd.DatetimeIndex([start]))[0])
+
+
+def refresh_darkness(session: Session, walk_id: uuid.UUID) -> None:
+    """Recompute a stored route's darkness from the walk's times (after it was walked)."""
+    walk = _walk_row(session, walk_id)
+    route = session.execute(
+        text("SELECT ST_AsText(route) FROM walks WHERE id = :id"), {"id": walk_id}
+    ).scalar_one()
+    if route is None:
+        return
+    share, dark_start = _darkness(
+        shapely.wkt.loads(route),
+        walk.actual_start or walk.planned_start,
+        walk.actual_end or walk.planned_end,
+    )
+    session.execute(
+        text("UPDATE walks SET dark_share = :share, dark_at_start = :dark WHERE id = :id"),
+        {"share": share, "dark": dark_start, "id": walk_id},
+    )
 
 
 def _length(session: Session, wkt: str) -> float:
