@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import math
 from datetime import date
 from typing import Any
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geo import reports
 from geo.reports import (
     COLUMNS,
     TEXT_LIMIT,
@@ -15,6 +17,7 @@ from geo.reports import (
     ReportRows,
     RowProblem,
     clean_text,
+    parse_report_csv,
     parse_report_features,
     parse_report_object,
     parse_report_rows,
@@ -559,3 +562,159 @@ def test_two_hundred_thousand_rows() -> None:
     assert frame["categories"].map(len).sum() == (good & (index % 3 == 0)).sum() + good.sum()
     assert frame["text"].eq("dark here").sum() == (good & (index % 5 == 0)).sum()
     assert np.allclose(frame["lon"], raw.loc[good, "lon"].astype(float))
+
+
+# --- parse_report_csv: the quick reading of files must agree with the text reading --------
+
+CSV_HEADER = "lon,lat,categories,occurred_at,date,time_band,text"
+CSV_GOOD = "-0.1136,51.5033,isolated,,2025-01-10,night,"
+
+
+def text_reading(data: bytes, **kwargs: Any) -> ReportRows:
+    raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return parse_report_rows(raw, categories=CATS, today=TODAY, **kwargs)
+
+
+def read_both(data: bytes, **kwargs: Any) -> ReportRows:
+    """parse_report_csv, after checking it gives exactly what the text reading gives."""
+    quick = parse_report_csv(data, categories=CATS, today=TODAY, **kwargs)
+    slow = text_reading(data, **kwargs)
+    assert quick.problems == slow.problems
+    pd.testing.assert_frame_equal(quick.frame, slow.frame)
+    return quick
+
+
+def csv_bytes(*rows: str, header: str = CSV_HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def test_a_clean_file_is_read_once_with_numeric_coordinates() -> None:
+    data = csv_bytes(CSV_GOOD, "-0.09,51.47,Poor_Lighting; other,2024-11-05T18:30Z,,,  dark ")
+    # The quick reading is what a clean file gets (None would mean a second, text reading).
+    assert reports._read_numeric_csv(data, "lon", "lat", "easting", "northing") is not None
+    rows = read_both(data)
+    assert rows.problems == ()
+    assert rows.frame.to_dict("records") == [
+        {
+            "line": 2,
+            "lon": -0.1136,
+            "lat": 51.5033,
+            "categories": ["isolated"],
+            "occurred_at": pd.NaT,
+            "occurred_on": date(2025, 1, 10),
+            "time_band": "night",
+            "text": None,
+        },
+        {
+            "line": 3,
+            "lon": -0.09,
+            "lat": 51.47,
+            "categories": ["poor_lighting", "other"],
+            "occurred_at": utc("2024-11-05 18:30"),
+            "occurred_on": date(2024, 11, 5),
+            "time_band": None,
+            "text": "dark",
+        },
+    ]
+
+
+# Cells pandas' float reader and to_numeric might read differently, and ones that need the text.
+ODD_NUMBERS = [
+    *("1e1", "+5", " 5", "5 ", "\t5", ".5", "5.", "-.5", "+.5e1", "0005", "1E5", "0.1e-2"),
+    *("0", "1", "-0", "0.0", "1.0", "true", "TRUE", "False", "yes"),
+    *("0x1A", "1_0", "٣", "1.5.5", "\u22125", "1d5", "+-5", "--5", "5e", "5e+", "5f", "1 2"),
+    *("inf", "-Infinity", "INF", "nan", "NaN", "+nan", "NA", "N/A", "null", "None", "#N/A"),
+    *("", " ", "1e-400", "1e400", "999999999999999999999999999999", "51.503300000000000001"),
+    *("-181", "180.0000001", "-90", "90", '"51,5"'),
+]
+
+
+@pytest.mark.parametrize("cell", ODD_NUMBERS)
+@pytest.mark.parametrize("column", ["lon", "lat"])
+def test_odd_coordinates_read_as_the_text_reading_reads_them(cell: str, column: str) -> None:
+    odd = {"lon": f"{cell},51.5", "lat": f"-0.1,{cell}"}[column]
+    read_both(csv_bytes(CSV_GOOD, f"{odd},isolated,,2025-01-10,night,", CSV_GOOD))
+
+
+@pytest.mark.parametrize("cells", [("true",), ("False", "TRUE"), ("true", "1"), ("0", "1")])
+def test_a_column_of_only_true_and_false_is_not_read_as_numbers(cells: tuple[str, ...]) -> None:
+    # pandas' float reader turns a column made only of these words into 1.0 and 0.0.
+    rows = read_both(csv_bytes(*(f"{cell},51.5,isolated,,2025-01-10,night," for cell in cells)))
+    words = [cell for cell in cells if not cell.isdigit()]
+    assert [p.reason.split(":")[0] for p in rows.problems] == [
+        f"longitude {word!r} is not a number" for word in words
+    ]
+
+
+@pytest.mark.parametrize("cell", ["0", "1", "true", "-5", "700000", "700001", "north", "", "1e5"])
+def test_odd_grid_coordinates_read_as_the_text_reading_reads_them(cell: str) -> None:
+    header = "Easting,Northing,categories,date,time_band"
+    data = csv_bytes(
+        "530000,180000,other,2025-01-10,daytime",
+        f"{cell},180000,other,2025-01-10,daytime",
+        header=header,
+    )
+    rows = read_both(data, easting_field="easting", northing_field="northing")
+    assert rows.frame["line"].tolist()[:1] == [2]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "-0.1,51.5,isolated;dark_alley,,2025-01-10,night,",
+        "-0.1,51.5, ; ,,2025-01-10,night,",
+        "-0.1,51.5,isolated,2025-01-10T22:00,2025-01-10,night,",
+        "-0.1,51.5,isolated,,,,",
+        "-0.1,51.5,isolated,,2025-01-10,,",
+        "-0.1,51.5,isolated,,2024-02-30,Dusk,",
+        "-0.1,51.5,isolated,,2025-06-03,night,",
+        "-0.1,51.5,isolated,2024-10-27T01:30,,,",
+        "-0.1,51.5,isolated,yesterday at 6,,,",
+        '-0.1,51.5,isolated,,2025-01-10,night,"two\nlines, ""quoted"""',
+        "-0.1,51.5,isolated,,2025-01-10,night," + "x" * (TEXT_LIMIT + 1),
+        "-0.1,51.5,isolated,,2025-01-10",  # a short row: the missing cells are blanks
+    ],
+)
+def test_odd_rows_read_as_the_text_reading_reads_them(row: str) -> None:
+    read_both(csv_bytes(CSV_GOOD, row, CSV_GOOD))
+
+
+def test_headers_bom_blank_lines_and_extra_columns_read_alike() -> None:
+    data = (
+        "\ufeffLongitude ,LATITUDE,Categories,date,time_band,note\n"
+        "-0.1,51.5,other,2025-01-10,night,x\n\n-0.2,51.4,other,2025-01-11,evening,y\n"
+    ).encode()
+    rows = read_both(data, lon_field="longitude", lat_field="Latitude")
+    assert rows.frame["lon"].tolist() == [-0.1, -0.2]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", pd.errors.EmptyDataError),
+        (csv_bytes(CSV_GOOD, CSV_GOOD + ",one too many"), pd.errors.ParserError),
+        (csv_bytes(CSV_GOOD).replace(b"isolated", b"isol\xe9ted"), UnicodeDecodeError),
+    ],
+)
+def test_unreadable_files_raise_what_read_csv_raises(data: bytes, error: type) -> None:
+    with pytest.raises(error):
+        parse_report_csv(data, categories=CATS, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("x,y,categories,date,time_band", "no location columns"),
+        ("lon,lat,date,time_band", "no 'categories' column"),
+        ("lon,lat,Lon,categories,date,time_band", "have the same name"),
+    ],
+)
+def test_file_level_faults_are_value_errors(header: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_report_csv(csv_bytes(header=header), categories=CATS, today=TODAY)
+
+
+def test_rows_with_the_same_categories_share_one_list() -> None:
+    rows = read_both(csv_bytes(CSV_GOOD, CSV_GOOD))
+    first, second = rows.frame["categories"]
+    assert first == ["isolated"] and first is second
