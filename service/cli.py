@@ -7,6 +7,7 @@ exit code is non-zero, with a message that says what was wrong and how to fix it
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import uuid
 from collections.abc import Sequence
@@ -442,12 +443,46 @@ def cmd_tokens_revoke(settings: Settings, args: argparse.Namespace) -> None:
 # -- serve ----------------------------------------------------------------------------------------
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "::")  # noqa: S104 - names the wildcard, binds nothing
+
+
+def _network_address() -> str:
+    """The computer's address on its local network, for the URL a phone should open."""
+    # Connecting a UDP socket sends nothing; it only makes the system choose the outgoing
+    # interface, whose address is the one a phone on the same network can reach.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere real
+            return str(probe.getsockname()[0])
+        except OSError:
+            return socket.gethostname()
+
+
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The key and certificate to serve HTTPS with, or ``None`` for plain HTTP."""
+    if not args.ssl_keyfile and not args.ssl_certfile:
+        return None
+    if not (args.ssl_keyfile and args.ssl_certfile):
+        raise WalkTalkError(
+            "HTTPS needs both --ssl-keyfile and --ssl-certfile (the private key and its "
+            "certificate, e.g. made with `openssl req -x509` or mkcert)"
+        )
+    for option, name in (
+        ("--ssl-keyfile", args.ssl_keyfile),
+        ("--ssl-certfile", args.ssl_certfile),
+    ):
+        if not Path(name).is_file():
+            raise WalkTalkError(f"{option}: no such file: {name}")
+    return args.ssl_keyfile, args.ssl_certfile
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    """Serve the API and the map pages."""
+    """Serve the API and the map pages, over HTTPS when given a key and certificate."""
     import uvicorn
 
     from service.app import create_app
 
+    tls = _tls_files(args)
     _migrated(settings)
     missing = check_assets_installed(settings.assets_dir or VENDOR_DIR)
     if missing:
@@ -455,7 +490,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             f"warning: {len(missing)} map asset files are not installed, so map pages will "
             f"be blank: run `{INSTALL_COMMAND}` (make demo does)"
         )
-    base = f"http://{args.host}:{args.port}"
+    base = f"{'https' if tls else 'http'}://{args.host}:{args.port}"
     _say(
         f"Walk and Talk Maps on {base}",
         f"  API docs:  {base}/docs",
@@ -463,7 +498,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         f"  health:    {base}/healthz",
         f"  lookup:    {base}/wards/lookup?lon=-0.1136&lat=51.5033",
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    if tls:
+        _say(f"  live walk: {base}/walks/<walk id>/live")
+        if args.host in WILDCARD_HOSTS:
+            _say(
+                f"  on a phone on this network: https://{_network_address()}:{args.port}"
+                "/walks/<walk id>/live"
+            )
+        if not settings.secure_cookies:
+            _note(
+                "note: set WALKTALK_SECURE_COOKIES=true so browsers send the session cookie "
+                "over HTTPS only"
+            )
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        ssl_keyfile=tls[0] if tls else None,
+        ssl_certfile=tls[1] if tls else None,
+    )
 
 
 # -- parser ---------------------------------------------------------------------------------------
@@ -588,6 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = groups.add_parser("serve", help="serve the API and map pages")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    # Browsers give a page the phone's location only over HTTPS (or on localhost).
+    serve.add_argument("--ssl-keyfile", help="private key (PEM) to serve HTTPS with")
+    serve.add_argument("--ssl-certfile", help="certificate (PEM) for that key")
     serve.set_defaults(func=cmd_serve)
     return parser
 
