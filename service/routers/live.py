@@ -1,7 +1,74 @@
-"""Placeholder router: filled in by the work in progress on issue 4."""
+"""The live walk page: a phone records the GPS track and concerns as the walk goes on.
+
+The page keeps everything it records in the browser (``localStorage``) and sends it when there
+is a connection, so a walk through a signal black spot loses nothing. Browsers give location
+only to pages served over HTTPS or from localhost; ``walktalk serve --ssl-keyfile/--ssl-certfile``
+or a reverse proxy provides the former.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import uuid
+from pathlib import Path
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from geo.routes import MIN_LENGTH_M
+from service.auth import EVERYONE, Allow, Principal
+from service.db import SessionDep
+from service.queries import walks as queries
+from service.queries.wards import require_active_ward_set
+from service.routers.maps import ASSET_URL
+from service.taxonomy import CATEGORIES
+
+router = APIRouter(tags=["walks"], include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+# Pages take anyone so the public are sent to sign in, then refuse by role inside.
+Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
+# About 3 m at London's latitude: the ward outline is only there to show where the walk is.
+OUTLINE_TOLERANCE_DEG = 0.00003
+
+
+@router.get(
+    "/walks/{walk_id}/live",
+    operation_id="live_walk",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def live_walk(
+    request: Request, session: SessionDep, principal: Anyone, walk_id: uuid.UUID
+) -> HTMLResponse | RedirectResponse:
+    """The page an officer keeps open on the walk: track, Start/Pause/Finish, "Concern here"."""
+    if principal.is_public:
+        return RedirectResponse(f"/login?next=/walks/{walk_id}/live", status_code=303)
+    queries.require_walk_officer(session, walk_id, principal)
+    ward, route = queries.editor_context(session, walk_id, principal)
+    outline = ward.assign(geometry=ward.geometry.simplify(OUTLINE_TOLERANCE_DEG))
+    tiles = request.app.state.tiles
+    config = {
+        "walkId": str(walk_id),
+        "csrfToken": principal.csrf_token,
+        "concernsUrl": f"/walks/{walk_id}/concerns",
+        "routeUrl": f"/walks/{walk_id}/route",
+        "loginUrl": f"/login?next=/walks/{walk_id}/live",
+        "tiles": {"url": tiles.url, "attribution": tiles.attribution} if tiles else None,
+        "attribution": require_active_ward_set(session).attribution,
+        "ward": json.loads(outline[["code", "name", "geometry"]].to_json()),
+        "categories": {c.slug: c.label for c in CATEGORIES},
+        "minLengthM": MIN_LENGTH_M,
+    }
+    return templates.TemplateResponse(
+        request,
+        "live.html",
+        {
+            "ward_name": ward["name"].iloc[0] if len(ward) else "",
+            "has_route": route is not None,
+            "categories": CATEGORIES,
+            "config": config,
+            "asset_url": ASSET_URL,
+        },
+    )
