@@ -1,0 +1,222 @@
+"""Counts of published reports per hexagon, per ward and in an uploaded area, all in PostGIS.
+
+Raw points never leave the database here: each function answers counts per unit, a few
+thousand rows at most. Disclosure control (``geo.disclosure``) is applied to these counts by
+the caller, by role; this module only counts, exactly.
+
+Hexagons are PostGIS's own cells on the British National Grid (see ``geo.hexagons``); a report's
+cell is found by arithmetic on its grid coordinates, the same arithmetic as
+``geo.hexagons.hex_index``, so a million reports are binned in one pass without building any
+polygons. The cells' polygons are made afterwards, only for the cells shown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import MultiPolygon, Polygon
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.hexagons import check_edge
+from service.queries.wards import require_active_ward_set
+from service.taxonomy import LABELS
+
+#: A report's position on the British National Grid. (Kept as an expression so the grid
+#: columns that store it can replace it in one place.)
+GRID_X = "ST_X(ST_Transform(r.geom, 27700))"
+GRID_Y = "ST_Y(ST_Transform(r.geom, 27700))"
+
+# The London hour of an exact time, for reports that give one instead of a time band.
+_BAND_OF_ROW = (
+    "coalesce(r.time_band, CASE "
+    "WHEN extract(hour FROM r.occurred_at AT TIME ZONE 'Europe/London') BETWEEN 5 AND 7 "
+    "THEN 'early_morning' "
+    "WHEN extract(hour FROM r.occurred_at AT TIME ZONE 'Europe/London') BETWEEN 8 AND 16 "
+    "THEN 'daytime' "
+    "WHEN extract(hour FROM r.occurred_at AT TIME ZONE 'Europe/London') BETWEEN 17 AND 21 "
+    "THEN 'evening' ELSE 'night' END)"
+)
+
+
+@dataclass(frozen=True)
+class AggregateFilter:
+    """Which published reports an aggregate counts.
+
+    ``boroughs`` is the caller's scope (never empty); months are whole months, given by their
+    first day; ``categories`` match a report with any of them; ``sources`` empty means all.
+    """
+
+    boroughs: tuple[str, ...]
+    month_from: date | None = None
+    month_to: date | None = None
+    categories: tuple[str, ...] = ()
+    dark_only: bool = False
+    time_band: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def where(self, alias: str = "r") -> tuple[str, dict[str, Any]]:
+        """SQL conditions on ``reports AS <alias>`` and their parameters."""
+        parts = [f"{alias}.status = 'published'", f"{alias}.borough_code = ANY(:agg_boroughs)"]
+        params: dict[str, Any] = {"agg_boroughs": list(self.boroughs)}
+        if self.month_from is not None:
+            parts.append(f"{alias}.occurred_on >= :agg_from")
+            params["agg_from"] = self.month_from
+        if self.month_to is not None:
+            parts.append(f"{alias}.occurred_on < (:agg_to + interval '1 month')::date")
+            params["agg_to"] = self.month_to
+        if self.categories:
+            parts.append(f"{alias}.categories && CAST(:agg_categories AS text[])")
+            params["agg_categories"] = list(self.categories)
+        if self.dark_only:
+            parts.append(f"{alias}.is_dark")
+        if self.time_band is not None:
+            parts.append(f"{_BAND_OF_ROW.replace('r.', alias + '.')} = :agg_band")
+            params["agg_band"] = self.time_band
+        if self.sources:
+            parts.append(f"{alias}.source = ANY(:agg_sources)")
+            params["agg_sources"] = list(self.sources)
+        return " AND ".join(parts), params
+
+    def describe(self) -> list[str]:
+        """The filters in words, for the page and the method note."""
+        words = [f"boroughs {', '.join(self.boroughs)}"]
+        if self.month_from or self.month_to:
+            first = self.month_from.strftime("%B %Y") if self.month_from else "the first report"
+            last = self.month_to.strftime("%B %Y") if self.month_to else "now"
+            words.append(f"months {first} to {last}")
+        if self.categories:
+            words.append("categories " + ", ".join(LABELS.get(c, c) for c in self.categories))
+        if self.dark_only:
+            words.append("after dark only (sun below -6 degrees)")
+        if self.time_band:
+            words.append(f"time of day {self.time_band.replace('_', ' ')}")
+        if self.sources:
+            words.append("sources " + ", ".join(s.replace("_", " ") for s in self.sources))
+        return words
+
+
+def _hex_cell_sql(edge: float) -> str:
+    """SQL for ``(i, j)`` of a report's hexagon: the nearer of two candidate centres."""
+    h = edge * math.sqrt(3) / 2
+    x, y = GRID_X, GRID_Y
+    left = f"floor({x} / {1.5 * edge!r})::bigint"
+    return f"""
+        SELECT g.left_i + (g.d_right < g.d_left)::int AS i,
+               CASE WHEN g.d_right < g.d_left THEN g.right_j ELSE g.left_j END AS j,
+               g.is_dark
+          FROM (
+            SELECT c.*,
+                   (c.x - {1.5 * edge!r} * c.left_i) ^ 2
+                     + (c.y - {h!r} * (2 * c.left_j + abs(c.left_i % 2))) ^ 2 AS d_left,
+                   (c.x - {1.5 * edge!r} * (c.left_i + 1)) ^ 2
+                     + (c.y - {h!r} * (2 * c.right_j + abs((c.left_i + 1) % 2))) ^ 2 AS d_right
+              FROM (
+                SELECT b.*,
+                       round((b.y / {h!r} - abs(b.left_i % 2)) / 2)::bigint AS left_j,
+                       round((b.y / {h!r} - abs((b.left_i + 1) % 2)) / 2)::bigint AS right_j
+                  FROM (SELECT {x} AS x, {y} AS y, {left} AS left_i, r.is_dark
+                          FROM reports r WHERE {{where}}) b
+              ) c
+          ) g
+    """
+
+
+def hexagon_counts(session: Session, selection: AggregateFilter, *, edge_m: int) -> pd.DataFrame:
+    """Reports per hexagon (only cells holding any): columns ``i, j, reports, dark``."""
+    edge = check_edge(edge_m)
+    where, params = selection.where()
+    cells = _hex_cell_sql(edge).format(where=where)
+    frame = pd.DataFrame(
+        session.execute(
+            text(
+                f"SELECT i, j, count(*) AS reports, count(*) FILTER (WHERE is_dark) AS dark "
+                f"FROM ({cells}) cells GROUP BY i, j ORDER BY i, j"
+            ),
+            params,
+        ).all(),
+        columns=["i", "j", "reports", "dark"],
+    )
+    return frame.astype({"i": "int64", "j": "int64", "reports": "int64", "dark": "int64"})
+
+
+def hexagon_cells(session: Session, boroughs: tuple[str, ...], *, edge_m: int) -> gpd.GeoDataFrame:
+    """Every hexagon that touches the boroughs' active wards (empty ones too), EPSG:4326.
+
+    Columns ``i, j, area_km2`` and the polygon; hot-spot statistics need the empty cells.
+    """
+    edge = check_edge(edge_m)
+    active = require_active_ward_set(session)
+    query = text(
+        "WITH area AS (SELECT ST_Transform(ST_Union(geom), 27700) AS g FROM wards "
+        "WHERE ward_set_id = :set_id AND borough_code = ANY(:boroughs)) "
+        "SELECT h.i, h.j, ST_Area(h.geom) / 1e6 AS area_km2, "
+        "ST_Transform(h.geom, 4326) AS geometry "
+        "FROM area, ST_HexagonGrid(:edge, area.g) h WHERE ST_Intersects(h.geom, area.g) "
+        "ORDER BY h.i, h.j"
+    ).bindparams(set_id=active.id, boroughs=list(boroughs), edge=float(edge))
+    return gpd.read_postgis(query, session.connection(), geom_col="geometry", crs=4326)
+
+
+def ward_counts(session: Session, selection: AggregateFilter) -> pd.DataFrame:
+    """Reports per active ward of the boroughs (zero rows included).
+
+    Columns ``ward_code, name, borough_code, area_km2, reports, dark``.
+    """
+    active = require_active_ward_set(session)
+    where, params = selection.where()
+    rows = session.execute(
+        text(
+            "SELECT w.code AS ward_code, w.name, w.borough_code, "
+            "ST_Area(ST_Transform(w.geom, 27700)) / 1e6 AS area_km2, "
+            "coalesce(c.reports, 0) AS reports, coalesce(c.dark, 0) AS dark "
+            "FROM wards w LEFT JOIN (SELECT r.ward_code, count(*) AS reports, "
+            f"count(*) FILTER (WHERE r.is_dark) AS dark FROM reports r WHERE {where} "
+            "GROUP BY r.ward_code) c ON c.ward_code = w.code "
+            "WHERE w.ward_set_id = :set_id AND w.borough_code = ANY(:agg_boroughs) "
+            "ORDER BY w.code"
+        ),
+        {**params, "set_id": active.id},
+    ).all()
+    return pd.DataFrame(
+        rows, columns=["ward_code", "name", "borough_code", "area_km2", "reports", "dark"]
+    )
+
+
+def ward_categories(session: Session, selection: AggregateFilter) -> pd.DataFrame:
+    """Reports per ward and category (a report with two categories counts in both).
+
+    Columns ``ward_code, category, reports``; only pairs with reports.
+    """
+    where, params = selection.where()
+    rows = session.execute(
+        text(
+            "SELECT r.ward_code, c.category, count(*) AS reports FROM reports r, "
+            f"unnest(r.categories) AS c(category) WHERE {where} "
+            "GROUP BY r.ward_code, c.category ORDER BY r.ward_code, reports DESC, c.category"
+        ),
+        params,
+    ).all()
+    return pd.DataFrame(rows, columns=["ward_code", "category", "reports"])
+
+
+def area_counts(
+    session: Session, selection: AggregateFilter, area: Polygon | MultiPolygon
+) -> dict[str, Any]:
+    """Reports inside an uploaded area (WGS84), with the area's size in km²."""
+    where, params = selection.where()
+    row = session.execute(
+        text(
+            "WITH a AS (SELECT ST_GeomFromText(:area, 4326) AS g) "
+            "SELECT (SELECT ST_Area(ST_Transform(g, 27700)) / 1e6 FROM a) AS area_km2, "
+            "count(r.*) AS reports, count(r.*) FILTER (WHERE r.is_dark) AS dark "
+            f"FROM a LEFT JOIN reports r ON ST_Intersects(a.g, r.geom) AND {where}"
+        ),
+        {**params, "area": area.wkt},
+    ).one()
+    return {"area_km2": float(row.area_km2), "reports": int(row.reports), "dark": int(row.dark)}
