@@ -79,6 +79,15 @@ class Settings(BaseSettings):
         le=60,
         description="days a buddy's one-time survey link works before it expires",
     )
+    disclosure_k: int = Field(
+        default=10,
+        ge=1,
+        description="aggregates for partners, planners and the public suppress units with "
+        "fewer reports than this",
+    )
+    disclosure_rounding: int = Field(
+        default=5, ge=1, description="counts shown to those roles are rounded to a multiple"
+    )
     report_rate_limit: int = Field(
         default=10, ge=1, description="public reports one client may send a minute"
     )

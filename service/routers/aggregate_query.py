@@ -1,0 +1,135 @@
+"""What every aggregate route shares: who may ask, the filters, the scope, disclosure control.
+
+Aggregates are for every role. The scope is the caller's boroughs (partners, planners,
+supervisors; an officer's are those of her wards); the public see every borough of the active
+ward set. Supervisors see exact counts; everyone else gets ``geo.disclosure``'s protected ones,
+whatever the filters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import text
+
+from geo.disclosure import DisclosureRule
+from geo.reports import TIME_BANDS
+from service.auth import EVERYONE, Allow, Principal, Role
+from service.db import SessionDep
+from service.errors import Forbidden, InvalidInput
+from service.queries.aggregates import AggregateFilter
+from service.queries.wards import require_active_ward_set
+from service.taxonomy import SLUGS, SOURCES
+
+#: Every role may ask for aggregates; what each gets back differs (see ``disclosure_for``).
+Viewer = Annotated[Principal, Depends(Allow(*EVERYONE))]
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _month(value: str | None, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    match = _MONTH.match(value)
+    if not match:
+        raise InvalidInput(f"{name} must be a month as YYYY-MM (e.g. 2026-03), not {value!r}")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def scope_boroughs(session: SessionDep, principal: Principal) -> tuple[str, ...]:
+    """The boroughs whose reports the caller's aggregates may count."""
+    if principal.role is Role.public:
+        active = require_active_ward_set(session)
+        rows = session.execute(
+            text("SELECT DISTINCT borough_code FROM wards WHERE ward_set_id = :id ORDER BY 1"),
+            {"id": active.id},
+        ).scalars()
+        return tuple(rows)
+    return tuple(sorted(principal.borough_codes))
+
+
+def disclosure_for(request: Request, principal: Principal) -> DisclosureRule | None:
+    """The disclosure rule for this caller: None (exact counts) for supervisors only."""
+    if principal.role is Role.supervisor:
+        return None
+    settings = request.app.state.settings
+    return DisclosureRule(k=settings.disclosure_k, base=settings.disclosure_rounding)
+
+
+@dataclass(frozen=True)
+class AggregateRequest:
+    """A parsed aggregate request: the caller, the filter, and the rule for what they see."""
+
+    principal: Principal
+    selection: AggregateFilter
+    rule: DisclosureRule | None
+
+    @property
+    def exact(self) -> bool:
+        """Whether the caller sees exact counts."""
+        return self.rule is None
+
+
+def aggregate_request(
+    request: Request,
+    session: SessionDep,
+    principal: Viewer,
+    borough: Annotated[
+        list[str] | None, Query(description="borough code(s), E09…; default: your scope")
+    ] = None,
+    month_from: Annotated[str | None, Query(description="first month, YYYY-MM")] = None,
+    month_to: Annotated[str | None, Query(description="last month, YYYY-MM")] = None,
+    category: Annotated[list[str] | None, Query(description="category slug(s): any of")] = None,
+    dark: Annotated[bool, Query(description="only reports made about the dark")] = False,
+    time_band: Annotated[
+        str | None, Query(description="early_morning, daytime, evening or night")
+    ] = None,
+    source: Annotated[
+        list[str] | None, Query(description="public, imported, walk_concern, synthetic")
+    ] = None,
+) -> AggregateRequest:
+    """Parse and check the filters every aggregate takes."""
+    scope = scope_boroughs(session, principal)
+    if borough:
+        outside = sorted(set(borough) - set(scope))
+        if outside:
+            raise Forbidden(
+                f"borough(s) {', '.join(outside)} are outside your scope ({', '.join(scope)})"
+            )
+        scope = tuple(sorted(set(borough)))
+    first, last = _month(month_from, "month_from"), _month(month_to, "month_to")
+    if first and last and first > last:
+        raise InvalidInput(f"month_from ({month_from}) is after month_to ({month_to})")
+    unknown = sorted(set(category or ()) - SLUGS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown category {', '.join(unknown)}: see GET /reports/categories for the slugs"
+        )
+    if time_band is not None and time_band not in TIME_BANDS:
+        raise InvalidInput(f"time_band must be one of {', '.join(TIME_BANDS)}, not {time_band!r}")
+    bad_sources = sorted(set(source or ()) - set(SOURCES))
+    if bad_sources:
+        raise InvalidInput(
+            f"unknown source {', '.join(bad_sources)}: use any of {', '.join(SOURCES)}"
+        )
+    return AggregateRequest(
+        principal=principal,
+        selection=AggregateFilter(
+            boroughs=scope,
+            month_from=first,
+            month_to=last,
+            categories=tuple(sorted(set(category or ()))),
+            dark_only=dark,
+            time_band=time_band,
+            sources=tuple(sorted(set(source or ()))),
+        ),
+        rule=disclosure_for(request, principal),
+    )
+
+
+#: The dependency routes take: ``query: Aggregates``.
+Aggregates = Annotated[AggregateRequest, Depends(aggregate_request)]
