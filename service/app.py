@@ -22,14 +22,18 @@ from service.ratelimit import RateLimiter
 from service.routers import (
     audit,
     briefing,
+    evaluation,
     health,
+    hotspots,
     imports,
     live,
     maps,
     ogc,
     pages,
     reports,
+    summaries,
     surveys,
+    themes,
     tokens,
     walks,
     wards,
@@ -111,8 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
     surveys.install_log_mask()
+    # Fixed paths before the path parameters they resemble: /wards/summary before /wards/{code}.
     for module in (
         health,
+        summaries,
         wards,
         reports,
         imports,
@@ -121,6 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         surveys,
         live,
         briefing,
+        hotspots,
+        themes,
+        evaluation,
         tokens,
         audit,
         maps,
