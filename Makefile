@@ -44,3 +44,4 @@ lint: $(INSTALLED)
 bench: system-server $(INSTALLED)
 	$(BIN)/python -m bench.ward_lookup
 	$(BIN)/python -m bench.report_import
+	$(BIN)/python -m bench.route_exposure
