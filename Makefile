@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ASSETS := maps/vendor/node_modules/.package-lock.json
 POLICE_UK := $(sort $(wildcard data/police_uk/*/*.csv data/police_uk/*/*.json))
+OSM_STREETS := $(sort $(wildcard data/osm/*.osm))
 
 .PHONY: demo test lint bench system-server system-test clean-venv
 
@@ -31,7 +32,7 @@ demo: system-server $(INSTALLED) $(ASSETS)
 	$(BIN)/walktalk db migrate
 	$(BIN)/walktalk wards bundled
 	$(BIN)/walktalk crimes import $(POLICE_UK)
-	$(BIN)/walktalk demo seed --if-empty
+	$(BIN)/walktalk demo seed --if-empty --streets $(OSM_STREETS)
 	$(BIN)/walktalk serve
 
 test: system-test $(INSTALLED) $(ASSETS) lint
