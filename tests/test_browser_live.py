@@ -55,6 +55,10 @@ class Phone:
         self.track: list[tuple[float, float]] = []  # the fixes the page should keep
         self.here = START
 
+    def ready(self) -> None:
+        """Wait until the page's script has run (its buttons start disabled until then)."""
+        self.page.wait_for_function("!document.getElementById('concern-here').disabled")
+
     def fixes_seen(self) -> int:
         return int(self.page.locator("#track-summary").get_attribute("data-fixes"))
 
@@ -166,7 +170,7 @@ def test_a_walk_recorded_on_a_phone_through_a_lost_signal(
     page.goto(f"{live_server}/walks/{walk_id}/live")
     page.get_by_label("Token").fill(officer_token)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Live walk").wait_for()
+    phone.ready()
     assert page.url == f"{live_server}/walks/{walk_id}/live"
     assert "Press Start" in page.get_by_role("status").inner_text()
     assert page.locator("#location-notice").is_hidden()
@@ -220,6 +224,7 @@ def test_a_walk_recorded_on_a_phone_through_a_lost_signal(
     refused.get_by_text("shorter than the 500 m").wait_for()
     assert "not accepted" in refused.inner_text()
     assert "shorter than the 500 m" in page.get_by_role("status").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert _database(app_settings, "SELECT route FROM walks WHERE id = :id", id=walk_id) == [
         (None,)
     ]
@@ -371,3 +376,53 @@ def test_location_refused_by_the_browser_is_explained(
     assert page.get_by_role("button", name="Start").is_enabled()  # once allowed, try again
     assert problems == []
     context.close()
+
+
+def test_a_concern_refused_because_the_sign_in_ended_is_sent_after_signing_in_again(
+    phone: Phone, live_server: str, app_settings: Any, issue_token: Any, tmp_path: Path
+) -> None:
+    import httpx2 as httpx
+
+    token = issue_token("officer", wards=[WATERLOO])
+    with httpx.Client(base_url=live_server) as api:
+        walk_id = plan_walk(api, auth(issue_token("supervisor", command_unit="AS")), auth(token))
+    page = phone.page
+    problems = _collect_problems(page, live_server)
+    page.goto(f"{live_server}/walks/{walk_id}/live")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    phone.ready()
+    before = phone.fixes_seen()
+    phone.press("Start")
+    phone.wait_for_fix(before)
+
+    # The session runs out in the middle of the walk (sessions last WALKTALK_SESSION_HOURS).
+    engine = create_engine(app_settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE browser_sessions SET expires_at = now() - interval '1 minute'"))
+    engine.dispose()
+    noted_from = datetime.now(UTC)
+    page.get_by_role("button", name="Concern here").tap()
+    phone.press("Save concern")
+    refused = phone.item("Other")
+    refused.get_by_text("your sign-in has ended").wait_for()
+    assert "not accepted" in refused.inner_text()
+    assert _concerns(app_settings, walk_id) == []
+    assert [c["status"] for c in phone.stored()["concerns"]] == ["refused"]
+
+    # A long refusal wraps: the page still fits the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    refused.scroll_into_view_if_needed()
+    assert refused.get_by_role("link", name="Sign in again").bounding_box()["height"] >= 44
+    page.screenshot(path=str(tmp_path / "live-signed-out.png"))
+    # Signing in again from the link comes back to the page, which sends what was kept.
+    refused.get_by_role("link", name="Sign in again").click()
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    phone.item("Other").get_by_text("sent", exact=True).wait_for()
+    (stored,) = _concerns(app_settings, walk_id)
+    assert _metres((stored.lon, stored.lat), START) < 1
+    assert noted_from - timedelta(seconds=1) <= stored.occurred_at <= datetime.now(UTC)
+    assert problems == [
+        "console: Failed to load resource: the server responded with a status of 403 (Forbidden)"
+    ]

@@ -44,7 +44,8 @@
     } catch (e) {
       storageWorks = false;
     }
-    var s = stored && Array.isArray(stored.points) ? stored : emptyState();
+    var s = stored && Array.isArray(stored.points) && Array.isArray(stored.concerns)
+      ? stored : emptyState();
     s.concerns.forEach(function (c) {
       // A request cut short by a reload may or may not have arrived: sending it again risks a
       // duplicate, not sending it risks a loss; a duplicate is the smaller harm.
@@ -510,7 +511,7 @@
   function stateText(item) {
     if (item.status === "sent") { return ["sent", "state-sent"]; }
     if (item.status === "sending") { return ["sending…", "state-unsent"]; }
-    if (item.status === "refused") { return ["not accepted: " + item.error, "state-refused"]; }
+    if (item.status === "refused") { return ["not accepted", "state-refused"]; }
     if (item.lon === null) { return ["waiting for location, not sent yet", "state-unsent"]; }
     return ["not sent yet", "state-unsent"];
   }
@@ -533,11 +534,15 @@
     mark.className = "state " + shown[1];
     mark.textContent = shown[0];
     li.appendChild(mark);
+    if (item.status === "refused") {  // the reason wraps; the state above does not
+      li.appendChild(document.createTextNode(": " + item.error));
+    }
     if (item.signIn && item.status === "refused") {
       li.appendChild(document.createElement("br"));
       var link = document.createElement("a");
       link.href = config.loginUrl;
       link.textContent = "Sign in again";
+      link.className = "action";
       li.appendChild(link);
       li.appendChild(document.createTextNode(" "));
       li.appendChild(button("Try again", function () { retry(item); }));
@@ -566,7 +571,8 @@
       summary.textContent = mode === "recording" ? "Recording: waiting for the first location " +
         "fix." : "No track recorded yet.";
     } else {
-      summary.textContent = "Track: " + state.points.length + " points, " +
+      summary.textContent = "Track: " + state.points.length +
+        (state.points.length === 1 ? " point, " : " points, ") +
         distanceText(length) + (length < config.minLengthM
           ? " (a walk's route needs at least " + config.minLengthM + " m)." : ".");
     }
@@ -604,7 +610,7 @@
   // -- on load ---------------------------------------------------------------------------------
 
   canLocate();
-  var openOne = state.concerns.filter(function (c) { return c.status === "draft"; })[0];
+  concernButton.disabled = false;  var openOne = state.concerns.filter(function (c) { return c.status === "draft"; })[0];
   render();
   if (openOne) { openDraft(openOne); }
   if (state.mode === "recording") {
