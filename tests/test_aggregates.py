@@ -143,3 +143,50 @@ def test_describe_says_the_filters_in_words() -> None:
         "categories Poor or no street lighting",
         "after dark only (sun below -6 degrees)",
     ]
+
+
+def test_crime_counts_per_hexagon_equal_a_geopandas_join_with_postgis_cells(db: Session) -> None:
+    from pathlib import Path
+
+    from service.queries import imports
+
+    bundled = Path(__file__).parents[1] / "data" / "police_uk"
+    imports.import_crimes(
+        db, bundled / "api_trafalgar_square_1mile_2025-12" / "crimes_london.json", imported_by="t"
+    )
+    crimes = gpd.read_postgis(
+        text("SELECT borough_code, month, geom FROM crimes WHERE borough_code IS NOT NULL"),
+        db.connection(),
+        geom_col="geom",
+    ).to_crs(27700)
+    assert len(crimes) > 500
+    december, january = date(2025, 12, 1), date(2026, 1, 1)
+    totals = {}
+    for boroughs, month in [(BOTH, None), ((LAMBETH,), december), (BOTH, january)]:
+        selection = aggregates.AggregateFilter(
+            boroughs, month_from=month, month_to=month, dark_only=True, categories=("isolated",)
+        )
+        counted = aggregates.crime_hexagon_counts(db, selection, edge_m=250)
+        cells = aggregates.hexagon_cells(db, boroughs, edge_m=250).to_crs(27700)
+        chosen = crimes[crimes["borough_code"].isin(boroughs)]
+        if month is not None:
+            chosen = chosen[pd.to_datetime(chosen["month"]).dt.date == month]
+        joined = gpd.sjoin(chosen, cells, predicate="within")
+        expected = joined.groupby(["i", "j"]).size().rename("crimes").reset_index()
+        merged = counted.merge(expected, on=["i", "j"], how="outer", suffixes=("", "_gpd"))
+        assert len(merged) == len(counted) == len(expected)
+        assert (merged["crimes"] == merged["crimes_gpd"]).all()
+        # The report filters (darkness, categories) do not apply to crimes.
+        assert counted["crimes"].sum() == len(chosen)
+        totals[boroughs, month] = len(chosen)
+    assert totals[BOTH, None] > totals[(LAMBETH,), december] > 0
+    assert totals[BOTH, january] == 0  # none bundled for January 2026
+
+
+def test_counts_synthetic_says_whether_demo_reports_are_counted(db: Session) -> None:
+    everything = aggregates.AggregateFilter(BOTH)
+    assert not aggregates.counts_synthetic(db, everything)
+    demo.seed_reports(db, 20, seed=3)
+    assert aggregates.counts_synthetic(db, everything)
+    public_only = aggregates.AggregateFilter(BOTH, sources=("public",))
+    assert not aggregates.counts_synthetic(db, public_only)

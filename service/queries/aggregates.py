@@ -220,3 +220,64 @@ def area_counts(
         {**params, "area": area.wkt},
     ).one()
     return {"area_km2": float(row.area_km2), "reports": int(row.reports), "dark": int(row.dark)}
+
+
+def crime_hexagon_counts(
+    session: Session, selection: AggregateFilter, *, edge_m: int
+) -> pd.DataFrame:
+    """Police.uk crimes per hexagon (only cells holding any): columns ``i, j, crimes``.
+
+    Crimes are counted in the boroughs and months of ``selection``; its other filters
+    (categories, darkness, time of day, source) describe reports and do not apply to crimes.
+    The cell of each crime is the same arithmetic as for reports (and ``geo.hexagons``).
+    """
+    edge = check_edge(edge_m)
+    h = edge * math.sqrt(3) / 2
+    parts = ["c.borough_code = ANY(:crime_boroughs)"]
+    params: dict[str, Any] = {"crime_boroughs": list(selection.boroughs)}
+    if selection.month_from is not None:
+        parts.append("c.month >= :crime_from")
+        params["crime_from"] = selection.month_from
+    if selection.month_to is not None:
+        parts.append("c.month <= :crime_to")
+        params["crime_to"] = selection.month_to
+    step = 1.5 * edge
+    rows = session.execute(
+        text(
+            f"""
+            WITH p AS (
+              SELECT ST_X(g) AS x, ST_Y(g) AS y, floor(ST_X(g) / {step!r})::bigint AS li
+                FROM (SELECT ST_Transform(c.geom, 27700) AS g FROM crimes c
+                       WHERE {" AND ".join(parts)}) t
+            ), two AS (
+              SELECT p.*, round((y / {h!r} - abs(li % 2)) / 2)::bigint AS lj,
+                     round((y / {h!r} - abs((li + 1) % 2)) / 2)::bigint AS rj
+                FROM p
+            ), nearer AS (
+              SELECT CASE WHEN dr < dl THEN li + 1 ELSE li END AS i,
+                     CASE WHEN dr < dl THEN rj ELSE lj END AS j
+                FROM (SELECT two.*,
+                             (x - {step!r} * li) ^ 2
+                               + (y - {h!r} * (2 * lj + abs(li % 2))) ^ 2 AS dl,
+                             (x - {step!r} * (li + 1)) ^ 2
+                               + (y - {h!r} * (2 * rj + abs((li + 1) % 2))) ^ 2 AS dr
+                        FROM two) d
+            )
+            SELECT i, j, count(*) AS crimes FROM nearer GROUP BY i, j ORDER BY i, j
+            """
+        ),
+        params,
+    ).all()
+    frame = pd.DataFrame(rows, columns=["i", "j", "crimes"])
+    return frame.astype({"i": "int64", "j": "int64", "crimes": "int64"})
+
+
+def counts_synthetic(session: Session, selection: AggregateFilter) -> bool:
+    """Whether flagged synthetic demo reports are among those ``selection`` counts."""
+    where, params = selection.where()
+    return bool(
+        session.execute(
+            text(f"SELECT EXISTS (SELECT FROM reports r WHERE {where} AND r.source = 'synthetic')"),
+            params,
+        ).scalar_one()
+    )
