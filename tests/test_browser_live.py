@@ -426,3 +426,56 @@ def test_a_concern_refused_because_the_sign_in_ended_is_sent_after_signing_in_ag
     assert problems == [
         "console: Failed to load resource: the server responded with a status of 403 (Forbidden)"
     ]
+
+
+def test_answers_that_are_not_the_services_leave_a_concern_unsent_until_it_is_stored(
+    phone: Phone, live_server: str, app_settings: Any, issue_token: Any
+) -> None:
+    import httpx2 as httpx
+
+    token = issue_token("officer", wards=[WATERLOO])
+    with httpx.Client(base_url=live_server) as api:
+        walk_id = plan_walk(api, auth(issue_token("supervisor", command_unit="AS")), auth(token))
+    page = phone.page
+    problems = _collect_problems(page, live_server)
+    page.goto(f"{live_server}/walks/{walk_id}/live")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    phone.ready()
+    before = phone.fixes_seen()
+    phone.press("Start")
+    phone.wait_for_fix(before)
+
+    # First a wifi portal's page (200, HTML), then the service failing (503), then the service.
+    answers = [
+        {"status": 200, "content_type": "text/html", "body": "<p>Accept the wifi terms</p>"},
+        {"status": 503, "content_type": "application/problem+json", "body": "{}"},
+    ]
+
+    def answer(route: Any) -> None:
+        if answers:
+            route.fulfill(**answers.pop(0))
+        else:
+            route.continue_()
+
+    page.route(f"{live_server}/walks/{walk_id}/concerns", answer)
+    item = phone.item("Other")
+    for _ in range(2):
+        with page.expect_response(f"{live_server}/walks/{walk_id}/concerns"):
+            if not item.count():
+                page.get_by_role("button", name="Concern here").tap()
+                phone.press("Save concern")
+            else:  # the signal comes and goes: the "online" event sends what waits
+                phone.context.set_offline(True)
+                phone.context.set_offline(False)
+        item.get_by_text("not sent yet").wait_for()
+        assert _concerns(app_settings, walk_id) == []
+    phone.context.set_offline(True)
+    phone.context.set_offline(False)
+    item.get_by_text("sent", exact=True).wait_for()
+    assert len(_concerns(app_settings, walk_id)) == 1
+    assert answers == []
+    assert problems == [
+        "console: Failed to load resource: the server responded with a status of 503 "
+        "(Service Unavailable)"
+    ]

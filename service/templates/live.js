@@ -404,8 +404,10 @@
   function send(method, url, body) {
     var headers = { "Content-Type": "application/json" };
     if (config.csrfToken) { headers["X-CSRF-Token"] = config.csrfToken; }
+    // redirect "manual": a wifi sign-in portal answers with a redirect to its own page, and
+    // following it would bring back a 200 that looks like the service's.
     return fetch(url, { method: method, headers: headers, credentials: "same-origin",
-                        body: JSON.stringify(body) })
+                        redirect: "manual", body: JSON.stringify(body) })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (answer) {
           return { status: response.status, body: answer };
@@ -413,10 +415,13 @@
       }, function () { return { status: 0, body: {} }; });
   }
 
-  function outcome(result) {
-    if (result.status >= 200 && result.status < 300) { return "accepted"; }
-    // No connection, the server busy or failing: worth trying again later.
-    if (result.status === 0 || result.status >= 500 || result.status === 408 ||
+  function outcome(result, expected, field) {
+    // Only the service's own answer counts as stored: its status and the field it returns.
+    if (result.status === expected && result.body && result.body[field] !== undefined) {
+      return "accepted";
+    }
+    // No connection, a portal or proxy in the way, the server busy or failing: try later.
+    if (result.status < 400 || result.status >= 500 || result.status === 408 ||
         result.status === 429) { return "later"; }
     return "refused";
   }
@@ -445,7 +450,7 @@
         note: concern.note || null, at: concern.at
       }).then(function (result) {
         busy = false;
-        var verdict = outcome(result);
+        var verdict = outcome(result, 201, "id");
         if (verdict === "accepted") {
           concern.status = "sent"; concern.serverId = result.body.id;
           say("Concern from " + clock(concern.at) + " sent.");
@@ -469,7 +474,7 @@
         type: "LineString", coordinates: state.points.map(function (p) { return [p[0], p[1]]; })
       }).then(function (result) {
         busy = false;
-        var verdict = outcome(result);
+        var verdict = outcome(result, 200, "length_m");
         if (verdict === "accepted") {
           route.status = "sent";
           route.length = result.body.length_m;
