@@ -594,7 +594,11 @@
     });
     if (state.route) {
       if (state.route.status !== "sent") { unsent += 1; }
-      list.appendChild(listItem("Route, " + distanceText(state.route.length), state.route));
+      // The times are the walk's actual start and end, which closing the walk asks for.
+      var times = state.startedAt && state.finishedAt
+        ? ", " + clock(state.startedAt) + " to " + clock(state.finishedAt) : "";
+      list.appendChild(listItem("Route, " + distanceText(state.route.length) + times,
+                                state.route));
     }
     $("nothing-recorded").hidden = list.children.length > 0;
 
@@ -615,7 +619,8 @@
   // -- on load ---------------------------------------------------------------------------------
 
   canLocate();
-  concernButton.disabled = false;  var openOne = state.concerns.filter(function (c) { return c.status === "draft"; })[0];
+  concernButton.disabled = false;
+  var openOne = state.concerns.filter(function (c) { return c.status === "draft"; })[0];
   render();
   if (openOne) { openDraft(openOne); }
   if (state.mode === "recording") {
