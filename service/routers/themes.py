@@ -1,7 +1,277 @@
-"""Placeholder router: filled in by the work in progress on issue 5."""
+"""Recurring themes over time: category counts by month and ward, as JSON, CSV, a chart, a page.
+
+For every role through the ``Aggregates`` dependency: supervisors see exact counts; everyone
+else sees each (month, ward, category, kind) cell protected with their disclosure rule, and
+the chart is drawn from those protected counts.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
 
-router = APIRouter()
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from maps.charts import themes_chart, top_category_series
+from service.db import SessionDep
+from service.exports import download
+from service.method_note import method_note
+from service.queries import themes as queries
+from service.queries.wards import require_active_ward_set
+from service.routers.aggregate_query import AggregateRequest, Aggregates
+from service.taxonomy import CATEGORIES, LABELS
+
+router = APIRouter(tags=["themes"])
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+#: Categories drawn per kind of source in the chart (and tabled on the page).
+CHART_TOP = 5
+
+
+def _kinds(
+    kind: Annotated[
+        list[str] | None,
+        Query(description="reports, walk_concerns, survey_themes (any of; default all)"),
+    ] = None,
+) -> tuple[str, ...]:
+    return queries.check_kinds(kind)
+
+
+Kinds = Annotated[tuple[str, ...], Depends(_kinds)]
+
+
+@dataclass(frozen=True)
+class ThemesAnswer:
+    """The counts a caller may see, with what they cover and the note that goes with them."""
+
+    counted: queries.ThemeCounts
+    shown: pd.DataFrame
+    note: list[str]
+    query: AggregateRequest
+
+    @property
+    def months(self) -> list[date]:
+        """Every month of the period, in order."""
+        return sorted(set(self.shown["month"]))
+
+    @property
+    def period(self) -> tuple[str, str]:
+        """The first and last month covered, as YYYY-MM."""
+        return _month(self.counted.first_month), _month(self.counted.last_month)
+
+
+def _answer(session: SessionDep, query: Aggregates, kinds: Kinds) -> ThemesAnswer:
+    counted = queries.theme_counts(session, query.selection, kinds=kinds)
+    active = require_active_ward_set(session)
+    note = method_note(
+        counted.selection,
+        query.rule,
+        unit=f"cells of one month, one ward ({active.name}), one category and one kind of source",
+        synthetic_included=counted.synthetic_included,
+    )
+    note.insert(
+        2,
+        "Kinds of source: reports (public, imported and demo reports; a report naming two "
+        "categories counts in each), walk concerns (raised on walks), and survey themes (walks "
+        "whose officer's or buddy's survey names the theme, counted once a walk, by the month "
+        "the walk started).",
+    )
+    if query.selection.sources:
+        note.append("Survey themes have no report source, so a source filter leaves them out.")
+    if query.rule is not None:
+        note.append(
+            f"Each cell is protected on its own: one with fewer than {query.rule.k} is "
+            "suppressed, zero included, so an empty cell and a small one look alike."
+        )
+    return ThemesAnswer(
+        counted=counted,
+        shown=queries.protect_counts(counted.counts, query.rule),
+        note=note,
+        query=query,
+    )
+
+
+Answer = Annotated[ThemesAnswer, Depends(_answer)]
+
+
+def _month(value: date) -> str:
+    return value.strftime("%Y-%m")
+
+
+def _rows(shown: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {
+            "month": _month(r.month),
+            "ward_code": r.ward_code,
+            "category": r.category,
+            "kind": r.kind,
+            "count": None if r.suppressed else int(r.count),
+            "suppressed": bool(r.suppressed),
+        }
+        for r in shown.itertuples(index=False)
+    ]
+
+
+@router.get("/themes", operation_id="themes", response_class=JSONResponse)
+def themes(answer: Answer) -> JSONResponse:
+    """Category counts by month, ward and kind of source (long format, every cell listed).
+
+    Kinds: ``reports`` (published public, imported and demo reports), ``walk_concerns`` and
+    ``survey_themes`` (walks whose surveys name the theme). Protected cells have ``count``
+    null and ``suppressed`` true. Ward and category names are given once, in ``wards`` and
+    ``categories``, rather than on each of the thousands of rows.
+    """
+    rule = answer.query.rule
+    selection = answer.counted.selection
+    wards = answer.shown.drop_duplicates("ward_code")
+    body = {
+        "period": dict(zip(("month_from", "month_to"), answer.period, strict=True)),
+        "boroughs": list(selection.boroughs),
+        "kinds": list(answer.counted.kinds),
+        "exact": rule is None,
+        "disclosure": {"k": rule.k, "rounded_to": rule.base} if rule else None,
+        "synthetic_included": answer.counted.synthetic_included,
+        "categories": {c.slug: c.label for c in CATEGORIES},
+        "wards": {
+            w.ward_code: {"name": w.ward_name, "borough_code": w.borough_code}
+            for w in wards.itertuples(index=False)
+        },
+        "cells": len(answer.shown),
+        "suppressed_cells": int(answer.shown["suppressed"].sum()),
+        "counts": _rows(answer.shown),
+        "method_note": answer.note,
+    }
+    # Plain values only, so the generic encoder's walk over every row can be skipped.
+    return JSONResponse(body)
+
+
+def themes_csv_body(answer: ThemesAnswer) -> bytes:
+    """The long-format CSV: one row per cell, the method note in the first row's ``notes``.
+
+    The note rides in a column, not in comment lines, so the file stays one rectangular
+    table that spreadsheets and ``pandas.read_csv`` open without options; it is written once,
+    not on every row, to keep the file small.
+    """
+    shown = answer.shown
+    frame = pd.DataFrame(
+        {
+            "month": shown["month"].map(_month),
+            "ward_code": shown["ward_code"],
+            "ward_name": shown["ward_name"],
+            "borough_code": shown["borough_code"],
+            "category": shown["category"],
+            "category_label": shown["category"].map(LABELS),
+            "kind": shown["kind"],
+            # The one suppressed marker: the count left empty and ``suppressed`` true.
+            "count": shown["count"].astype("Int64"),
+            "suppressed": shown["suppressed"].map({True: "true", False: "false"}),
+            "notes": [" ".join(answer.note)] + [""] * (len(shown) - 1),
+        }
+    )
+    return frame.to_csv(index=False).encode()
+
+
+@router.get("/themes.csv", operation_id="themes_csv", response_class=Response)
+def themes_csv(answer: Answer) -> Response:
+    """The same counts as ``GET /themes`` as a CSV file, with the method note."""
+    return download(themes_csv_body(answer), "csv", name="themes")
+
+
+def _chart_parts(answer: ThemesAnswer) -> dict[str, Any]:
+    rule = answer.query.rule
+    filters = "; ".join(answer.counted.selection.describe())
+    protection = (
+        f"Disclosure control: {rule.describe()}; here each month, ward, category and kind is "
+        "a cell. Suppressed cells add nothing to these lines: totals are lower bounds."
+        if rule
+        else "Exact counts (supervisor view): small counts are not protected, so share the "
+        "chart partners see rather than this one."
+    )
+    if answer.counted.synthetic_included:
+        protection += " Includes synthetic demo data."
+    return {
+        "series": top_category_series(answer.shown, top=CHART_TOP),
+        "subtitle": f"Top {CHART_TOP} categories of each kind of source, all wards summed. "
+        f"Filters: {filters}.",
+        "footnote": protection,
+        "empty_reason": (
+            f"every cell is under {rule.k} or empty, so nothing can be shown"
+            if rule
+            else "nothing counted for these filters"
+        ),
+    }
+
+
+@router.get("/themes.png", operation_id="themes_chart", response_class=Response)
+def themes_png(answer: Answer) -> Response:
+    """A chart of the themes by month (PNG), drawn from the counts the caller may see."""
+    parts = _chart_parts(answer)
+    png = themes_chart(
+        parts["series"],
+        months=answer.months,
+        kinds=answer.counted.kinds,
+        kind_labels=queries.KIND_LABELS,
+        category_labels=LABELS,
+        title="Recurring themes by month",
+        subtitle=parts["subtitle"],
+        footnote=parts["footnote"],
+        empty_reason=parts["empty_reason"],
+    )
+    return Response(png, media_type="image/png")
+
+
+def _tables(answer: ThemesAnswer, series: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per kind: the chart's lines as a table (months down, categories across)."""
+    tables = []
+    for kind in answer.counted.kinds:
+        lines = series[series["kind"] == kind]
+        categories = list(dict.fromkeys(lines["category"]))
+        wide = lines.pivot_table(index="month", columns="category", values="count", aggfunc="sum")
+        tables.append(
+            {
+                "kind": kind,
+                "label": queries.KIND_LABELS[kind],
+                "categories": [(c, LABELS.get(c, c)) for c in categories],
+                "rows": [
+                    (month.strftime("%B %Y"), [int(wide.at[month, c]) for c in categories])
+                    for month in answer.months
+                ]
+                if categories
+                else [],
+            }
+        )
+    return tables
+
+
+@router.get(
+    "/themes/page",
+    operation_id="themes_page",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+def themes_page(request: Request, answer: Answer) -> HTMLResponse:
+    """The chart with its numbers in tables and the method note, and a form for the filters."""
+    parts = _chart_parts(answer)
+    return templates.TemplateResponse(
+        request,
+        "themes.html",
+        {
+            "title": "Recurring themes",
+            "principal": answer.query.principal,
+            "query": request.url.query,
+            "month_from": answer.period[0],
+            "month_to": answer.period[1],
+            "kinds": [
+                (k, label, k in answer.counted.kinds) for k, label in queries.KIND_LABELS.items()
+            ],
+            "dark": answer.counted.selection.dark_only,
+            "tables": _tables(answer, parts["series"]),
+            "footnote": parts["footnote"],
+            "empty_reason": parts["empty_reason"],
+            "note": answer.note,
+        },
+    )

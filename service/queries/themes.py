@@ -1,0 +1,279 @@
+"""Recurring themes over time: category counts by month, ward and kind of source, in PostGIS.
+
+Three kinds of source name a category:
+
+``reports``
+    Published reports from the public, imports and the synthetic demo (a report with two
+    categories counts once in each), by the month and ward of the report.
+``walk_concerns``
+    Concerns raised on walks (published reports with source ``walk_concern``), likewise.
+``survey_themes``
+    Walks whose officer's or buddy's survey names the theme, by the walk's ward and the London
+    month it started. A theme named in both surveys of one walk counts once: it is one
+    conversation, heard twice.
+
+The answer is the whole grid of (month, ward, category, kind) cells, zeros included. Disclosure
+control for partners, planners, officers and the public is applied to each cell by
+:func:`protect_counts`; listing every cell means that a suppressed cell cannot be told from an
+empty one by its presence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.disclosure import DisclosureRule, protect
+from service.errors import InvalidInput
+from service.queries.aggregates import AggregateFilter
+from service.queries.wards import require_active_ward_set
+from service.taxonomy import CATEGORIES
+
+KINDS = ("reports", "walk_concerns", "survey_themes")
+KIND_LABELS = {
+    "reports": "Reports",
+    "walk_concerns": "Walk concerns",
+    "survey_themes": "Survey themes (walks)",
+}
+#: Without a month range, the themes cover this many months up to the current one.
+DEFAULT_MONTHS = 12
+#: The longest range one answer covers: the grid grows with every month.
+MAX_MONTHS = 36
+#: A walk counts as "in the dark" for the darkness filter when most of it was walked in the dark.
+DARK_WALK_SHARE = 0.5
+
+COLUMNS = ["month", "ward_code", "ward_name", "borough_code", "category", "kind", "count"]
+
+# The London month a walk started (its actual start once walked, else the planned one).
+_WALK_START = "(coalesce(w.actual_start, w.planned_start) AT TIME ZONE 'Europe/London')"
+# The same time bands as reports give, read off the walk's London start hour.
+_WALK_BAND = (
+    f"CASE WHEN extract(hour FROM {_WALK_START}) BETWEEN 5 AND 7 THEN 'early_morning' "
+    f"WHEN extract(hour FROM {_WALK_START}) BETWEEN 8 AND 16 THEN 'daytime' "
+    f"WHEN extract(hour FROM {_WALK_START}) BETWEEN 17 AND 21 THEN 'evening' ELSE 'night' END"
+)
+# Survey themes alone with a source filter: nothing to count, but the grid is still answered.
+_NOTHING_COUNTED = (
+    "SELECT NULL::date AS month, NULL::text AS ward_code, NULL::text AS category, "
+    "NULL::text AS kind, 0::bigint AS n, 0::bigint AS synthetic WHERE false"
+)
+_REPORT_KIND = "CASE WHEN r.source = 'walk_concern' THEN 'walk_concerns' ELSE 'reports' END"
+
+
+def _add_months(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> int:
+    """How many months ``first`` to ``last`` covers, both included (first days of months)."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def theme_period(selection: AggregateFilter, *, today: date) -> tuple[date, date]:
+    """The first and last month the themes cover, checked.
+
+    With no range, the :data:`DEFAULT_MONTHS` months up to ``today``'s; with one end only, the
+    range runs from it (or to it) for the same length, never past the current month.
+
+    Raises
+    ------
+    InvalidInput
+        When the range is longer than :data:`MAX_MONTHS`.
+
+    Examples
+    --------
+    >>> theme_period(AggregateFilter(("E09000022",)), today=date(2026, 12, 3))
+    (datetime.date(2026, 1, 1), datetime.date(2026, 12, 1))
+
+    """
+    current = today.replace(day=1)
+    first, last = selection.month_from, selection.month_to
+    if first is None and last is None:
+        last = current
+    if last is None:
+        assert first is not None
+        last = max(first, min(current, _add_months(first, DEFAULT_MONTHS - 1)))
+    if first is None:
+        first = _add_months(last, -(DEFAULT_MONTHS - 1))
+    span = months_between(first, last)
+    if span > MAX_MONTHS:
+        raise InvalidInput(
+            f"themes cover at most {MAX_MONTHS} months at a time; {first:%Y-%m} to "
+            f"{last:%Y-%m} is {span}: narrow month_from and month_to"
+        )
+    return first, last
+
+
+def check_kinds(kinds: list[str] | None) -> tuple[str, ...]:
+    """The kinds of source asked for, in their usual order (all when none are named)."""
+    if not kinds:
+        return KINDS
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise InvalidInput(f"unknown kind {', '.join(unknown)}: use any of {', '.join(KINDS)}")
+    return tuple(k for k in KINDS if k in kinds)
+
+
+@dataclass(frozen=True)
+class ThemeCounts:
+    """Exact counts for every (month, ward, category, kind) cell of the selection.
+
+    ``counts`` has the columns :data:`COLUMNS` (``month`` as the first day of the month);
+    ``selection`` carries the month range actually covered, ``first_month`` to ``last_month``.
+    """
+
+    selection: AggregateFilter
+    first_month: date
+    last_month: date
+    kinds: tuple[str, ...]
+    counts: pd.DataFrame
+    synthetic_included: bool
+
+
+def _report_counts(
+    selection: AggregateFilter, kinds: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
+    where, params = selection.where("r")
+    if selection.categories:
+        # A report matching the filter may name other categories too: count only those asked.
+        where += " AND c.category = ANY(:agg_categories)"
+    sql = (
+        "SELECT date_trunc('month', r.occurred_on)::date AS month, r.ward_code, c.category, "
+        f"{_REPORT_KIND} AS kind, count(*) AS n, "
+        "count(*) FILTER (WHERE r.source = 'synthetic' OR w.synthetic) AS synthetic "
+        "FROM reports r CROSS JOIN unnest(r.categories) AS c(category) "
+        "LEFT JOIN walks w ON w.id = r.walk_id "
+        f"WHERE {where} AND r.ward_code IS NOT NULL AND {_REPORT_KIND} = ANY(:kinds) "
+        "GROUP BY 1, 2, 3, 4"
+    )
+    return sql, {**params, "kinds": list(kinds)}
+
+
+def _survey_counts(selection: AggregateFilter) -> tuple[str, dict[str, Any]]:
+    parts = [
+        "w.borough_code = ANY(:agg_boroughs)",
+        f"{_WALK_START} >= :agg_from",
+        f"{_WALK_START} < (:agg_to + interval '1 month')",
+    ]
+    params: dict[str, Any] = {
+        "agg_boroughs": list(selection.boroughs),
+        "agg_from": selection.month_from,
+        "agg_to": selection.month_to,
+    }
+    if selection.categories:
+        parts.append("t.category = ANY(:agg_categories)")
+        params["agg_categories"] = list(selection.categories)
+    if selection.dark_only:
+        parts.append(f"w.dark_share >= {DARK_WALK_SHARE!r}")
+    if selection.time_band is not None:
+        parts.append(f"{_WALK_BAND} = :agg_band")
+        params["agg_band"] = selection.time_band
+    sql = (
+        f"SELECT date_trunc('month', {_WALK_START})::date AS month, w.ward_code, t.category, "
+        "'survey_themes' AS kind, count(*) AS n, count(*) FILTER (WHERE w.synthetic) AS synthetic "
+        "FROM (SELECT walk_id, unnest(themes) AS category FROM officer_surveys "
+        "      UNION SELECT walk_id, unnest(themes) FROM buddy_surveys) t "
+        "JOIN walks w ON w.id = t.walk_id "
+        f"WHERE {' AND '.join(parts)} GROUP BY 1, 2, 3"
+    )
+    return sql, params
+
+
+def theme_counts(
+    session: Session,
+    selection: AggregateFilter,
+    *,
+    kinds: tuple[str, ...] = KINDS,
+    today: date | None = None,
+) -> ThemeCounts:
+    """Count categories by month, ward and kind of source, every cell of the grid included.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction.
+    selection : AggregateFilter
+        Boroughs, months and the other filters. They apply to survey themes where they mean
+        something for a walk: boroughs, months and categories; ``dark_only`` keeps walks walked
+        mostly in the dark; ``time_band`` is the band of the walk's start. A ``sources`` filter
+        picks reports by source: survey themes have none, so they are left out when it is set.
+    kinds : tuple of str
+        Which of :data:`KINDS` to count.
+    today : datetime.date, optional
+        Fixes the default month range (see :func:`theme_period`); the current date if None.
+
+    Returns
+    -------
+    ThemeCounts
+        Exact counts; protect them with :func:`protect_counts` before showing them to anyone
+        but a supervisor.
+
+    """
+    first, last = theme_period(selection, today=today or date.today())
+    selection = dataclasses.replace(selection, month_from=first, month_to=last)
+    categories = list(selection.categories) or [c.slug for c in CATEGORIES]
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if {"reports", "walk_concerns"} & set(kinds):
+        sql, params = _report_counts(selection, kinds)
+        parts.append(sql)
+    if "survey_themes" in kinds and not selection.sources:
+        sql, survey_params = _survey_counts(selection)
+        parts.append(sql)
+        params.update(survey_params)
+    counted = " UNION ALL ".join(parts) or _NOTHING_COUNTED
+    active = require_active_ward_set(session)
+    rows = session.execute(
+        text(
+            f"WITH counted AS ({counted}), "
+            "grid AS (SELECT m::date AS month, w.code AS ward_code, w.name AS ward_name, "
+            "w.borough_code, c.category, c.n AS category_order, k.kind, k.n AS kind_order "
+            "FROM generate_series(CAST(:grid_from AS date), CAST(:grid_to AS date), "
+            "interval '1 month') AS m, wards w, "
+            "unnest(CAST(:grid_categories AS text[])) WITH ORDINALITY AS c(category, n), "
+            "unnest(CAST(:grid_kinds AS text[])) WITH ORDINALITY AS k(kind, n) "
+            "WHERE w.ward_set_id = :set_id AND w.borough_code = ANY(:grid_boroughs)) "
+            "SELECT g.month, g.ward_code, g.ward_name, g.borough_code, g.category, g.kind, "
+            "coalesce(c.n, 0) AS count, coalesce(c.synthetic, 0) AS synthetic "
+            "FROM grid g LEFT JOIN counted c ON c.month = g.month "
+            "AND c.ward_code = g.ward_code AND c.category = g.category AND c.kind = g.kind "
+            # Codes in byte order: a locale-aware sort of names costs more than the whole count.
+            'ORDER BY g.month, g.ward_code COLLATE "C", g.kind_order, g.category_order'
+        ),
+        {
+            **params,
+            "grid_from": selection.month_from,
+            "grid_to": selection.month_to,
+            "grid_categories": categories,
+            "grid_kinds": list(kinds),
+            "grid_boroughs": list(selection.boroughs),
+            "set_id": active.id,
+        },
+    ).all()
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "synthetic"])
+    frame = frame.astype({"count": "int64", "synthetic": "int64"})
+    return ThemeCounts(
+        selection=selection,
+        first_month=first,
+        last_month=last,
+        kinds=kinds,
+        counts=frame[COLUMNS],
+        synthetic_included=bool(frame["synthetic"].sum() > 0),
+    )
+
+
+def protect_counts(counts: pd.DataFrame, rule: DisclosureRule | None) -> pd.DataFrame:
+    """The counts as the caller may see them: ``count`` (NaN if suppressed) and ``suppressed``.
+
+    Each (month, ward, category, kind) cell is protected on its own, with the caller's rule;
+    None (supervisors) leaves the counts exact.
+    """
+    shown, suppressed = protect(counts["count"].to_numpy(), rule)
+    return counts.assign(count=shown, suppressed=suppressed)
