@@ -235,7 +235,8 @@ def render_summary_map(
         MapNotice(f"There are no wards in ward set {ward_set} for these boroughs.").add_to(m)
     else:
         shown = frame.loc[~frame["suppressed"], "rate_per_km2"].to_numpy(dtype=float)
-        breaks = rate_breaks(shown)
+        # At least about three wards to a class: five classes of two wards each say nothing.
+        breaks = rate_breaks(shown, classes=min(len(RATE_COLOURS), max(2, len(shown) // 3)))
         colours = _palette(len(breaks) + 1)
         fills = [
             SUPPRESSED_COLOUR if hidden else colours[int(np.searchsorted(breaks, rate, "right"))]
@@ -306,7 +307,8 @@ def _tooltip_texts(frame: gpd.GeoDataFrame, k: int | None) -> dict[str, list[str
         if hidden:
             categories = "not shown"
         elif named:
-            categories = "; ".join(named)
+            # One a line: category labels are long, and a one-line tooltip runs off the screen.
+            categories = "\n".join(named)
         else:
             categories = f"none with {k} or more reports" if k is not None else "none"
         texts["categories_text"].append(categories)
@@ -344,6 +346,7 @@ def _summary_layer(
     # Folium's tooltip puts property values in with innerHTML, so the text is escaped here.
     for column in ("ward_code", "ward_name", "borough_name", *texts):
         shown[column] = shown[column].map(lambda s: html.escape(s, quote=False))
+    shown["categories_text"] = shown["categories_text"].str.replace("\n", "<br>")
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         properties = feature["properties"]

@@ -196,9 +196,13 @@ def test_the_tooltip_says_every_figure(page, protected) -> None:
     assert said(page, busy.ward_code, "reports_text") == f"{busy['count']:,}"
     assert said(page, busy.ward_code, "rate_text") == f"{busy.rate_per_km2:,.1f}".removesuffix(".0")
     assert said(page, busy.ward_code, "dark_text") == f"{busy.dark_share:.0%}"
-    assert said(page, busy.ward_code, "categories_text").startswith(
-        f"Poor or no street lighting ({busy.top_category_1_count})"
-    )
+    lines = said(page, busy.ward_code, "categories_text").split("<br>")
+    assert lines == [
+        f"{getattr(busy, f'top_category_{n}_label')} ({getattr(busy, f'top_category_{n}_count')})"
+        for n in (1, 2, 3)
+        if getattr(busy, f"top_category_{n}_label")
+    ]
+    assert lines[0] == f"Poor or no street lighting ({busy.top_category_1_count})"
     walked = protected[~protected["walks_suppressed"]].iloc[0]
     assert said(page, walked.ward_code, "walks_text") == "10"  # 12 walks, as shown
     quiet = protected[protected["walks_suppressed"]].iloc[0]
@@ -254,6 +258,14 @@ def test_when_every_ward_is_suppressed_the_legend_says_only_that(exact) -> None:
     page = render(summary_frame(quiet, DisclosureRule()))
     assert list(legend_entries(page)) == ["suppressed (fewer than 10 reports)"]
     assert set(fills(page).values()) == {SUPPRESSED_COLOUR}
+
+
+def test_few_shown_wards_get_fewer_classes(protected) -> None:
+    # Nine wards shown: about three to a class, so three classes, not five of two.
+    few = protected[~protected["suppressed"]].iloc[:9]
+    page = render(pd.concat([few, protected[protected["suppressed"]]]))
+    labels = list(legend_entries(page))
+    assert len(labels) == 3 + 1 and labels[-1] == "suppressed (fewer than 10 reports)"
 
 
 def test_no_wards_renders_a_page_that_says_so(protected) -> None:
