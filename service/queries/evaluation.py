@@ -247,12 +247,12 @@ def evaluation(session: Session, *, boroughs: tuple[str, ...], period: Period) -
             else "awaiting the report reference"
         )
 
-    names = dict(
-        session.execute(
-            text("SELECT code, name FROM boroughs WHERE code = ANY(:boroughs) ORDER BY name"),
-            params,
-        ).all()
-    )
+    names: dict[str, str] = {
+        r.code: r.name
+        for r in session.execute(
+            text("SELECT code, name FROM boroughs WHERE code = ANY(:boroughs)"), params
+        )
+    }
     walks = summary["walks"]
     return {
         "boroughs": list(boroughs),
