@@ -410,6 +410,8 @@ def test_themes_filters_are_checked(api: Any) -> None:
     assert too_long.status_code == 422 and "at most 36 months" in too_long.json()["detail"]
     outside = client.get("/themes", params={"borough": SOUTHWARK}, headers=partner)
     assert outside.status_code == 403
+    dark = client.get("/themes", params={**PERIOD, "dark": "true"}, headers=partner).json()
+    assert any("walks walked at least half in the dark" in s for s in dark["method_note"])
     one_kind = client.get(
         "/themes", params={**PERIOD, "kind": "walk_concerns"}, headers=partner
     ).json()

@@ -82,6 +82,11 @@ def _answer(session: SessionDep, query: Aggregates, kinds: Kinds) -> ThemesAnswe
     )
     if query.selection.sources:
         note.append("Survey themes have no report source, so a source filter leaves them out.")
+    elif query.selection.dark_only or query.selection.time_band:
+        note.append(
+            "For survey themes, after dark means walks walked at least half in the dark, and the "
+            "time of day is that of the walk's start."
+        )
     if query.rule is not None:
         note.append(
             f"Each cell is protected on its own: one with fewer than {query.rule.k} is "
