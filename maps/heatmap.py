@@ -1,0 +1,277 @@
+"""The heatmap: a smoothed picture of where reports concentrate, as one image on the map.
+
+The surface (``geo.kde``) is computed from the hexagon counts the viewer may see, on the
+British National Grid. Leaflet stretches an image linearly between its corners in Web
+Mercator, so the surface is first resampled onto a grid that is regular in Web Mercator
+(bilinear, from the grid's own pixels), then coloured with a matplotlib colour ramp, made
+transparent where there is next to nothing, and embedded as a PNG. The page's size depends on
+that image (at most ``geo.kde.MAX_SIDE_PX`` pixels a side) and the ward outlines, never on the
+number of reports.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import re
+from collections.abc import Sequence
+
+import folium
+import geopandas as gpd
+import matplotlib as mpl
+import matplotlib.image
+import numpy as np
+from folium.elements import MacroElement
+from folium.template import Template
+from numpy.typing import NDArray
+from pyproj import Transformer
+from scipy import ndimage
+
+from geo.kde import DensitySurface
+from maps.attribution import DataAttribution
+from maps.hotspots import (
+    CRIME_COLUMNS,
+    WARD_COLUMNS,
+    AboutPanel,
+    checked_frame,
+    crimes_layer,
+    crimes_legend,
+    ward_outlines,
+)
+from maps.legend import _LEGEND_CSS  # one look for every legend, swatches or ramp
+from maps.markup import js_literal
+from maps.notice import MapNotice
+from maps.page import new_map, render_page
+from maps.tiles import TileSource
+
+__all__ = ["COLOUR_RAMP", "HEAT_LAYER", "RampLegend", "heat_image", "render_heatmap"]
+
+#: ColorBrewer YlOrRd through matplotlib: pale where few, dark red where most; sequential in
+#: lightness, so it reads in greyscale and with the common colour-vision deficiencies.
+COLOUR_RAMP = "YlOrRd"
+HEAT_LAYER = "Heatmap of reports"
+# Below this share of the peak a pixel is transparent: the map underneath stays readable.
+_TRANSPARENT_BELOW = 0.02
+# The lower part of the ramp fades in, so the surface has no hard edge where it begins.
+_FADE_UNTIL = 0.15
+_MAX_OPACITY = 0.8
+# Steps of the ramp: smooth to the eye, and a third of the PNG that 256 steps make.
+_LEVELS = 64
+_HEX = re.compile(r"#[0-9a-f]{6}")
+
+_RAMP_CSS = """
+.map-ramp-bar { height: 12px; width: 180px; border: 1px solid #555; margin: 4px 0 2px 0; }
+.map-ramp-ends { display: flex; justify-content: space-between; width: 182px; }
+"""
+
+
+class RampLegend(MacroElement):
+    """A legend of a continuous colour ramp: a title, a gradient bar, and its two ends.
+
+    Drawn in a ``div.map-legend`` like :class:`maps.legend.Legend`, so the pages' legends look
+    alike and a browser test reads them the same way.
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function () {
+                var legend = L.control({position: "bottomright"});
+                legend.onAdd = function () {
+                    var div = L.DomUtil.create("div", "map-legend");
+                    div.innerHTML = {{ this.html_js }};
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    return div;
+                };
+                legend.addTo({{ this._parent.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        title: str,
+        colours: Sequence[str],
+        *,
+        low: str,
+        high: str,
+        subtitle: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "RampLegend"
+        if len(colours) < 2 or not all(_HEX.fullmatch(c) for c in colours):
+            raise ValueError(f"a ramp needs two or more #rrggbb colours, not {list(colours)}")
+        self.title = title
+        self.colours = tuple(colours)
+        self.low, self.high, self.subtitle = low, high, subtitle
+        self.css = _LEGEND_CSS + _RAMP_CSS
+        self.html_js = js_literal(self.inner_html())
+
+    def inner_html(self) -> str:
+        """The legend's content as HTML, every label escaped."""
+        lines = [f'<div class="map-legend-title">{html.escape(self.title)}</div>']
+        if self.subtitle:
+            lines.append(f'<div class="map-legend-subtitle">{html.escape(self.subtitle)}</div>')
+        gradient = ", ".join(self.colours)
+        lines.append(
+            f'<div class="map-ramp-bar" style="background: linear-gradient(to right, '
+            f'{gradient})"></div>'
+        )
+        lines.append(
+            f'<div class="map-ramp-ends"><span>{html.escape(self.low)}</span>'
+            f"<span>{html.escape(self.high)}</span></div>"
+        )
+        return "".join(lines)
+
+
+def ramp_colours(steps: int = 6) -> list[str]:
+    """Evenly spaced colours of :data:`COLOUR_RAMP`, fewest first, as ``#rrggbb``."""
+    cmap = mpl.colormaps[COLOUR_RAMP]
+    return [mpl.colors.to_hex(cmap(x)) for x in np.linspace(0, 1, steps)]
+
+
+def heat_image(
+    surface: DensitySurface,
+) -> tuple[bytes, tuple[tuple[float, float], tuple[float, float]]]:
+    """The surface as a PNG for Leaflet, and its ``((south, west), (north, east))`` bounds.
+
+    The PNG's pixels are regular in Web Mercator, so Leaflet's linear stretch puts every pixel
+    where it belongs; transparent where the density is under 2 % of its peak.
+    """
+    to_mercator = Transformer.from_crs(surface.crs, "EPSG:3857", always_xy=True)
+    from_mercator = Transformer.from_crs("EPSG:3857", surface.crs, always_xy=True)
+    min_x, min_y, max_x, max_y = surface.bounds
+    # The raster's outline, densified: its corners alone would miss the bulge of its edges.
+    t = np.linspace(0.0, 1.0, 33)
+    edge_x = np.concatenate([min_x + t * (max_x - min_x), np.full(33, max_x)])
+    edge_x = np.concatenate([edge_x, max_x - t * (max_x - min_x), np.full(33, min_x)])
+    edge_y = np.concatenate([np.full(33, min_y), min_y + t * (max_y - min_y)])
+    edge_y = np.concatenate([edge_y, np.full(33, max_y), max_y - t * (max_y - min_y)])
+    mx, my = to_mercator.transform(edge_x, edge_y)
+    west, east, south, north = min(mx), max(mx), min(my), max(my)
+
+    rows, cols = surface.density.shape
+    out_x = west + (np.arange(cols) + 0.5) * (east - west) / cols
+    out_y = north - (np.arange(rows) + 0.5) * (north - south) / rows
+    grid_x, grid_y = np.meshgrid(out_x, out_y)
+    src_x, src_y = from_mercator.transform(grid_x, grid_y)
+    # Fractional (row, column) in the surface, measured between pixel centres.
+    src_col = (np.asarray(src_x) - min_x) / surface.pixel_m - 0.5
+    src_row = (max_y - np.asarray(src_y)) / surface.pixel_m - 0.5
+    warped = ndimage.map_coordinates(
+        surface.density, [src_row, src_col], order=1, mode="constant", cval=0.0
+    )
+    png = _png(warped / surface.peak if surface.peak > 0 else np.zeros_like(warped))
+
+    mercator_to_wgs84 = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    lon, lat = mercator_to_wgs84.transform([west, east], [south, north])
+    return png, ((float(lat[0]), float(lon[0])), (float(lat[1]), float(lon[1])))
+
+
+def _png(share: NDArray[np.float64]) -> bytes:
+    share = np.round(np.clip(share, 0.0, 1.0) * (_LEVELS - 1)) / (_LEVELS - 1)
+    rgba = mpl.colormaps[COLOUR_RAMP](share)
+    alpha = _MAX_OPACITY * np.clip(share / _FADE_UNTIL, 0.0, 1.0)
+    rgba[..., 3] = np.where(share < _TRANSPARENT_BELOW, 0.0, alpha)
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, (rgba * 255).round().astype(np.uint8), format="png")
+    return buffer.getvalue()
+
+
+def render_heatmap(
+    surface: DensitySurface,
+    *,
+    wards: gpd.GeoDataFrame,
+    crimes: gpd.GeoDataFrame | None = None,
+    k: int | None,
+    title: str,
+    filters: Sequence[str],
+    note: Sequence[str],
+    attribution: str,
+    asset_url: str,
+    tiles: TileSource | None,
+) -> str:
+    """Render a density surface as a heatmap page.
+
+    The page shows the surface as one image (layer "Heatmap of reports"), ward outlines named
+    on hover, optionally police.uk crimes per hexagon, a colour-ramp legend "fewer → more
+    reports per km²", a layer control, the data credit and a panel with the filters and the
+    method note. It opens fitted to the surface.
+
+    Parameters
+    ----------
+    surface : DensitySurface
+        Reports per km² (``geo.kde.kernel_density`` of the viewer's hexagon counts).
+    wards : GeoDataFrame
+        Ward outlines: ``code, name`` and polygons.
+    crimes : GeoDataFrame, optional
+        Police.uk crimes per hexagon, as for ``maps.hotspots.render_hot_spot_map``.
+    k : int or None
+        The suppression threshold of the viewer's counts (for the crimes layer's words), or
+        None for exact views.
+    title, filters, note, attribution, asset_url, tiles
+        As for ``maps.hotspots.render_hot_spot_map``.
+
+    Returns
+    -------
+    str
+        The HTML page.
+
+    """
+    ward_frame = checked_frame(wards, WARD_COLUMNS, "wards")
+    crime_frame = None if crimes is None else checked_frame(crimes, CRIME_COLUMNS, "crimes")
+    m = new_map(title=f"{title} — Walk and Talk Maps", tiles=tiles)
+
+    png, ((south, west), (north, east)) = heat_image(surface)
+    folium.raster_layers.ImageOverlay(
+        image="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        bounds=[[south, west], [north, east]],
+        name=HEAT_LAYER,
+        opacity=1.0,
+        interactive=False,
+        # Smoothly interpolated when zoomed in: the surface is smooth, its pixels are not news.
+        pixelated=False,
+    ).add_to(m)
+    if surface.peak <= 0:
+        MapNotice("No reports to show with these filters.").add_to(m)
+    if not ward_frame.empty:
+        ward_outlines(ward_frame).add_to(m)
+    if crime_frame is not None:
+        crimes_layer(crime_frame, k).add_to(m)
+
+    RampLegend(
+        "Reports per km²",
+        ramp_colours(),
+        low="fewer",
+        high="more",
+        subtitle=(
+            f"Smoothed over about {_round_m(surface.bandwidth_m)} m; "
+            f"highest about {_two_figures(surface.peak)} per km²"
+        ),
+    ).add_to(m)
+    if crime_frame is not None:
+        crimes_legend(k).add_to(m)
+    AboutPanel(title, filters, note).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    DataAttribution(attribution).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return render_page(m, asset_url=asset_url)
+
+
+def _round_m(metres: float) -> str:
+    return f"{round(metres, -1):,.0f}"
+
+
+def _two_figures(value: float) -> str:
+    """A density as a person says it: two significant figures, 0 for none."""
+    if value <= 0:
+        return "0"
+    digits = 1 - math.floor(math.log10(value))
+    return f"{round(value, digits):,.{max(digits, 0)}f}"
