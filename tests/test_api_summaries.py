@@ -1,9 +1,10 @@
 """Ward and area summaries over the API, on a real PostGIS seeded once for this module.
 
 The data: 800 synthetic reports over the pilot wards (a few hidden or pending, which nothing
-may count), and 72 synthetic walks held in six wards with their concerns. A supervisor's
-figures are checked against GeoPandas on the same rows; everyone else's against the disclosure
-rule applied to those exact figures, and for the things a protected answer must never hold.
+may count), 24 public ones about poor lighting by Waterloo station, and 72 synthetic walks held
+in six wards with their concerns. A supervisor's figures are checked against GeoPandas on the
+same rows; everyone else's against the disclosure rule applied to those exact figures, and for
+the things a protected answer must never hold.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from service.app import create_app
 from service.auth import Role
 from service.queries import demo, demo_walks
 from service.queries import tokens as token_queries
+from service.queries.reports import store_reports
 from service.settings import Settings
 from service.taxonomy import LABELS
 from tests.conftest import _create_database, _drop_database, with_database
@@ -75,17 +78,33 @@ def seeded_url(server_url: str, template_db: str) -> Iterator[str]:
     with Session(engine) as session, session.begin():
         demo.seed_reports(session, 800, seed=21)
         demo_walks.seed_walks(session, key=b"s" * 32, count=72, seed=5, streets=None)
-        # Hidden and pending reports: no summary may count them.
+        # A cluster by Waterloo station, so some wards have a category worth naming to all.
+        rng = np.random.default_rng(2)
+        cluster = pd.DataFrame(
+            {
+                "line": np.arange(1, 25),
+                "lon": -0.1136 + rng.normal(0, 0.0008, 24),
+                "lat": 51.5020 + rng.normal(0, 0.0005, 24),
+                "categories": [["poor_lighting"]] * 24,
+                "occurred_at": pd.Series([pd.NaT] * 24, dtype="datetime64[ns, UTC]"),
+                "occurred_on": [date.today() - timedelta(days=20)] * 24,
+                "time_band": ["evening"] * 24,
+                "text": [None] * 24,
+            }
+        )
+        assert store_reports(session, cluster, source="public", status="published").stored == 24
+        # Hidden and pending reports, picked by place (ids are random): no summary counts them.
         session.execute(
             text(
-                "UPDATE reports SET status = 'hidden' WHERE id IN "
-                "(SELECT id FROM reports WHERE source = 'synthetic' ORDER BY id LIMIT 30)"
+                "UPDATE reports SET status = 'hidden' WHERE id IN (SELECT id FROM reports "
+                "WHERE source = 'synthetic' ORDER BY ST_X(geom), ST_Y(geom) LIMIT 30)"
             )
         )
         session.execute(
             text(
                 "UPDATE reports SET status = 'pending' WHERE id IN (SELECT id FROM reports "
-                "WHERE source = 'synthetic' AND status = 'published' ORDER BY id DESC LIMIT 20)"
+                "WHERE source = 'synthetic' AND status = 'published' "
+                "ORDER BY ST_Y(geom), ST_X(geom) LIMIT 20)"
             )
         )
     engine.dispose()
