@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crimes import CRIME_COLUMNS, CrimeFileError, read_police_uk
-from geo.reports import RowProblem, parse_report_features, parse_report_rows
+from geo.reports import RowProblem, parse_report_csv, parse_report_features
 from service.errors import InvalidInput
 from service.queries.bulk import Progress, copy_frame, ewkt_points
 from service.queries.reports import store_reports
@@ -108,23 +107,17 @@ def _parse_reports(data: bytes, file_name: str, fields: ReportFields) -> Any:
         return parse_report_features(collection, categories=SLUGS)
     if suffix == ".csv":
         try:
-            raw = pd.read_csv(
-                io.BytesIO(data),
-                dtype=str,
-                keep_default_na=False,
-                encoding="utf-8-sig",
-            )
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise InvalidInput(f"{file_name} is not a readable UTF-8 CSV: {exc}") from None
-        try:
-            return parse_report_rows(
-                raw,
+            return parse_report_csv(
+                data,
                 categories=SLUGS,
                 lon_field=fields.lon,
                 lat_field=fields.lat,
                 easting_field=fields.easting,
                 northing_field=fields.northing,
             )
+        # The reading errors first: pandas' ParserError and UnicodeDecodeError are ValueErrors.
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise InvalidInput(f"{file_name} is not a readable UTF-8 CSV: {exc}") from None
         except ValueError as exc:
             raise InvalidInput(f"{file_name}: {exc}") from None
     raise InvalidInput(
@@ -154,7 +147,8 @@ def import_reports(
         session, kind="reports", digest=digest, file_name=file_name, by=imported_by
     )
     # The good rows are staged even when some are bad, so that rows outside the service area
-    # are named in the same refusal; the caller's rollback then removes everything.
+    # are named in the same refusal; but then they are only checked, never inserted.
+    refused = bool(parsed.problems) and not skip_invalid
     result = store_reports(
         session,
         parsed.frame,
@@ -163,6 +157,8 @@ def import_reports(
         import_id=import_id,
         skip_outside=skip_invalid,
         progress=progress,
+        return_ids=False,
+        check_only=refused,
     )
     problems = sorted([*parsed.problems, *result.outside], key=lambda p: p.line)
     if problems and not skip_invalid:

@@ -1,15 +1,20 @@
 """Unsafe-place reports in PostGIS: store (COPY + ward in PostGIS), moderate, query.
 
 Storing goes through one path for a single public report and a million-row import alike:
-darkness is worked out in numpy, the rows are copied into a temporary staging table, the ward
-of every row is found in PostGIS, rows outside every ward are named, and the rest are inserted
-in the caller's transaction.
+darkness is worked out in numpy, the rows are put in spatial order and copied (binary COPY)
+into a temporary staging table, the ward of every row is found in PostGIS, rows outside every
+ward are named, and the rest are inserted in the caller's transaction. A load that at least
+doubles a table of 100,000 rows or more drops the table's indexes and foreign keys first and
+builds them again afterwards, in the same transaction, from their own catalogue definitions.
 """
 
 from __future__ import annotations
 
+import struct
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,28 +22,28 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from psycopg import pq
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.darkness import DARK_BELOW_DEGREES, band_darkness, band_midpoint_utc, solar_elevation
 from geo.reports import RowProblem
-from service.queries.bulk import Progress, copy_frame, ewkt_points, pg_text_array
+from service.queries import bulk
+from service.queries.bulk import Progress, copy_binary
 from service.queries.wards import WardAssignedTable, compute_ward_hits, require_active_ward_set
 
 _STAGING = "report_staging"
 _HITS = "report_hits"
-_STAGED_COLUMNS = (
-    "line",
-    "geom",
-    "occurred_on",
-    "time_band",
-    "occurred_at",
-    "categories",
-    "text",
-    "sun_elevation",
-    "is_dark",
-    "darkness_basis",
-)
+# Loads of at least this many rows into a table holding fewer rows than the load build the
+# indexes afterwards instead of updating them row by row (see `_large_load`).
+LARGE_LOAD_ROWS = 100_000
+# Heap pages per BRIN range on the staging table: a range of ~400 spatially sorted points has
+# a small box, so each ward piece reads few ranges it does not need.
+_STAGING_PAGES_PER_RANGE = 4
+# Statistics of the staging tables from a small sample: they only steer two joins.
+_ANALYZE_SETTINGS = {"default_statistics_target": "10"}
+# Memory for building the indexes again after a large load, for those statements only.
+_LOAD_SETTINGS = {"maintenance_work_mem": "256MB"}
 
 
 @dataclass(frozen=True)
@@ -56,46 +61,148 @@ def with_darkness(rows: pd.DataFrame) -> pd.DataFrame:
     Exact times use the sun at that instant; a date and time band use whether most of the band
     was dark on that date (the elevation stored is the band's midpoint's).
     """
+    found = _prepare(rows)
     out = rows.copy()
-    lon, lat = out["lon"].to_numpy(float), out["lat"].to_numpy(float)
-    exact = out["occurred_at"].notna().to_numpy()
-    elevation = np.full(len(out), np.nan)
-    dark = np.zeros(len(out), dtype=bool)
-    if exact.any():
-        when = pd.to_datetime(out.loc[exact, "occurred_at"], utc=True)
-        elevation[exact] = solar_elevation(lon[exact], lat[exact], when)
-        dark[exact] = elevation[exact] < DARK_BELOW_DEGREES
-    banded = ~exact
-    if banded.any():
-        dates = out.loc[banded, "occurred_on"].to_numpy()
-        bands = out.loc[banded, "time_band"].to_numpy()
-        _share, mostly_dark = band_darkness(lon[banded], lat[banded], dates, bands)
-        dark[banded] = mostly_dark
-        elevation[banded] = solar_elevation(
-            lon[banded], lat[banded], band_midpoint_utc(dates, bands)
-        )
-    out["sun_elevation"] = elevation
-    out["is_dark"] = dark
-    out["darkness_basis"] = np.where(exact, "exact_time", "time_band")
+    out["sun_elevation"] = found.elevation
+    out["is_dark"] = found.dark
+    out["darkness_basis"] = np.where(found.exact, _BASES[0], _BASES[1])
     return out
 
 
-def _staging_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    occurred_at = pd.to_datetime(rows["occurred_at"], utc=True)
-    return pd.DataFrame(
-        {
-            "line": rows["line"].astype(int),
-            "geom": ewkt_points(rows["lon"], rows["lat"]),
-            "occurred_on": [d.isoformat() for d in rows["occurred_on"]],
-            "time_band": rows["time_band"],
-            "occurred_at": [None if pd.isna(t) else t.isoformat() for t in occurred_at],
-            "categories": pg_text_array(rows["categories"]),
-            "text": rows["text"],
-            "sun_elevation": rows["sun_elevation"],
-            "is_dark": rows["is_dark"],
-            "darkness_basis": rows["darkness_basis"],
-        }
+# The values of reports.darkness_basis: exact-time rows first, time-band rows second.
+_BASES = ("exact_time", "time_band")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Parsed rows as the arrays ``reports`` is made of, in file order, all but the wards.
+
+    Object columns become codes into their distinct values (None at the last code), worked
+    out once: a million Python objects are slow to hash, move or compare, codes are not.
+    """
+
+    lon: np.ndarray
+    lat: np.ndarray
+    days: np.ndarray  # datetime64[D]
+    occurred_at: np.ndarray  # naive UTC datetime64[us], NaT with a band
+    bands: np.ndarray
+    band_names: list[str | None]
+    kinds: np.ndarray
+    categories: list[list[str]]
+    texts: np.ndarray
+    text_values: list[str | None]
+    elevation: np.ndarray
+    dark: np.ndarray
+    exact: np.ndarray
+
+
+def _prepare(rows: pd.DataFrame) -> _Prepared:
+    """Work out the report columns of parsed rows, darkness included."""
+    lon, lat = rows["lon"].to_numpy(float), rows["lat"].to_numpy(float)
+    occurred_at = rows["occurred_at"]
+    if isinstance(occurred_at.dtype, pd.DatetimeTZDtype):
+        occurred_at = occurred_at.dt.tz_convert("UTC").dt.tz_localize(None)
+    at = occurred_at.to_numpy(dtype="datetime64[us]")
+    days = _days(rows["occurred_on"])
+    bands, band_names = _codes(rows["time_band"].to_numpy(dtype=object))
+    texts, text_values = _codes(rows["text"].to_numpy(dtype=object))
+    kinds, categories = _category_kinds(rows["categories"].to_numpy(dtype=object))
+    exact = ~np.isnat(at)
+    elevation = np.full(len(rows), np.nan)
+    dark = np.zeros(len(rows), dtype=bool)
+    if exact.any():
+        elevation[exact] = solar_elevation(lon[exact], lat[exact], at[exact])
+        dark[exact] = elevation[exact] < DARK_BELOW_DEGREES
+    banded = np.flatnonzero(~exact)
+    if len(banded):
+        names = np.asarray(band_names, dtype=object)
+        # One band at a time: band_darkness samples every row it is given as often as the
+        # longest band among them needs (night and daytime take three times early morning's).
+        for code in np.unique(bands[banded]):
+            of_band = banded[bands[banded] == code]
+            _share, mostly_dark = band_darkness(
+                lon[of_band], lat[of_band], days[of_band], names[bands[of_band]]
+            )
+            dark[of_band] = mostly_dark
+        # datetime64 days rather than date objects: geo.darkness finds the distinct (date,
+        # band) windows by hashing, and integers hash many times faster than objects.
+        midpoints = band_midpoint_utc(days[banded], names[bands[banded]])
+        elevation[banded] = solar_elevation(lon[banded], lat[banded], midpoints)
+    return _Prepared(
+        lon=lon,
+        lat=lat,
+        days=days,
+        occurred_at=at,
+        bands=bands,
+        band_names=band_names,
+        kinds=kinds,
+        categories=categories,
+        texts=texts,
+        text_values=text_values,
+        elevation=elevation,
+        dark=dark,
+        exact=exact,
     )
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Codes into the distinct values, None (and NaN) being the last one."""
+    codes, distinct = pd.factorize(values)
+    return np.where(codes < 0, len(distinct), codes), [*distinct, None]
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """``datetime.date`` values as datetime64[D], converted once per distinct date."""
+    codes, distinct = pd.factorize(dates.to_numpy(dtype=object))
+    if (codes < 0).any():
+        raise ValueError("every report row needs its occurred_on date")
+    return np.array(list(distinct), dtype="datetime64[D]")[codes]
+
+
+def _spatial_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The row order along a Z-order (Morton) curve over the rows' bounding box.
+
+    Staged in this order, nearby points share heap pages: the staging table's BRIN ranges have
+    small boxes, and the reports' heap and GiST index get spatially clustered rows.
+    """
+    if len(lon) < 2:
+        return np.arange(len(lon))
+    cells = []
+    for values in (lon, lat):
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / ((high - low) or 1.0) * 0xFFFF
+        cells.append(_spread_bits(scaled.astype(np.uint32)))
+    return np.argsort(cells[0] | (cells[1] << 1), kind="stable")
+
+
+def _spread_bits(values: np.ndarray) -> np.ndarray:
+    """Put a zero bit between each of the low 16 bits (Morton code interleaving)."""
+    v = values & 0xFFFF
+    v = (v | (v << 8)) & 0x00FF00FF
+    v = (v | (v << 4)) & 0x0F0F0F0F
+    v = (v | (v << 2)) & 0x33333333
+    return (v | (v << 1)) & 0x55555555
+
+
+def _category_kinds(lists: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+    """Codes 0, 1, ... into the distinct category lists, and those lists in code order."""
+    # Lists are unhashable. Rows parsed by geo.reports share one list object per distinct
+    # value, so the objects' identities are factorised first (cheap integers) and only one
+    # row per object is looked at; equal lists held in different objects are merged after.
+    identities = np.fromiter(map(id, lists), dtype=np.int64, count=len(lists))
+    object_codes, first_rows = _first_of_each(identities)
+    keys = ["\x1f".join(lists[row]) for row in first_rows]
+    key_codes, first_keys = _first_of_each(np.asarray(keys, dtype=object))
+    kinds = [list(lists[first_rows[i]]) for i in first_keys]
+    return key_codes[object_codes], kinds
+
+
+def _first_of_each(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes for the distinct values in order of appearance, and the first row of each."""
+    codes, distinct = pd.factorize(values)
+    first = np.full(len(distinct), len(values), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(values), dtype=np.intp))
+    return codes, first
 
 
 def store_reports(
@@ -108,75 +215,330 @@ def store_reports(
     skip_outside: bool = False,
     progress: Progress | None = None,
     return_ids: bool = True,
+    check_only: bool = False,
 ) -> StoreResult:
     """Store parsed report rows (``geo.reports`` frame) in the caller's transaction.
 
     Rows outside every ward of the active set are returned as problems; unless
     ``skip_outside``, nothing is inserted when there are any (the caller refuses the batch).
-    ``progress`` is told how many rows have been sent (the CLI's progress bar). Imports pass
-    ``return_ids=False``: a million ids are not worth sending back.
+    ``check_only`` finds those rows and inserts nothing (a caller that will refuse the batch
+    for other reasons). ``progress`` is told how many rows have gone to the database: into
+    ``reports`` when they are stored, else into staging. Imports pass ``return_ids=False``: a
+    million ids are not worth making into objects.
+
+    The points alone are staged and placed in their wards by PostGIS; the wards come back
+    with the rows' line numbers, and the full rows then go straight into ``reports`` with one
+    binary COPY, whose multi-row inserts cost half of what an INSERT ... SELECT row by row
+    does. The ids are random version 4 UUIDs made here, as ``gen_random_uuid()`` would.
     """
     active = require_active_ward_set(session)
-    enriched = with_darkness(rows)
+    lines = rows["line"].to_numpy(dtype=np.int64)
+    if not rows["line"].is_unique:
+        raise ValueError("report rows must have distinct line numbers")
+    lon, lat = rows["lon"].to_numpy(float), rows["lat"].to_numpy(float)
+    order = _spatial_order(lon, lat)
+    with _staging_table(session) as staging:
+        copy_binary(
+            session,
+            staging,
+            [bulk.int4("line", lines[order]), bulk.point("geom", lon[order], lat[order])],
+            progress=progress if check_only else None,
+        )
+        if check_only:
+            wards = _place(session, staging, lines, set_id=active.id)
+            found = None
+        else:
+            # PostGIS places the points while Python works out the rest of each row (the
+            # sun, codes): the two run on two cores, and the session is used by one thread
+            # at a time (the main thread does not touch it until the placing is done).
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                placing = pool.submit(_place, session, staging, lines, set_id=active.id)
+                found = _prepare(rows)
+                wards = placing.result()
+    placed = wards.codes >= 0
+    reason = (
+        "the point is outside the area this service covers (the wards of "
+        f"{active.name!r}, see GET /wards)"
+    )
+    outside = tuple(RowProblem(int(line), reason) for line in np.sort(lines[~placed]))
+    if found is None or (outside and not skip_outside) or not placed.any():
+        return StoreResult(ids=(), outside=outside, stored=0)
+    chosen = _write_order(found, wards, order, placed)
+    columns = _report_columns(
+        found, chosen, wards, source=source, status=status, import_id=import_id
+    )
+    with _large_load(session, len(chosen)):
+        stored = copy_binary(session, "reports", columns, progress=progress)
+    ids = tuple(bulk.uuids(columns[0])) if return_ids else ()  # type: ignore[arg-type]
+    return StoreResult(ids=ids, outside=outside, stored=stored)
+
+
+def _write_order(
+    found: _Prepared, wards: _Wards, spatial: np.ndarray, placed: np.ndarray
+) -> np.ndarray:
+    """The placed rows in the order they are written: by ward, then date, then place.
+
+    That is the order of reports_ward_idx (codes compared as the C collation compares them),
+    so building that index after a large load finds its input already sorted, the borough
+    index (wards come in borough blocks) nearly so, and a ward's reports over a stretch of
+    dates sit on neighbouring heap pages; within a ward and day rows keep the Z-order.
+    """
+    ward_rank = np.argsort(np.argsort(np.array(wards.wards, dtype=object)))
+    place_rank = np.empty(len(spatial), dtype=np.intp)
+    place_rank[spatial] = np.arange(len(spatial))
+    rows = np.flatnonzero(placed)
+    keys = (place_rank[rows], found.days[rows], ward_rank[wards.codes[rows]])
+    return rows[np.lexsort(keys)]
+
+
+def _place(session: Session, staging: str, lines: np.ndarray, *, set_id: int) -> _Wards:
+    """Find each staged point's ward in PostGIS and read the answers back."""
     session.execute(
         text(
-            f"CREATE TEMP TABLE {_STAGING} (line integer PRIMARY KEY, "
-            "geom geometry(Point, 4326) NOT NULL, occurred_on date NOT NULL, time_band text, "
-            "occurred_at timestamptz, categories text[] NOT NULL, text text, "
-            "sun_elevation float8 NOT NULL, is_dark boolean NOT NULL, "
-            "darkness_basis text NOT NULL) ON COMMIT DROP"
+            f"CREATE INDEX ON {staging} USING brin (geom) "
+            f"WITH (pages_per_range = {_STAGING_PAGES_PER_RANGE})"
         )
     )
-    copy_frame(session, _STAGING, _staging_frame(enriched), progress=progress)
-    session.execute(text(f"CREATE INDEX ON {_STAGING} USING gist (geom)"))
-    session.execute(text(f"ANALYZE {_STAGING}"))
+    with _settings(session, _ANALYZE_SETTINGS):
+        session.execute(text(f"ANALYZE {staging}"))
     compute_ward_hits(
-        session,
-        WardAssignedTable(_STAGING, key_column="line"),
-        set_id=active.id,
-        into=_HITS,
+        session, WardAssignedTable(staging, key_column="line"), set_id=set_id, into=_HITS
     )
-    outside_lines = (
-        session.execute(
+    return _placed_wards(session, lines, set_id=set_id)
+
+
+@dataclass(frozen=True)
+class _Wards:
+    """Each row's ward, as a code into ``wards`` and ``boroughs`` (-1: outside every ward)."""
+
+    codes: np.ndarray
+    wards: list[str]
+    boroughs: list[str]  # the borough of each ward, by the same code
+
+
+def _placed_wards(session: Session, lines: np.ndarray, *, set_id: int) -> _Wards:
+    """The ward PostGIS found for each row (by line), read back from the hits table.
+
+    The hits come back as one bytea of (line, ward id) pairs of big-endian integers, which
+    numpy reads in one go: a million rows fetched one by one would cost a second of Python.
+    """
+    wards = session.execute(
+        text("SELECT id, code, borough_code FROM wards WHERE ward_set_id = :id ORDER BY id"),
+        {"id": set_id},
+    ).all()
+    packed = session.execute(
+        text(
+            "SELECT coalesce(string_agg(int4send(h.key::int4) || int4send(w.id::int4), ''), '') "
+            f"FROM {_HITS} h JOIN wards w ON w.ward_set_id = :id AND w.code = h.code"
+        ),
+        {"id": set_id},
+    ).scalar_one()
+    hits = np.frombuffer(packed, dtype=[("key", ">i4"), ("ward", ">i4")])
+    ids = np.array([ward.id for ward in wards], dtype=np.int64)
+    codes = np.full(len(lines), -1, dtype=np.intp)
+    codes[pd.Index(lines).get_indexer(hits["key"].astype(np.int64))] = np.searchsorted(
+        ids, hits["ward"].astype(np.int64)
+    )
+    return _Wards(codes, [ward.code for ward in wards], [ward.borough_code for ward in wards])
+
+
+def _report_columns(
+    found: _Prepared,
+    chosen: np.ndarray,
+    wards: _Wards,
+    *,
+    source: str,
+    status: str,
+    import_id: int | None,
+) -> list[bulk.Column]:
+    """The ``reports`` columns for the chosen rows, in their order; the ids come first.
+
+    Columns with few values go as codes into their distinct values, so no Python runs per
+    row; text_redacted, received_hour and the moderation columns take their defaults.
+    """
+    n = len(chosen)
+    ward = wards.codes[chosen]
+
+    def encoded(values: Sequence[str | None]) -> list[bytes | None]:
+        return [None if value is None else str(value).encode() for value in values]
+
+    return [
+        # Ascending in writing order, so that the primary key's build finds them sorted.
+        bulk.uuid4("id", n, ascending=True),
+        bulk.point("geom", found.lon[chosen], found.lat[chosen]),
+        bulk.Coded("ward_code", ward, encoded(wards.wards)),
+        bulk.Coded("borough_code", ward, encoded(wards.boroughs)),
+        bulk.date("occurred_on", found.days[chosen]),
+        bulk.Coded("time_band", found.bands[chosen], encoded(found.band_names)),
+        bulk.timestamptz("occurred_at", found.occurred_at[chosen]),
+        bulk.text_arrays("categories", found.kinds[chosen], found.categories),
+        bulk.Coded("text", found.texts[chosen], encoded(found.text_values)),
+        bulk.constant("source", source.encode(), n),
+        bulk.float8("sun_elevation", found.elevation[chosen]),
+        bulk.boolean("is_dark", found.dark[chosen]),
+        bulk.Coded("darkness_basis", np.where(found.exact, 0, 1)[chosen], encoded(_BASES)),
+        bulk.constant("status", status.encode(), n),
+        bulk.constant("import_id", None if import_id is None else struct.pack(">q", import_id), n),
+    ]
+
+
+@contextmanager
+def _settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
+    """Transaction-local planner and memory settings, put back as they were afterwards."""
+    before = {
+        name: session.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one()
+        for name in settings
+    }
+    for name, value in settings.items():
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+
+
+@contextmanager
+def _staging_table(session: Session) -> Iterator[str]:
+    """A staging table of points for one batch, and the ward hits made from it.
+
+    An unlogged table of the current schema, with a name of its own, where the role may
+    create one: unlike a temporary table its pages live in shared buffers and parallel
+    workers can scan it (temporary tables are private to the session's small local buffers),
+    which makes the ward join of a large file much faster. It is created in the caller's
+    transaction, so other sessions never see it, and is dropped at the end (a rollback
+    removes it too); where the role may not create tables, a temporary one.
+    """
+    own = session.execute(
+        text("SELECT has_schema_privilege(current_schema(), 'CREATE')")
+    ).scalar_one()
+    name = f"{_STAGING}_{uuid.uuid4().hex}" if own else _STAGING
+    kind = "UNLOGGED TABLE" if own else "TEMP TABLE"
+    session.execute(
+        text(
+            f"CREATE {kind} {name} (line integer NOT NULL, geom geometry(Point, 4326) NOT NULL)"
+            + ("" if own else " ON COMMIT DROP")
+        )
+    )
+    try:
+        yield name
+    finally:
+        # After an SQL error the transaction is aborted and its rollback removes both tables;
+        # otherwise (success, or an error in Python) they go now, before any commit.
+        raw = session.connection().connection.driver_connection
+        if raw is not None and raw.info.transaction_status != pq.TransactionStatus.INERROR:
+            session.execute(text(f"DROP TABLE IF EXISTS {_HITS}, {name}"))
+
+
+# -- large loads: indexes built after the rows instead of updated row by row ----------------
+
+
+@dataclass(frozen=True)
+class _Definition:
+    """An index or constraint of ``reports`` as the catalogue spells it, to make it again."""
+
+    name: str
+    definition: str  # CREATE INDEX statement, or the constraint's definition
+    comment: str | None
+
+
+@contextmanager
+def _large_load(session: Session, rows: int) -> Iterator[None]:
+    """Around inserting ``rows`` reports: for a large load, drop and rebuild the indexes.
+
+    Updating six indexes and two foreign-key triggers row by row costs several times more
+    than building them once over the whole table, so when ``rows`` is at least
+    `LARGE_LOAD_ROWS` and the table holds fewer rows than that, the plain indexes, the
+    primary key (unless another table's foreign key needs it) and the foreign keys are
+    dropped, the rows inserted, and each is made again from the definition the catalogue gave
+    for it -- same name, same definition, same comment, re-validated -- all in the caller's
+    transaction: a failure anywhere rolls the table back with its indexes as they were.
+
+    The price is the lock: from the drop until the caller commits, ``reports`` (and the tables
+    its foreign keys point to: ``walks``, ``imports``) take ACCESS EXCLUSIVE locks, so readers
+    wait for a large first load to finish instead of seeing it half done.
+    """
+    if rows < LARGE_LOAD_ROWS or _holds_at_least(session, rows):
+        yield
+        return
+    session.execute(text("LOCK TABLE reports IN ACCESS EXCLUSIVE MODE"))
+    # Indexes that are clustered on, or that give the replica identity, carry table state a
+    # plain CREATE INDEX would not restore: they stay and are updated row by row.
+    constraints = [
+        _Definition(*row)
+        for row in session.execute(
             text(
-                f"SELECT s.line FROM {_STAGING} s "
-                f"WHERE NOT EXISTS (SELECT FROM {_HITS} h WHERE h.key = s.line) ORDER BY s.line"
+                "SELECT c.conname, pg_get_constraintdef(c.oid), "
+                "  obj_description(c.oid, 'pg_constraint') "
+                "FROM pg_constraint c LEFT JOIN pg_index x ON x.indexrelid = c.conindid "
+                "  AND c.contype <> 'f' "
+                "WHERE c.conrelid = 'reports'::regclass AND c.contype IN ('p', 'u', 'x', 'f') "
+                "  AND NOT coalesce(x.indisclustered OR x.indisreplident, false) "
+                "  AND (c.contype = 'f' OR NOT EXISTS (SELECT FROM pg_constraint r "
+                "       WHERE r.contype = 'f' AND r.confrelid = c.conrelid)) "
+                # Keys and exclusions first: they are made again in this order.
+                "ORDER BY c.contype = 'f', c.conname"
             )
         )
-        .scalars()
-        .all()
-    )
-    outside = tuple(
-        RowProblem(
-            line,
-            "the point is outside the area this service covers (the wards of "
-            f"{active.name!r}, see GET /wards)",
-        )
-        for line in outside_lines
-    )
-    ids: list[uuid.UUID] = []
-    stored = 0
-    if not outside or skip_outside:
-        inserted = session.execute(
+    ]
+    indexes = [
+        _Definition(*row)
+        for row in session.execute(
             text(
-                "INSERT INTO reports (geom, ward_code, borough_code, occurred_on, time_band, "
-                "  occurred_at, categories, text, source, sun_elevation, is_dark, "
-                "  darkness_basis, status, import_id) "
-                "SELECT s.geom, h.code, h.borough_code, s.occurred_on, s.time_band, "
-                "  s.occurred_at, s.categories, s.text, :source, s.sun_elevation, s.is_dark, "
-                "  s.darkness_basis, :status, :import_id "
-                f"FROM {_STAGING} s JOIN {_HITS} h ON h.key = s.line ORDER BY s.geom "
-                + ("RETURNING id" if return_ids else "")
-            ),
-            {"source": source, "status": status, "import_id": import_id},
+                "SELECT i.relname, pg_get_indexdef(x.indexrelid), "
+                "  obj_description(x.indexrelid, 'pg_class') "
+                "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "WHERE x.indrelid = 'reports'::regclass "
+                "  AND NOT x.indisclustered AND NOT x.indisreplident "
+                "  AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = x.indexrelid "
+                "    AND c.conrelid = x.indrelid) "
+                "ORDER BY i.relname"
+            )
         )
-        if return_ids:
-            ids = list(inserted.scalars())
-            stored = len(ids)
-        else:
-            stored = inserted.rowcount  # type: ignore[attr-defined]
-    session.execute(text(f"DROP TABLE {_HITS}, {_STAGING}"))
-    return StoreResult(ids=tuple(ids), outside=outside, stored=stored)
+    ]
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    for constraint in reversed(constraints):
+        session.execute(text(f"ALTER TABLE reports DROP CONSTRAINT {quote(constraint.name)}"))
+    for index in indexes:
+        session.execute(text(f"DROP INDEX {quote(index.name)}"))
+    yield
+    with _settings(session, _LOAD_SETTINGS):
+        keys = [c for c in constraints if not c.definition.startswith("FOREIGN KEY")]
+        foreign = [c for c in constraints if c.definition.startswith("FOREIGN KEY")]
+        for constraint in keys:
+            session.execute(
+                text(
+                    f"ALTER TABLE reports ADD CONSTRAINT {quote(constraint.name)} "
+                    f"{constraint.definition}"
+                )
+            )
+        for index in indexes:
+            session.execute(text(index.definition))
+        for constraint in foreign:
+            session.execute(
+                text(
+                    f"ALTER TABLE reports ADD CONSTRAINT {quote(constraint.name)} "
+                    f"{constraint.definition}"
+                )
+            )
+    # COMMENT takes no bind parameters: the server quotes the text as a literal first.
+    for what, definitions in (("CONSTRAINT", constraints), ("INDEX", indexes)):
+        for made in definitions:
+            if made.comment is None:
+                continue
+            literal = session.execute(
+                text("SELECT quote_literal(:c)"), {"c": made.comment}
+            ).scalar_one()
+            on = " ON reports" if what == "CONSTRAINT" else ""
+            session.execute(text(f"COMMENT ON {what} {quote(made.name)}{on} IS {literal}"))
+
+
+def _holds_at_least(session: Session, rows: int) -> bool:
+    """Whether ``reports`` holds at least ``rows`` rows (counting stops there)."""
+    found = session.execute(
+        text("SELECT count(*) FROM (SELECT FROM reports LIMIT :n) r"), {"n": rows}
+    ).scalar_one()
+    return int(found) >= rows
 
 
 # -- moderation ------------------------------------------------------------------------------
