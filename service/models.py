@@ -212,10 +212,19 @@ class Report(Base):
     walk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("walks.id", ondelete="SET NULL"))
     # A walk concern raised along a short stretch: counted at ``geom``, its middle.
     concern_line = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    # The id the live page gave a walk concern on the phone: a resend finds it again.
+    client_ref: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
     __table_args__ = (
         Index("reports_geom_idx", "geom", postgresql_using="gist"),
         Index("reports_walk_idx", "walk_id"),
+        Index(
+            "reports_walk_client_ref_idx",
+            "walk_id",
+            "client_ref",
+            unique=True,
+            postgresql_where=text("client_ref IS NOT NULL"),
+        ),
         Index("reports_ward_idx", "ward_code", "occurred_on"),
         Index("reports_borough_idx", "borough_code", "occurred_on"),
         Index("reports_status_idx", "status"),

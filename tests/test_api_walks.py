@@ -652,3 +652,30 @@ def test_closing_a_walk_works_out_its_darkness_from_the_real_times(
     assert client.post(f"{url}/close", headers=people["waterloo"], json=times).status_code == 200
     walked = client.get(url, headers=people["waterloo"]).json()["properties"]
     assert (walked["dark_share"], walked["dark_at_start"]) == (1.0, True)
+
+
+def test_a_concern_sent_again_with_its_client_ref_is_stored_once(
+    client: TestClient, people: dict, app_settings: Settings
+) -> None:
+    walk = _walk_with_route(client, people)
+    concern = {
+        "lon": -0.1100,
+        "lat": 51.5074,
+        "categories": ["isolated"],
+        "at": "2026-12-01T17:10:00+00:00",
+        "client_ref": "6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6",
+    }
+    url = f"/walks/{walk['id']}/concerns"
+    first = client.post(url, headers=people["waterloo"], json=concern)
+    assert first.status_code == 201, first.text
+    again = client.post(url, headers=people["waterloo"], json={**concern, "note": "resent"})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    other = client.post(url, headers=people["waterloo"], json={**concern, "client_ref": None})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    engine = create_engine(app_settings.database_url or "")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT text FROM reports ORDER BY text NULLS FIRST")).all()
+    engine.dispose()
+    assert [r.text for r in rows] == [None, None]  # the resend changed nothing
+    bad = client.post(url, headers=people["waterloo"], json={**concern, "client_ref": "x1"})
+    assert bad.status_code == 422 and "client_ref" in bad.json()["detail"]

@@ -471,15 +471,30 @@ def walk_route_wkt(session: Session, walk_id: uuid.UUID, principal: Principal) -
 
 def add_concern(
     session: Session, walk_id: uuid.UUID, concern: dict[str, Any], *, principal: Principal
-) -> uuid.UUID:
+) -> tuple[uuid.UUID, bool]:
     """Store a concern raised on the walk as a published ``walk_concern`` report.
 
     The concern is a point (``lon``, ``lat``) or a short stretch (``line``, GeoJSON), counted
     at the stretch's middle. Its time is ``at`` when the live page recorded one, else the
     walk's start, never in the future (a concern noted while planning is "now").
+
+    Returns the report's id and whether it is new: a concern sent again with the same
+    ``client_ref`` (the live page's own id for it) is the one stored before.
     """
     walk = _walk_row(session, walk_id)
     _require_full_access(principal, walk)
+    client_ref = concern.get("client_ref")
+    if client_ref is not None:
+        # Locked so two resends at once cannot both get in (the unique index would refuse one).
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": str(client_ref)}
+        )
+        known = session.execute(
+            text("SELECT id FROM reports WHERE walk_id = :walk AND client_ref = :ref"),
+            {"walk": walk_id, "ref": client_ref},
+        ).scalar_one_or_none()
+        if known is not None:
+            return known, False
     lon, lat, stretch = _concern_place(concern)
     note = (concern.get("note") or "").strip()
     suggestion = (concern.get("suggestion") or "").strip()
@@ -513,12 +528,17 @@ def add_concern(
         raise InvalidInput(result.outside[0].reason)
     session.execute(
         text(
-            "UPDATE reports SET walk_id = :walk, concern_line = ST_GeomFromText(:line, 4326) "
-            "WHERE id = :id"
+            "UPDATE reports SET walk_id = :walk, concern_line = ST_GeomFromText(:line, 4326), "
+            "client_ref = :ref WHERE id = :id"
         ),
-        {"walk": walk_id, "id": result.ids[0], "line": stretch.wkt if stretch else None},
+        {
+            "walk": walk_id,
+            "id": result.ids[0],
+            "line": stretch.wkt if stretch else None,
+            "ref": client_ref,
+        },
     )
-    return result.ids[0]
+    return result.ids[0], True
 
 
 def _concern_place(concern: dict[str, Any]) -> tuple[Any, Any, LineString | None]:

@@ -215,18 +215,33 @@ class ConcernCreate(BaseModel):
     note: str | None = Field(default=None, max_length=600)
     suggestion: str | None = Field(default=None, max_length=380)
     at: datetime | None = Field(default=None, description="ISO 8601 with offset")
+    client_ref: uuid.UUID | None = Field(
+        default=None, description="the sender's own id for it: sent again, it is not stored twice"
+    )
 
 
 Within = Annotated[float, Query(gt=0, le=500, description="metres either side of the route")]
 
 
-@router.post("/walks/{walk_id}/concerns", operation_id="add_concern", status_code=201)
+@router.post(
+    "/walks/{walk_id}/concerns",
+    operation_id="add_concern",
+    status_code=201,
+    responses={200: {"description": "sent before with this client_ref: the stored concern"}},
+)
 def add_concern(
-    session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: ConcernCreate
+    session: SessionDep,
+    principal: Staff,
+    walk_id: uuid.UUID,
+    body: ConcernCreate,
+    response: Response,
 ) -> Any:
     """Record a concern raised on the walk; it counts as a published report (walk concern)."""
-    report_id = queries.add_concern(session, walk_id, body.model_dump(), principal=principal)
-    audit.record(session, principal, "add walk concern", str(walk_id))
+    report_id, new = queries.add_concern(session, walk_id, body.model_dump(), principal=principal)
+    if new:
+        audit.record(session, principal, "add walk concern", str(walk_id))
+    else:
+        response.status_code = 200
     session.commit()
     return {"id": report_id, "walk_id": walk_id, "source": "walk_concern"}
 

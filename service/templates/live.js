@@ -114,12 +114,17 @@
   }
 
   function newId() {
+    // A random (version 4) UUID: the service takes it as the concern's client_ref.
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) {
       return ("0" + b.toString(16)).slice(-2);
     }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20),
+            hex.slice(20)].join("-");
   }
 
   function say(text) { $("status").textContent = text; }
@@ -417,7 +422,7 @@
 
   function outcome(result, expected, field) {
     // Only the service's own answer counts as stored: its status and the field it returns.
-    if (result.status === expected && result.body && result.body[field] !== undefined) {
+    if (expected.indexOf(result.status) >= 0 && result.body && result.body[field] !== undefined) {
       return "accepted";
     }
     // No connection, a portal or proxy in the way, the server busy or failing: try later.
@@ -447,10 +452,11 @@
       save(); render();
       send("POST", config.concernsUrl, {
         lon: concern.lon, lat: concern.lat, categories: concern.categories,
-        note: concern.note || null, at: concern.at
+        note: concern.note || null, at: concern.at, client_ref: concern.id
       }).then(function (result) {
         busy = false;
-        var verdict = outcome(result, 201, "id");
+        // 200: the service had it already (its answer to an earlier send was lost).
+        var verdict = outcome(result, [200, 201], "id");
         if (verdict === "accepted") {
           concern.status = "sent"; concern.serverId = result.body.id;
           say("Concern from " + clock(concern.at) + " sent.");
@@ -474,7 +480,7 @@
         type: "LineString", coordinates: state.points.map(function (p) { return [p[0], p[1]]; })
       }).then(function (result) {
         busy = false;
-        var verdict = outcome(result, 200, "length_m");
+        var verdict = outcome(result, [200], "length_m");
         if (verdict === "accepted") {
           route.status = "sent";
           route.length = result.body.length_m;
