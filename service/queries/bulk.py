@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.orm import Session
 
 # Called with (rows sent so far, rows in all); the CLI draws a progress bar with it.
@@ -237,10 +238,9 @@ def copy_binary(
     step = max(256, min(chunk_rows, _CHUNK_BYTES // widest))
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)") as copy,
-    ):
+    statement = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)"
+    with raw.cursor() as cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        # The writer's thread sends each chunk while this one encodes the next.
         copy.write(_BINARY_HEADER)
         for start in range(0, total, step):
             rows = slice(start, min(start + step, total))

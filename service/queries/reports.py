@@ -246,31 +246,41 @@ def store_reports(
         )
         if check_only:
             wards = _place(session, staging, lines, set_id=active.id)
-            found = None
-        else:
-            # PostGIS places the points while Python works out the rest of each row (the
-            # sun, codes): the two run on two cores, and the session is used by one thread
-            # at a time (the main thread does not touch it until the placing is done).
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                placing = pool.submit(_place, session, staging, lines, set_id=active.id)
-                found = _prepare(rows)
-                wards = placing.result()
+            return StoreResult(ids=(), outside=_outside(lines, wards, active.name), stored=0)
+        # PostGIS places the points while Python works out the rest of each row (the sun,
+        # codes, ids): the two run on two cores, and the session is used by one thread at a
+        # time (the main thread does not touch it until the placing is done).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            placing = pool.submit(_place, session, staging, lines, set_id=active.id)
+            found = _prepare(rows)
+            # Ascending, so that the primary key's build finds them sorted; one per row, of
+            # which the first serve however many rows are written.
+            ids = bulk.uuid4("id", len(rows), ascending=True)
+            wards = placing.result()
+    outside = _outside(lines, wards, active.name)
     placed = wards.codes >= 0
-    reason = (
-        "the point is outside the area this service covers (the wards of "
-        f"{active.name!r}, see GET /wards)"
-    )
-    outside = tuple(RowProblem(int(line), reason) for line in np.sort(lines[~placed]))
-    if found is None or (outside and not skip_outside) or not placed.any():
+    if (outside and not skip_outside) or not placed.any():
         return StoreResult(ids=(), outside=outside, stored=0)
     chosen = _write_order(found, wards, order, placed)
-    columns = _report_columns(
-        found, chosen, wards, source=source, status=status, import_id=import_id
-    )
+    id_column = bulk.Fixed("id", ids.values[: len(chosen)])
+    columns = [
+        id_column,
+        *_report_columns(found, chosen, wards, source=source, status=status, import_id=import_id),
+    ]
     with _large_load(session, len(chosen)):
         stored = copy_binary(session, "reports", columns, progress=progress)
-    ids = tuple(bulk.uuids(columns[0])) if return_ids else ()  # type: ignore[arg-type]
-    return StoreResult(ids=ids, outside=outside, stored=stored)
+    return StoreResult(
+        ids=tuple(bulk.uuids(id_column)) if return_ids else (), outside=outside, stored=stored
+    )
+
+
+def _outside(lines: np.ndarray, wards: _Wards, ward_set: str) -> tuple[RowProblem, ...]:
+    """The rows no ward of the active set holds, as problems in line order."""
+    reason = (
+        "the point is outside the area this service covers (the wards of "
+        f"{ward_set!r}, see GET /wards)"
+    )
+    return tuple(RowProblem(int(line), reason) for line in np.sort(lines[wards.codes < 0]))
 
 
 def _write_order(
@@ -351,7 +361,7 @@ def _report_columns(
     status: str,
     import_id: int | None,
 ) -> list[bulk.Column]:
-    """The ``reports`` columns for the chosen rows, in their order; the ids come first.
+    """The ``reports`` columns but the id for the chosen rows, in their order.
 
     Columns with few values go as codes into their distinct values, so no Python runs per
     row; text_redacted, received_hour and the moderation columns take their defaults.
@@ -363,8 +373,6 @@ def _report_columns(
         return [None if value is None else str(value).encode() for value in values]
 
     return [
-        # Ascending in writing order, so that the primary key's build finds them sorted.
-        bulk.uuid4("id", n, ascending=True),
         bulk.point("geom", found.lon[chosen], found.lat[chosen]),
         bulk.Coded("ward_code", ward, encoded(wards.wards)),
         bulk.Coded("borough_code", ward, encoded(wards.boroughs)),
