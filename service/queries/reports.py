@@ -111,7 +111,7 @@ def _prepare(rows: pd.DataFrame) -> _Prepared:
     elevation = np.full(len(rows), np.nan)
     dark = np.zeros(len(rows), dtype=bool)
     if exact.any():
-        elevation[exact] = solar_elevation(lon[exact], lat[exact], at[exact])
+        elevation[exact] = _elevations(lon[exact], lat[exact], at[exact])
         dark[exact] = elevation[exact] < DARK_BELOW_DEGREES
     banded = np.flatnonzero(~exact)
     if len(banded):
@@ -127,7 +127,7 @@ def _prepare(rows: pd.DataFrame) -> _Prepared:
         # datetime64 days rather than date objects: geo.darkness finds the distinct (date,
         # band) windows by hashing, and integers hash many times faster than objects.
         midpoints = band_midpoint_utc(days[banded], names[bands[banded]])
-        elevation[banded] = solar_elevation(lon[banded], lat[banded], midpoints)
+        elevation[banded] = _elevations(lon[banded], lat[banded], midpoints)
     return _Prepared(
         lon=lon,
         lat=lat,
@@ -143,6 +143,29 @@ def _prepare(rows: pd.DataFrame) -> _Prepared:
         dark=dark,
         exact=exact,
     )
+
+
+def _elevations(lon: np.ndarray, lat: np.ndarray, instants: np.ndarray) -> np.ndarray:
+    """The sun's elevation per row, as `solar_elevation` gives it, grouped by instant.
+
+    The sun's declination and equation of time depend on the instant alone and are most of
+    the work; a million time-band rows share a few thousand band midpoints, so each group of
+    rows with one instant gets a scalar instant (numpy broadcasts it, the numbers are the
+    same). Rows that nearly all have instants of their own go in one call.
+    """
+    codes, distinct = pd.factorize(np.asarray(instants, dtype="datetime64[ns]"))
+    if len(distinct) * _ROWS_PER_INSTANT > len(instants) or (codes < 0).any():
+        return solar_elevation(lon, lat, instants)
+    elevation = np.empty(len(instants))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    for group in np.split(order, bounds):
+        elevation[group] = solar_elevation(lon[group], lat[group], distinct[codes[group[0]]])
+    return elevation
+
+
+# Below this many rows per distinct instant, grouping rows by instant does not pay.
+_ROWS_PER_INSTANT = 20
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
