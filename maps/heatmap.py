@@ -203,7 +203,7 @@ def render_heatmap(
     The page shows the surface as one image (layer "Heatmap of reports"), ward outlines named
     on hover, optionally police.uk crimes per hexagon, a colour-ramp legend "fewer → more
     reports per km²", a layer control, the data credit and a panel with the filters and the
-    method note. It opens fitted to the surface.
+    method note. It opens fitted to the wards (or, with none, to the surface).
 
     Parameters
     ----------
@@ -242,7 +242,7 @@ def render_heatmap(
     if surface.peak <= 0:
         MapNotice("No reports to show with these filters.").add_to(m)
     if not ward_frame.empty:
-        ward_outlines(ward_frame).add_to(m)
+        ward_outlines(ward_frame, hover_inside=True).add_to(m)
     if crime_frame is not None:
         crimes_layer(crime_frame, k).add_to(m)
 
@@ -259,7 +259,12 @@ def render_heatmap(
     if crime_frame is not None:
         crimes_legend(k).add_to(m)
     AboutPanel(title, filters, note).add_to(m)
-    m.fit_bounds([[south, west], [north, east]])
+    # Open on the area (the surface reaches four bandwidths beyond it, mostly transparent).
+    if not ward_frame.empty:
+        min_x, min_y, max_x, max_y = ward_frame.total_bounds
+        m.fit_bounds([[min_y, min_x], [max_y, max_x]])
+    else:
+        m.fit_bounds([[south, west], [north, east]])
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_page(m, asset_url=asset_url)

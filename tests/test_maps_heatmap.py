@@ -127,7 +127,9 @@ def test_it_is_transparent_where_there_is_next_to_nothing(page):
     assert alpha.max() == round(0.8 * 255)
 
 
-def test_the_image_covers_the_surface_and_the_map_opens_on_it(page, one_hot_cell):
+def test_the_image_covers_the_surface_and_the_map_opens_on_the_wards(
+    page, one_hot_cell, pilot_wards
+):
     surface, _ = one_hot_cell
     _, (south, west, north, east) = overlay(page)
     to_wgs84 = Transformer.from_crs(27700, 4326, always_xy=True)
@@ -138,7 +140,8 @@ def test_the_image_covers_the_surface_and_the_map_opens_on_it(page, one_hot_cell
     assert south <= min(lats) + tiny and north >= max(lats) - tiny
     fit = re.search(r"\.fitBounds\(\s*(\[\[.*?\]\])", page, re.S)
     (fit_south, fit_west), (fit_north, fit_east) = json.loads(fit.group(1))
-    assert (fit_south, fit_west, fit_north, fit_east) == pytest.approx((south, west, north, east))
+    min_x, min_y, max_x, max_y = pilot_wards.total_bounds
+    assert (fit_south, fit_west, fit_north, fit_east) == pytest.approx((min_y, min_x, max_y, max_x))
 
 
 def test_the_legend_is_a_ramp_from_fewer_to_more_reports_per_km2(page, one_hot_cell):
@@ -167,6 +170,10 @@ def test_layers_wards_panel_and_credit(page, pilot_wards):
     assert len(wards["features"]) == len(pilot_wards) == 48
     assert "Waterloo & South Bank" in {
         hover(f, wards["tooltip"])["Ward"] for f in wards["features"]
+    }
+    # A transparent fill, so that hovering anywhere in a ward names it.
+    assert {(f["style"]["fill"], f["style"]["fillOpacity"]) for f in wards["features"]} == {
+        (True, 0.0)
     }
     panel = about_panel(page)
     assert [html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", panel)] == FILTERS

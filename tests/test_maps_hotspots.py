@@ -352,7 +352,7 @@ def test_crimes_are_circles_at_the_hexagon_centres_with_their_own_legend(protect
     legend = legends(page)["Police.uk crimes per hexagon"]
     assert list(legend) == ["10-24 crimes", "25-49 crimes", "50-99 crimes", "100 or more crimes"]
     assert [f["style"]["fillColor"] for f in layer["features"]] == list(legend.values())
-    assert "no circle: fewer than 10 (suppressed) or none" in page
+    assert "At hexagon centres, not crime locations; no circle: fewer than 10 or none" in page
 
 
 # --- edge cases ----------------------------------------------------------------------------
