@@ -1,0 +1,31 @@
+"""The home page links each role to its pages, and none of the links is dead."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+LINK = re.compile(r'href="(/[^"#]*)"')
+
+
+@pytest.mark.parametrize(
+    ("who", "expected", "absent"),
+    [
+        ("public", {"/report", "/maps/hotspots", "/maps/heatmap", "/themes/page"}, {"/evaluation"}),
+        ("partner", {"/maps/wards/summary", "/maps/hotspots"}, {"/maps/routes/briefing"}),
+        ("waterloo", {"/maps/routes/briefing", "/walks"}, {"/evaluation"}),
+        ("supervisor", {"/evaluation", "/safeguarding", "/audit", "/maps/routes/briefing"}, set()),
+    ],
+)
+def test_each_role_gets_working_links(
+    client: TestClient, people: dict, who: str, expected: set[str], absent: set[str]
+) -> None:
+    home = client.get("/", headers=people[who])
+    assert home.status_code == 200
+    links = set(LINK.findall(home.text))
+    assert expected <= links and not absent & links
+    for link in sorted(links):
+        answer = client.get(link, headers=people[who], follow_redirects=False)
+        assert answer.status_code in (200, 303), f"{who}: {link} answered {answer.status_code}"
