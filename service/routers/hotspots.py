@@ -313,9 +313,10 @@ def _long_csv(answer: HotSpotCells, crs: int) -> bytes:
     table = pd.concat(parts, ignore_index=True)
     table["suppressed"] = table["suppressed"].map({True: "true", False: "false"})
     table["notes"] = ""
-    table.loc[0, "notes"] = " ".join(
-        [*answer.note, f"The wkt column holds each hexagon in EPSG:{crs}."]
-    )
+    if not table.empty:
+        table.loc[0, "notes"] = " ".join(
+            [*answer.note, f"The wkt column holds each hexagon in EPSG:{crs}."]
+        )
     columns = ["counted", "i", "j", "edge_m", "count", "suppressed", "z", "p", "p_fdr", "class"]
     return bytes(table[[*columns, "wkt", "notes"]].to_csv(index=False).encode())
 
@@ -395,7 +396,9 @@ def _map_context(
 ) -> tuple[gpd.GeoDataFrame, str]:
     active, wards = wards_frame(session, simplify_m=simplify_m)
     wards = wards[wards["borough_code"].isin(query.selection.boroughs)]
-    credit = active.attribution + (f". {POLICE_UK_CREDIT}" if with_crimes else "")
+    credit = active.attribution
+    if with_crimes:
+        credit = f"{credit.rstrip('. ')}. {POLICE_UK_CREDIT}"
     return wards, credit
 
 
