@@ -17,10 +17,24 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["HEX_EDGES_M", "check_edge", "hex_centres", "hex_index", "hex_polygons"]
+__all__ = [
+    "CELL_KEY_BASE",
+    "HEX_EDGES_M",
+    "cell_keys",
+    "check_edge",
+    "hex_centres",
+    "hex_index",
+    "hex_polygons",
+    "split_cell_keys",
+]
 
 #: The edge lengths offered, metres: a 250 m hexagon covers about 0.16 km², a few streets.
 HEX_EDGES_M = (250, 500, 1000, 2000)
+
+#: A cell ``(i, j)`` is stored as one integer, ``i * CELL_KEY_BASE + j``. On the British
+#: National Grid both are positive and ``j`` stays under 3,100 even at the smallest edge
+#: (northings end at 1,300 km), so keys fit PostgreSQL's ``integer``.
+CELL_KEY_BASE = 100_000
 
 _ROOT3_2 = math.sqrt(3) / 2
 
@@ -80,3 +94,24 @@ def hex_polygons(i: ArrayLike, j: ArrayLike, edge_m: float) -> NDArray[np.object
     dy = np.array([0.0, -h, -h, 0.0, h, h, 0.0])
     rings = np.stack([cx[:, None] + dx, cy[:, None] + dy], axis=-1)
     return np.asarray(shapely.polygons(rings))
+
+
+def cell_keys(x: ArrayLike, y: ArrayLike, edge_m: float) -> NDArray[np.int64]:
+    """The stored key of each British National Grid point's cell (see :data:`CELL_KEY_BASE`).
+
+    Examples
+    --------
+    >>> cell_keys([530_000.0], [180_000.0], 250).tolist()
+    [141300415]
+
+    """
+    i, j = hex_index(x, y, edge_m)
+    if (i < 0).any() or (j < 0).any() or (j >= CELL_KEY_BASE).any():
+        raise ValueError("cell keys are made for points on the British National Grid only")
+    return np.asarray(i * CELL_KEY_BASE + j, dtype=np.int64)
+
+
+def split_cell_keys(keys: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``(i, j)`` back from stored cell keys."""
+    k = np.asarray(keys, dtype=np.int64)
+    return k // CELL_KEY_BASE, k % CELL_KEY_BASE

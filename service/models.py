@@ -214,6 +214,11 @@ class Report(Base):
     concern_line = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
     # The id the live page gave a walk concern on the phone: a resend finds it again.
     client_ref: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # Its hexagon cell at each offered edge (geo.hexagons.cell_keys): hot spots GROUP BY these.
+    hex_250: Mapped[int | None] = mapped_column(Integer)
+    hex_500: Mapped[int | None] = mapped_column(Integer)
+    hex_1000: Mapped[int | None] = mapped_column(Integer)
+    hex_2000: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("reports_geom_idx", "geom", postgresql_using="gist"),

@@ -190,3 +190,46 @@ def test_counts_synthetic_says_whether_demo_reports_are_counted(db: Session) -> 
     assert aggregates.counts_synthetic(db, everything)
     public_only = aggregates.AggregateFilter(BOTH, sources=("public",))
     assert not aggregates.counts_synthetic(db, public_only)
+
+
+def test_reports_keep_their_cells_and_the_databases_own_arithmetic_agrees(
+    db: Session, reports: gpd.GeoDataFrame
+) -> None:
+    from geo.hexagons import cell_keys
+
+    stored = pd.DataFrame(
+        db.execute(
+            text(
+                "SELECT ST_X(ST_Transform(geom, 27700)) AS x, ST_Y(ST_Transform(geom, 27700)) "
+                "AS y, hex_250, hex_500, hex_1000, hex_2000, "
+                "hex_cell_key(ST_X(ST_Transform(geom, 27700)), ST_Y(ST_Transform(geom, 27700)), "
+                "500) AS in_sql FROM reports"
+            )
+        ).all()
+    )
+    for edge in HEX_EDGES_M:
+        assert (stored[f"hex_{edge}"] == cell_keys(stored["x"], stored["y"], edge)).all()
+    assert (stored["in_sql"] == stored["hex_500"]).all()
+
+
+def test_a_report_written_without_its_cells_is_still_counted(db: Session) -> None:
+    # As an operator's hand-written INSERT would leave it: no hex_* columns.
+    db.execute(
+        text(
+            "INSERT INTO reports (geom, ward_code, borough_code, occurred_on, time_band, "
+            "categories, source, sun_elevation, is_dark, darkness_basis, status) VALUES "
+            "(ST_SetSRID(ST_MakePoint(-0.1136, 51.5033), 4326), 'E05014118', 'E09000022', "
+            "'2026-11-01', 'evening', '{poor_lighting}', 'public', -20, true, 'time_band', "
+            "'published')"
+        )
+    )
+    demo.seed_reports(db, 50, seed=4)
+    counted = aggregates.hexagon_counts(db, aggregates.AggregateFilter(BOTH), edge_m=250)
+    points = gpd.read_postgis(
+        text("SELECT ST_Transform(geom, 27700) AS geom FROM reports"), db.connection()
+    )
+    i, j = hex_index(points.geometry.x, points.geometry.y, 250)
+    expected = pd.Series(list(zip(i, j, strict=True))).value_counts().sort_index()
+    got = counted.set_index(["i", "j"])["reports"].sort_index()
+    assert got.sum() == 51
+    assert list(got.items()) == [(k, v) for k, v in expected.items()]

@@ -23,10 +23,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from psycopg import pq
+from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.darkness import DARK_BELOW_DEGREES, band_darkness, band_midpoint_utc, solar_elevation
+from geo.hexagons import HEX_EDGES_M, cell_keys
 from geo.reports import RowProblem
 from service.queries import bulk
 from service.queries.bulk import Progress, copy_binary
@@ -94,6 +96,7 @@ class _Prepared:
     elevation: np.ndarray
     dark: np.ndarray
     exact: np.ndarray
+    cells: dict[int, np.ndarray]  # edge (m) -> hexagon cell key of each row
 
 
 def _prepare(rows: pd.DataFrame) -> _Prepared:
@@ -128,7 +131,11 @@ def _prepare(rows: pd.DataFrame) -> _Prepared:
         # band) windows by hashing, and integers hash many times faster than objects.
         midpoints = band_midpoint_utc(days[banded], names[bands[banded]])
         elevation[banded] = _elevations(lon[banded], lat[banded], midpoints)
+    # The hexagon cells at every offered edge: hot spots then count them with a GROUP BY.
+    x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
+    cells = {edge: cell_keys(x, y, edge) for edge in HEX_EDGES_M}
     return _Prepared(
+        cells=cells,
         lon=lon,
         lat=lat,
         days=days,
@@ -410,6 +417,7 @@ def _report_columns(
         bulk.Coded("darkness_basis", np.where(found.exact, 0, 1)[chosen], encoded(_BASES)),
         bulk.constant("status", status.encode(), n),
         bulk.constant("import_id", None if import_id is None else struct.pack(">q", import_id), n),
+        *(bulk.int4(f"hex_{edge}", keys[chosen]) for edge, keys in found.cells.items()),
     ]
 
 
