@@ -42,6 +42,7 @@ from service.db import migrate
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
 from service.settings import Settings
+from tests.browser import watched_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -309,6 +310,13 @@ def walktalk(
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    """A watched page on the live server (see :func:`watched_page`)."""
+    with watched_page(browser, live_server) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser import watched_page
+
 pytestmark = pytest.mark.browser
 
 PAGE = "/maps/routes/briefing"
@@ -22,35 +24,8 @@ D = "\N{EN DASH}"
 
 @pytest.fixture
 def page(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    opened = context.new_page()
-    opened.problems = []  # console errors, page errors and requests that left the server
-    opened.on(
-        "console",
-        lambda msg: (
-            opened.problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error"
-            else None
-        ),
-    )
-    opened.on("pageerror", lambda exc: opened.problems.append(f"page error: {exc}"))
-    opened.on(
-        "request",
-        lambda req: (
-            opened.problems.append(f"off-server request: {req.url}")
-            if not req.url.startswith(live_server)
-            else None
-        ),
-    )
-    opened.on("requestfailed", lambda req: opened.problems.append(f"failed: {req.url}"))
-    opened.on(
-        "response",
-        lambda res: (
-            opened.problems.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
-        ),
-    )
-    yield opened
-    context.close()
+    with watched_page(browser, live_server, width=1280, height=860) as opened:
+        yield opened
 
 
 def click_map(page: Any, points: list[tuple[float, float]]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from geo.streets import read_osm_streets
 from service.queries.demo_walks import UPCOMING, seed_walks
 from service.settings import Settings
+from tests.browser import watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -53,35 +54,8 @@ def demo_walks(app_settings: Settings) -> dict[str, Any]:
 
 @pytest.fixture
 def page(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    opened.problems = []  # console errors, page errors and requests that left the server
-    opened.on(
-        "console",
-        lambda msg: (
-            opened.problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error"
-            else None
-        ),
-    )
-    opened.on("pageerror", lambda exc: opened.problems.append(f"page error: {exc}"))
-    opened.on(
-        "request",
-        lambda req: (
-            opened.problems.append(f"off-server request: {req.url}")
-            if not req.url.startswith(live_server)
-            else None
-        ),
-    )
-    opened.on("requestfailed", lambda req: opened.problems.append(f"failed: {req.url}"))
-    opened.on(
-        "response",
-        lambda res: (
-            opened.problems.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
-        ),
-    )
-    yield opened
-    context.close()
+    with watched_page(browser, live_server, width=1280, height=900) as opened:
+        yield opened
 
 
 def _value(page: Any, table: str, row: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from maps.hotspots import CLASS_COLOURS
 from service.queries import demo, imports
 from service.settings import Settings
+from tests.browser import watched_page
 from tests.test_api_hotspots import CRIMES
 
 pytestmark = pytest.mark.browser
@@ -32,35 +33,8 @@ def seeded(app_settings: Settings) -> None:
 
 @pytest.fixture
 def page(browser: Any, live_server: str, seeded: None) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    opened = context.new_page()
-    opened.problems = []  # console errors, page errors and requests that left the server
-    opened.on(
-        "console",
-        lambda msg: (
-            opened.problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error"
-            else None
-        ),
-    )
-    opened.on("pageerror", lambda exc: opened.problems.append(f"page error: {exc}"))
-    opened.on(
-        "request",
-        lambda req: (
-            opened.problems.append(f"off-server request: {req.url}")
-            if not req.url.startswith(live_server) and not req.url.startswith("data:")
-            else None
-        ),
-    )
-    opened.on("requestfailed", lambda req: opened.problems.append(f"failed: {req.url}"))
-    opened.on(
-        "response",
-        lambda res: (
-            opened.problems.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
-        ),
-    )
-    yield opened
-    context.close()
+    with watched_page(browser, live_server, width=1280, height=860) as opened:
+        yield opened
 
 
 def test_the_hot_spot_map_reads_as_a_person_would_read_it(

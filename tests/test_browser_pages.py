@@ -2,46 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    opened = context.new_page()
-    opened.problems = []  # console errors, page errors and requests that left the server
-    opened.on(
-        "console",
-        lambda msg: (
-            opened.problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error"
-            else None
-        ),
-    )
-    opened.on("pageerror", lambda exc: opened.problems.append(f"page error: {exc}"))
-    opened.on(
-        "request",
-        lambda req: (
-            opened.problems.append(f"off-server request: {req.url}")
-            if not req.url.startswith(live_server)
-            else None
-        ),
-    )
-    opened.on("requestfailed", lambda req: opened.problems.append(f"failed: {req.url}"))
-    opened.on(
-        "response",
-        lambda res: (
-            opened.problems.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None
-        ),
-    )
-    yield opened
-    context.close()
 
 
 def test_ward_map_renders_offline_with_tooltips_legend_and_attribution(
