@@ -23,14 +23,13 @@ import geopandas as gpd
 import matplotlib as mpl
 import matplotlib.image
 import numpy as np
-from folium.elements import MacroElement
-from folium.template import Template
 from numpy.typing import NDArray
 from pyproj import Transformer
 from scipy import ndimage
 
 from geo.kde import DensitySurface
 from maps.attribution import DataAttribution
+from maps.control import MapBox
 from maps.hotspots import (
     CRIME_COLUMNS,
     WARD_COLUMNS,
@@ -40,8 +39,7 @@ from maps.hotspots import (
     crimes_legend,
     ward_outlines,
 )
-from maps.legend import _LEGEND_CSS  # one look for every legend, swatches or ramp
-from maps.markup import js_literal
+from maps.legend import LEGEND_CSS
 from maps.notice import MapNotice
 from maps.page import new_map, render_page
 from maps.tiles import TileSource
@@ -67,33 +65,12 @@ _RAMP_CSS = """
 """
 
 
-class RampLegend(MacroElement):
+class RampLegend(MapBox):
     """A legend of a continuous colour ramp: a title, a gradient bar, and its two ends.
 
     Drawn in a ``div.map-legend`` like :class:`maps.legend.Legend`, so the pages' legends look
     alike and a browser test reads them the same way.
     """
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-            <style>{{ this.css }}</style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-            (function () {
-                var legend = L.control({position: "bottomright"});
-                legend.onAdd = function () {
-                    var div = L.DomUtil.create("div", "map-legend");
-                    div.innerHTML = {{ this.html_js }};
-                    L.DomEvent.disableClickPropagation(div);
-                    L.DomEvent.disableScrollPropagation(div);
-                    return div;
-                };
-                legend.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}
-        """
-    )
 
     def __init__(
         self,
@@ -104,15 +81,17 @@ class RampLegend(MacroElement):
         high: str,
         subtitle: str | None = None,
     ) -> None:
-        super().__init__()
-        self._name = "RampLegend"
         if len(colours) < 2 or not all(_HEX.fullmatch(c) for c in colours):
             raise ValueError(f"a ramp needs two or more #rrggbb colours, not {list(colours)}")
         self.title = title
         self.colours = tuple(colours)
         self.low, self.high, self.subtitle = low, high, subtitle
-        self.css = _LEGEND_CSS + _RAMP_CSS
-        self.html_js = js_literal(self.inner_html())
+        super().__init__(
+            name="RampLegend",
+            css_class="map-legend",
+            css=LEGEND_CSS + _RAMP_CSS,
+            position="bottomright",
+        )
 
     def inner_html(self) -> str:
         """The legend's content as HTML, every label escaped."""

@@ -24,13 +24,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from folium.elements import MacroElement
-from folium.template import Template
 
 from geo.hotspots import CLASSES, NOT_SIGNIFICANT, class_label
 from maps.attribution import DataAttribution
+from maps.control import MapBox
 from maps.legend import Legend, LegendEntry
-from maps.markup import js_literal
 from maps.notice import MapNotice
 from maps.page import new_map, render_page
 from maps.tiles import TileSource
@@ -96,7 +94,7 @@ _PANEL_CSS = """
 """
 
 
-class AboutPanel(MacroElement):
+class AboutPanel(MapBox):
     """A box on the map saying what is shown: a title, the filters, and the method note.
 
     The filters are always visible; the method note folds out under "How these counts were
@@ -104,35 +102,13 @@ class AboutPanel(MacroElement):
     ``div.map-about`` so a browser test can read it.
     """
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-            <style>{{ this.css }}</style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-            (function () {
-                var about = L.control({position: "bottomleft"});
-                about.onAdd = function () {
-                    var div = L.DomUtil.create("div", "map-about");
-                    div.innerHTML = {{ this.html_js }};
-                    L.DomEvent.disableClickPropagation(div);
-                    L.DomEvent.disableScrollPropagation(div);
-                    return div;
-                };
-                about.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}
-        """
-    )
-
     def __init__(self, title: str, filters: Sequence[str], note: Sequence[str]) -> None:
-        super().__init__()
-        self._name = "AboutPanel"
         self.title = title
         self.filters = tuple(filters)
         self.note = tuple(note)
-        self.css = _PANEL_CSS
-        self.html_js = js_literal(self.inner_html())
+        super().__init__(
+            name="AboutPanel", css_class="map-about", css=_PANEL_CSS, position="bottomleft"
+        )
 
     def inner_html(self) -> str:
         """The panel's content as HTML, every piece of text escaped."""

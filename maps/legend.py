@@ -7,14 +7,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from folium.elements import MacroElement
-from folium.template import Template
-
-from maps.markup import js_literal
+from maps.control import MapBox
 
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
-_LEGEND_CSS = """
+#: How every legend looks, swatches or ramp.
+LEGEND_CSS = """
 .map-legend {
   background: rgba(255, 255, 255, 0.92); padding: 8px 10px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); font: 13px/1.4 sans-serif; color: #222;
@@ -45,7 +43,7 @@ class LegendEntry:
             )
 
 
-class Legend(MacroElement):
+class Legend(MapBox):
     """A Leaflet control listing colours and labels under a title.
 
     Parameters
@@ -64,28 +62,6 @@ class Legend(MacroElement):
 
     """
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-            <style>{{ this.css }}</style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-            (function () {
-                var legend = L.control({position: {{ this.position_js }}});
-                legend.onAdd = function () {
-                    var div = L.DomUtil.create("div", "map-legend");
-                    div.innerHTML = {{ this.html_js }};
-                    // Scrolling or clicking the legend must not move the map underneath.
-                    L.DomEvent.disableClickPropagation(div);
-                    L.DomEvent.disableScrollPropagation(div);
-                    return div;
-                };
-                legend.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}
-        """
-    )
-
     def __init__(
         self,
         title: str,
@@ -94,14 +70,10 @@ class Legend(MacroElement):
         subtitle: str | None = None,
         position: str = "bottomright",
     ) -> None:
-        super().__init__()
-        self._name = "Legend"
         self.title = title
         self.subtitle = subtitle
         self.entries = tuple(entries)
-        self.css = _LEGEND_CSS
-        self.position_js = js_literal(position)
-        self.html_js = js_literal(self.inner_html())
+        super().__init__(name="Legend", css_class="map-legend", css=LEGEND_CSS, position=position)
 
     def inner_html(self) -> str:
         """Return the legend's content as HTML, every label escaped."""

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import html
 
-from folium.elements import MacroElement
-from folium.template import Template
-
-from maps.markup import js_literal
+from maps.control import MapBox
 
 _NOTICE_CSS = """
 .map-notice {
@@ -17,34 +14,18 @@ _NOTICE_CSS = """
 """
 
 
-class MapNotice(MacroElement):
+class MapNotice(MapBox):
     """A Leaflet control showing one plain-text message in a ``div.map-notice``.
 
     Used where an empty result would otherwise be a blank map that looks broken.
     """
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-            <style>{{ this.css }}</style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-            (function () {
-                var notice = L.control({position: "topright"});
-                notice.onAdd = function () {
-                    var div = L.DomUtil.create("div", "map-notice");
-                    div.innerHTML = {{ this.html_js }};
-                    return div;
-                };
-                notice.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}
-        """
-    )
-
     def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "MapNotice"
         self.text = text
-        self.css = _NOTICE_CSS
-        self.html_js = js_literal(html.escape(text))
+        super().__init__(
+            name="MapNotice", css_class="map-notice", css=_NOTICE_CSS, position="topright"
+        )
+
+    def inner_html(self) -> str:
+        """The message, escaped."""
+        return html.escape(self.text)

@@ -22,13 +22,11 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from folium.elements import MacroElement
-from folium.template import Template
 from numpy.typing import ArrayLike
 
 from maps.attribution import DataAttribution
+from maps.control import MapBox
 from maps.legend import Legend, LegendEntry
-from maps.markup import js_literal
 from maps.notice import MapNotice
 from maps.page import new_map, render_page
 from maps.tiles import TileSource
@@ -79,42 +77,27 @@ _PANEL_CSS = """
 """
 
 
-class SummaryPanel(MacroElement):
+class SummaryPanel(MapBox):
     """A Leaflet control with the page's heading, the filters and the method note.
 
     The text sits in ``div.map-summary``: ``ul.map-summary-filters`` and
     ``ul.map-summary-note``, one ``<li>`` per filter or sentence, all escaped.
     """
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-            <style>{{ this.css }}</style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-            (function () {
-                var panel = L.control({position: "topleft"});
-                panel.onAdd = function () {
-                    var div = L.DomUtil.create("div", "map-summary");
-                    div.innerHTML = {{ this.html_js }};
-                    L.DomEvent.disableClickPropagation(div);
-                    L.DomEvent.disableScrollPropagation(div);
-                    return div;
-                };
-                panel.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}
-        """
-    )
-
     def __init__(self, heading: str, filters: Sequence[str], note: Sequence[str]) -> None:
-        super().__init__()
-        self._name = "SummaryPanel"
-        self.css = _PANEL_CSS
-        items = "".join(f"<li>{html.escape(f)}</li>" for f in filters)
-        sentences = "".join(f"<li>{html.escape(s)}</li>" for s in note)
-        self.html_js = js_literal(
-            f"<h2>{html.escape(heading)}</h2>"
+        self.heading = heading
+        self.filters = tuple(filters)
+        self.note = tuple(note)
+        super().__init__(
+            name="SummaryPanel", css_class="map-summary", css=_PANEL_CSS, position="topleft"
+        )
+
+    def inner_html(self) -> str:
+        """The panel's content as HTML, every piece of text escaped."""
+        items = "".join(f"<li>{html.escape(f)}</li>" for f in self.filters)
+        sentences = "".join(f"<li>{html.escape(s)}</li>" for s in self.note)
+        return (
+            f"<h2>{html.escape(self.heading)}</h2>"
             f'<h3>Filters</h3><ul class="map-summary-filters">{items}</ul>'
             "<details open><summary>About these figures</summary>"
             f'<ul class="map-summary-note">{sentences}</ul></details>'
