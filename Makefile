@@ -46,3 +46,4 @@ bench: system-server $(INSTALLED)
 	$(BIN)/python -m bench.ward_lookup
 	$(BIN)/python -m bench.report_import
 	$(BIN)/python -m bench.route_exposure
+	$(BIN)/python -m bench.hex_aggregation
