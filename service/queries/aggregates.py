@@ -32,15 +32,20 @@ from service.taxonomy import LABELS
 GRID_X = "ST_X(ST_Transform(r.geom, 27700))"
 GRID_Y = "ST_Y(ST_Transform(r.geom, 27700))"
 
-# The London hour of an exact time, for reports that give one instead of a time band.
+
+def band_of_hour(timestamp_sql: str) -> str:
+    """SQL for the time band (``geo.reports.TIME_BANDS``) of a London wall-clock timestamp."""
+    hour = f"extract(hour FROM {timestamp_sql})"
+    return (
+        f"CASE WHEN {hour} BETWEEN 5 AND 7 THEN 'early_morning' "
+        f"WHEN {hour} BETWEEN 8 AND 16 THEN 'daytime' "
+        f"WHEN {hour} BETWEEN 17 AND 21 THEN 'evening' ELSE 'night' END"
+    )
+
+
+# A report's band: the one it was given, or the band of its exact time.
 _BAND_OF_ROW = (
-    "coalesce(r.time_band, CASE "
-    "WHEN extract(hour FROM r.occurred_at AT TIME ZONE 'Europe/London') BETWEEN 5 AND 7 "
-    "THEN 'early_morning' "
-    "WHEN extract(hour FROM r.occurred_at AT TIME ZONE 'Europe/London') BETWEEN 8 AND 16 "
-    "THEN 'daytime' "
-    "WHEN extract(hour FROM r.occurred_at AT TIME ZONE 'Europe/London') BETWEEN 17 AND 21 "
-    "THEN 'evening' ELSE 'night' END)"
+    "coalesce(r.time_band, " + band_of_hour("r.occurred_at AT TIME ZONE 'Europe/London'") + ")"
 )
 
 

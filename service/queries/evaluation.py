@@ -11,7 +11,6 @@ supervisor follows up with them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,29 +25,11 @@ from service.taxonomy import ACTIONS
 #: A walk shorter than this was cut short: the scheme asks for at least half an hour.
 SCHEME_MINUTES = 30
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # When a walk happened: its actual start once walked, in London's calendar.
 _WALK_MONTH = (
     "date_trunc('month', coalesce(w.actual_start, w.planned_start) AT TIME ZONE "
     "'Europe/London')::date"
 )
-
-
-def parse_month(value: str | None, name: str) -> date | None:
-    """A ``YYYY-MM`` query value as the first day of that month (None when empty).
-
-    Examples
-    --------
-    >>> parse_month("2026-03", "month_from")
-    datetime.date(2026, 3, 1)
-
-    """
-    if not value:
-        return None
-    match = _MONTH.match(value)
-    if not match:
-        raise InvalidInput(f"{name} must be a month as YYYY-MM (e.g. 2026-03), not {value!r}")
-    return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from geo.disclosure import DisclosureRule, protect
 from service.errors import InvalidInput
-from service.queries.aggregates import AggregateFilter
+from service.queries.aggregates import AggregateFilter, band_of_hour
 from service.queries.wards import require_active_ward_set
 from service.taxonomy import CATEGORIES
 
@@ -53,11 +53,7 @@ COLUMNS = ["month", "ward_code", "ward_name", "borough_code", "category", "kind"
 # The London month a walk started (its actual start once walked, else the planned one).
 _WALK_START = "(coalesce(w.actual_start, w.planned_start) AT TIME ZONE 'Europe/London')"
 # The same time bands as reports give, read off the walk's London start hour.
-_WALK_BAND = (
-    f"CASE WHEN extract(hour FROM {_WALK_START}) BETWEEN 5 AND 7 THEN 'early_morning' "
-    f"WHEN extract(hour FROM {_WALK_START}) BETWEEN 8 AND 16 THEN 'daytime' "
-    f"WHEN extract(hour FROM {_WALK_START}) BETWEEN 17 AND 21 THEN 'evening' ELSE 'night' END"
-)
+_WALK_BAND = band_of_hour(_WALK_START)
 # Survey themes alone with a source filter: nothing to count, but the grid is still answered.
 _NOTHING_COUNTED = (
     "SELECT NULL::date AS month, NULL::text AS ward_code, NULL::text AS category, "

@@ -31,8 +31,16 @@ Viewer = Annotated[Principal, Depends(Allow(*EVERYONE))]
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def _month(value: str | None, name: str) -> date | None:
-    if value is None or value == "":
+def parse_month(value: str | None, name: str) -> date | None:
+    """A ``YYYY-MM`` query value as the first day of that month (None when empty).
+
+    Examples
+    --------
+    >>> parse_month("2026-03", "month_from")
+    datetime.date(2026, 3, 1)
+
+    """
+    if not value:
         return None
     match = _MONTH.match(value)
     if not match:
@@ -101,7 +109,7 @@ def aggregate_request(
                 f"borough(s) {', '.join(outside)} are outside your scope ({', '.join(scope)})"
             )
         scope = tuple(sorted(set(borough)))
-    first, last = _month(month_from, "month_from"), _month(month_to, "month_to")
+    first, last = parse_month(month_from, "month_from"), parse_month(month_to, "month_to")
     if first and last and first > last:
         raise InvalidInput(f"month_from ({month_from}) is after month_to ({month_to})")
     unknown = sorted(set(category or ()) - SLUGS)

@@ -25,6 +25,7 @@ from service.errors import Forbidden
 from service.exports import download
 from service.queries import audit
 from service.queries import evaluation as queries
+from service.routers.aggregate_query import parse_month
 
 router = APIRouter(tags=["evaluation"])
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -39,9 +40,7 @@ def _period(
     month_from: Annotated[str | None, Query(description="first month, YYYY-MM")] = None,
     month_to: Annotated[str | None, Query(description="last month, YYYY-MM")] = None,
 ) -> queries.Period:
-    return queries.Period(
-        queries.parse_month(month_from, "month_from"), queries.parse_month(month_to, "month_to")
-    )
+    return queries.Period(parse_month(month_from, "month_from"), parse_month(month_to, "month_to"))
 
 
 def _borough_filter(
