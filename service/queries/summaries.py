@@ -382,7 +382,8 @@ def long_table(summary: pd.DataFrame, *, exact: bool, notes: str) -> pd.DataFram
     ``true``; nothing else is ever empty in ``value`` except a ``top_category`` rank a ward has
     no category for (under exact counts; under protected counts that row is marked suppressed,
     since the category may be one with too few reports to name). ``notes`` carries the method
-    note on every row, so a copied row keeps it.
+    note on the first row only, as the hot-spot and themes CSVs do: on every row it would be
+    most of the file (about 1 KB a row, 5 MB for all London's wards).
     """
     rows: list[dict[str, Any]] = []
     for ward in summary.to_dict("records"):
@@ -407,7 +408,7 @@ def long_table(summary: pd.DataFrame, *, exact: bool, notes: str) -> pd.DataFram
                     "category": category or "",
                     "value": "" if hidden or _missing(value) else _text(value),
                     "suppressed": "true" if hidden else "false",
-                    "notes": notes,
+                    "notes": "" if rows else notes,
                 }
             )
     return pd.DataFrame(

@@ -139,8 +139,9 @@ def export_ward_summary(
     """Download the ward summary: long-format CSV, GeoJSON or GeoPackage (4326 or 27700).
 
     The CSV has one row per ward and measure, a suppressed value an empty ``value`` with
-    ``suppressed`` true. Every file carries the method note: a ``notes`` column (CSV, and each
-    feature of the GeoJSON and GeoPackage), and in the GeoPackage also a ``method_note`` table.
+    ``suppressed`` true. Every file carries the method note: a ``notes`` column (on the CSV's
+    first row, on each feature of the GeoJSON and GeoPackage), and in the GeoPackage also a
+    ``method_note`` table.
     """
     check_crs(crs)
     if crs != 4326 and fmt != "gpkg":
