@@ -145,6 +145,11 @@ def test_describe_says_the_filters_in_words() -> None:
     ]
 
 
+def test_describe_names_the_boroughs_when_their_names_are_known() -> None:
+    words = aggregates.AggregateFilter(BOTH, borough_names=("Lambeth", "Southwark")).describe()
+    assert words == ["boroughs Lambeth (E09000022), Southwark (E09000028)"]
+
+
 def test_crime_counts_per_hexagon_equal_a_geopandas_join_with_postgis_cells(db: Session) -> None:
     from pathlib import Path
 

@@ -63,7 +63,7 @@ def test_a_partner_reads_the_ward_summary_map(
     assert "or more" in legend
     panel = page.locator(".map-summary").inner_text()
     assert "Ward summary: reports per km²" in panel
-    assert "boroughs E09000022" in panel and "after dark only" in panel
+    assert "boroughs Lambeth (E09000022)" in panel and "after dark only" in panel
     assert "Disclosure control: areas with fewer than 10 reports are suppressed" in panel
     assert (
         "Office for National Statistics"

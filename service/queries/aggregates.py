@@ -13,7 +13,7 @@ polygons. The cells' polygons are made afterwards, only for the cells shown.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -64,6 +64,8 @@ class AggregateFilter:
     dark_only: bool = False
     time_band: str | None = None
     sources: tuple[str, ...] = ()
+    #: Names for ``boroughs`` in the same order, for the words on pages and in method notes.
+    borough_names: tuple[str, ...] = field(default=(), compare=False)
 
     def where(self, alias: str = "r") -> tuple[str, dict[str, Any]]:
         """SQL conditions on ``reports AS <alias>`` and their parameters."""
@@ -90,7 +92,14 @@ class AggregateFilter:
 
     def describe(self) -> list[str]:
         """The filters in words, for the page and the method note."""
-        words = [f"boroughs {', '.join(self.boroughs)}"]
+        names = self.borough_names or self.boroughs
+        words = [
+            "boroughs "
+            + ", ".join(
+                code if name == code else f"{name} ({code})"
+                for code, name in zip(self.boroughs, names, strict=True)
+            )
+        ]
         if self.month_from or self.month_to:
             first = self.month_from.strftime("%B %Y") if self.month_from else "the first report"
             last = self.month_to.strftime("%B %Y") if self.month_to else "now"

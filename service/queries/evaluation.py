@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput
-from service.queries.wards import require_active_ward_set
+from service.queries.wards import borough_codes, require_active_ward_set
 from service.taxonomy import ACTIONS
 
 #: A walk shorter than this was cut short: the scheme asks for at least half an hour.
@@ -228,12 +228,7 @@ def evaluation(session: Session, *, boroughs: tuple[str, ...], period: Period) -
             else "awaiting the report reference"
         )
 
-    names: dict[str, str] = {
-        r.code: r.name
-        for r in session.execute(
-            text("SELECT code, name FROM boroughs WHERE code = ANY(:boroughs)"), params
-        )
-    }
+    names = borough_codes(session)
     walks = summary["walks"]
     return {
         "boroughs": list(boroughs),

@@ -22,7 +22,7 @@ from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import Forbidden, InvalidInput
 from service.queries.aggregates import AggregateFilter
-from service.queries.wards import require_active_ward_set
+from service.queries.wards import borough_codes, require_active_ward_set
 from service.taxonomy import SLUGS, SOURCES
 
 #: Every role may ask for aggregates; what each gets back differs (see ``disclosure_for``).
@@ -124,6 +124,7 @@ def aggregate_request(
         raise InvalidInput(
             f"unknown source {', '.join(bad_sources)}: use any of {', '.join(SOURCES)}"
         )
+    names = borough_codes(session)
     return AggregateRequest(
         principal=principal,
         selection=AggregateFilter(
@@ -134,6 +135,7 @@ def aggregate_request(
             dark_only=dark,
             time_band=time_band,
             sources=tuple(sorted(set(source or ()))),
+            borough_names=tuple(names.get(code, code) for code in scope),
         ),
         rule=disclosure_for(request, principal),
     )
