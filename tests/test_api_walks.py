@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import shape
 from sqlalchemy import create_engine, text
 
+from boundaries.bundled import PILOT_WARDS
 from service.settings import Settings
 from tests.walks import (
     BOROUGH_BANKSIDE,
@@ -16,6 +19,8 @@ from tests.walks import (
 )
 from tests.walks import make_walk as _walk
 from tests.walks import walk_with_route as _walk_with_route
+
+ST_GEORGES = "E05011114"
 
 
 def test_walks_last_at_least_thirty_minutes(client: TestClient, people: dict) -> None:
@@ -174,6 +179,43 @@ def test_route_privacy_by_role(client: TestClient, people: dict) -> None:
         assert client.get(url, headers=people[outsider]).status_code == 403
     # Only the walk's own officers (and supervisors) may change its route.
     assert client.put(f"{url}/route", headers=people["bankside"], json=ROUTE).status_code == 403
+
+
+def test_a_trimmed_view_names_only_the_wards_its_trimmed_route_crosses(
+    client: TestClient, people: dict
+) -> None:
+    # From St George's (its first 282 m, less than the least cut of 300 m) into Waterloo.
+    route = {
+        "type": "LineString",
+        "coordinates": [
+            [-0.1050, 51.4990],
+            [-0.1080, 51.5010],
+            [-0.1136, 51.5033],
+            [-0.1150, 51.5055],
+            [-0.1120, 51.5070],
+            [-0.1160, 51.5080],
+        ],
+    }
+    walk = _walk(
+        client,
+        people,
+        start="2026-12-01T17:00:00+00:00",
+        end="2026-12-01T17:45:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    stored = client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=route)
+    assert stored.status_code == 200, stored.text
+    url = f"/walks/{walk['id']}"
+
+    full = client.get(url, headers=people["waterloo"]).json()["properties"]
+    assert full["route_wards"] == [ST_GEORGES, WATERLOO]
+    trimmed = client.get(url, headers=people["bankside"]).json()
+    assert trimmed["properties"]["route_view"] == "trimmed"
+    # The ward where the route began is not named beside the route that hides its start.
+    assert trimmed["properties"]["route_wards"] == [WATERLOO]
+    wards = gpd.read_file(PILOT_WARDS.path)
+    line = shape(trimmed["geometry"])
+    assert sorted(wards[wards.intersects(line)]["WD24CD"]) == [WATERLOO]
 
 
 def test_concerns_and_exposure_agree_with_geopandas(

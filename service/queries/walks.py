@@ -417,13 +417,19 @@ def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> 
         text(
             f"SELECT ST_AsGeoJSON({column}, 6) AS geometry, kind, officer_id, "
             "CASE WHEN :full THEN buddy_id END AS buddy_id, ward_code, borough_code, "
-            "planned_start, planned_end, actual_start, actual_end, route_wards, length_m, "
+            "planned_start, planned_end, actual_start, actual_end, "
+            # The full route's wards would name where it started and ended: a trimmed view
+            # lists only the wards its trimmed route crosses (as the exports do).
+            "CASE WHEN :full THEN route_wards ELSE ARRAY(SELECT DISTINCT wd.code "
+            "FROM ward_parts p JOIN wards wd ON wd.id = p.ward_id "
+            "WHERE p.ward_set_id = :set_id AND ST_Intersects(p.geom, route_trimmed) "
+            "ORDER BY wd.code) END AS route_wards, length_m, "
             "dark_at_start, dark_share, consent_keep_route, consent_contact, consent_date, "
             "closed_at, baseline_safety, synthetic, "
             "CASE WHEN :full THEN ST_AsGeoJSON(meeting_point, 6) END AS meeting_point "
             "FROM walks WHERE id = :id"
         ),
-        {"id": walk_id, "full": view == "full"},
+        {"id": walk_id, "full": view == "full", "set_id": require_active_ward_set(session).id},
     ).one()
     properties = {k: v for k, v in row._mapping.items() if k != "geometry"}
     properties["meeting_point"] = json.loads(row.meeting_point) if row.meeting_point else None
