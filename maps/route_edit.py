@@ -94,7 +94,7 @@ class _SaveControl(MacroElement):
               .then(function (answer) {
                 if (answer[0] === 200) {
                   var km = (answer[1].length_m / 1000).toFixed(2);
-                  status("Saved: " + km + " km through " + answer[1].route_wards.join(", ") +
+                  status("Saved: " + km + " km through " + answer[1].route_ward_names.join(", ") +
                          "; " + Math.round(answer[1].dark_share * 100) + "% in the dark.");
                 } else {
                   status("Not saved: " + answer[1].detail);

@@ -114,6 +114,9 @@ def test_route_is_stored_with_wards_length_and_darkness(
     assert stored.status_code == 200, stored.text
     body = stored.json()
     assert {WATERLOO, BOROUGH_BANKSIDE} <= set(body["route_wards"])
+    named = dict(zip(body["route_wards"], body["route_ward_names"], strict=True))
+    assert named[WATERLOO] == "Waterloo & South Bank"
+    assert named[BOROUGH_BANKSIDE] == "Borough & Bankside"
     expected = GEOD.line_length(*zip(*ROUTE["coordinates"], strict=True))
     assert body["length_m"] == pytest.approx(expected, rel=0.01)
     assert body["dark_share"] == dark

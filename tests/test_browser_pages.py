@@ -180,7 +180,7 @@ def test_an_officer_draws_and_saves_a_route(
     page.get_by_role("button", name="Save route").click()
     page.get_by_text("Saved:").wait_for()
     status = page.locator("#route-status").inner_text()
-    assert "E05014118" in status and "km" in status
+    assert "Waterloo & South Bank" in status and "km" in status
 
     engine = create_engine(app_settings.database_url)
     with engine.connect() as conn:

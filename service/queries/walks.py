@@ -286,18 +286,18 @@ def store_route(
         raise InvalidInput(str(exc)) from None
     active = require_active_ward_set(session)
     wkt = line.wkt
-    wards = (
-        session.execute(
+    names: dict[str, str] = {
+        row.code: row.name
+        for row in session.execute(
             text(
-                "SELECT DISTINCT w.code FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
+                "SELECT DISTINCT w.code, w.name FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
                 "WHERE p.ward_set_id = :id AND ST_Intersects(p.geom, ST_GeomFromText(:wkt, 4326)) "
                 "ORDER BY w.code"
             ),
             {"id": active.id, "wkt": wkt},
         )
-        .scalars()
-        .all()
-    )
+    }
+    wards = list(names)
     if not wards:
         raise InvalidInput(
             "the route is entirely outside the service area (the wards of "
@@ -326,6 +326,8 @@ def store_route(
     return {
         "id": walk_id,
         "route_wards": list(wards),
+        # For the officer's own pages, which say where the route goes in words.
+        "route_ward_names": [names[code] for code in wards],
         "length_m": _length(session, wkt),
         "dark_share": round(float(share), 3),
         "dark_at_start": dark_start,

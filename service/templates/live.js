@@ -484,7 +484,7 @@
         if (verdict === "accepted") {
           route.status = "sent";
           route.length = result.body.length_m;
-          route.wards = result.body.route_wards;
+          route.wards = result.body.route_ward_names;
           say("Route saved: " + distanceText(route.length) + " through " +
               route.wards.join(", ") + ".");
         } else if (verdict === "later") {
