@@ -494,7 +494,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     _say(
         f"Walk and Talk Maps on {base}",
         f"  API docs:  {base}/docs",
+        f"  home:      {base}/  (links to every page for your role)",
         f"  ward map:  {base}/maps/wards",
+        f"  hot spots: {base}/maps/hotspots   heatmap: {base}/maps/heatmap",
+        f"  wards:     {base}/maps/wards/summary   themes: {base}/themes/page",
+        f"  report:    {base}/report  (the public's form)",
+        f"  sign in:   {base}/login  (walks, briefing, evaluation)",
         f"  health:    {base}/healthz",
         f"  lookup:    {base}/wards/lookup?lon=-0.1136&lat=51.5033",
     )

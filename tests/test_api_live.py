@@ -278,6 +278,19 @@ def test_serve_without_tls_stays_plain_http(
     assert "https://" not in out
 
 
+def test_serve_prints_the_pages_a_new_user_opens_and_each_answers(
+    walktalk: Run, uvicorn_runs: list[dict[str, Any]], client: Any
+) -> None:
+    code, out, err = walktalk("serve")
+    assert code == 0, err
+    paths = re.findall(r"http://127\.0\.0\.1:8000(/\S*)", out)
+    for page in ("/docs", "/maps/wards", "/maps/hotspots", "/maps/heatmap", "/report", "/login"):
+        assert page in paths, out
+    for path in paths:  # as the public, who open them first (signed-in pages redirect)
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code in (200, 303), (path, answer.status_code)
+
+
 @pytest.mark.parametrize(
     ("given", "says"),
     [
