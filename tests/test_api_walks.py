@@ -199,15 +199,7 @@ def test_a_trimmed_view_names_only_the_wards_its_trimmed_route_crosses(
             [-0.1160, 51.5080],
         ],
     }
-    walk = _walk(
-        client,
-        people,
-        start="2026-12-01T17:00:00+00:00",
-        end="2026-12-01T17:45:00+00:00",
-        buddy_ward=WATERLOO,
-    )
-    stored = client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=route)
-    assert stored.status_code == 200, stored.text
+    walk = _walk_with_route(client, people, route=route)
     url = f"/walks/{walk['id']}"
 
     full = client.get(url, headers=people["waterloo"]).json()["properties"]

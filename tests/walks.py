@@ -74,11 +74,20 @@ def make_walk(client: TestClient, people: dict, *, start: str, end: str, buddy_w
 
 
 def walk_with_route(
-    client: TestClient, people: dict, *, start: str = "2026-12-01T17:00:00+00:00"
+    client: TestClient,
+    people: dict,
+    *,
+    start: str = "2026-12-01T17:00:00+00:00",
+    route: dict | None = None,
 ) -> dict:
-    """A 45-minute evening walk in Waterloo (1 December by default), the South Bank route stored."""
+    """A 45-minute evening walk in Waterloo (1 December by default), its route stored.
+
+    The route is the South Bank one (``ROUTE``) unless another is given.
+    """
     end = (datetime.fromisoformat(start) + timedelta(minutes=45)).isoformat()
     walk = make_walk(client, people, start=start, end=end, buddy_ward=WATERLOO)
-    stored = client.put(f"/walks/{walk['id']}/route", headers=people["waterloo"], json=ROUTE)
+    stored = client.put(
+        f"/walks/{walk['id']}/route", headers=people["waterloo"], json=route or ROUTE
+    )
     assert stored.status_code == 200, stored.text
     return walk
