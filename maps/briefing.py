@@ -201,6 +201,7 @@ def render_briefing(
         attribution=attribution,
         tiles=tiles,
         category_labels=category_labels,
+        found=exposure["totals"],
     )
     panel = _panel(
         title=title,

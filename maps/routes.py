@@ -163,6 +163,7 @@ def render_route_map(
     asset_url: str,
     tiles: TileSource | None,
     notes: list[str] | None = None,
+    found: Mapping[str, int] | None = None,
 ) -> str:
     """Render a walk route and what was reported along it as a standalone HTML page.
 
@@ -188,10 +189,16 @@ def render_route_map(
         Point geometry.
     crimes : GeoDataFrame
         Police.uk crimes: ``crime_type`` (str), ``month`` (date or "YYYY-MM"), Point geometry.
+        Of each of these three, a caller may send only the most recent (too many to draw one
+        by one), and say in ``found`` how many there were.
     wards : GeoDataFrame
         The wards to outline (those the route crosses): ``code``, ``name``, polygon geometry.
     title : str
         The page's title, plain text, e.g. ``"Route 12, walked 3 March"``.
+    found : Mapping of str to int, optional
+        How many ``reports``, ``concerns`` and ``crimes`` lie within reach (the exposure's
+        totals). Where a frame holds fewer, its layer says "N of M" and a note on the map
+        says the markers are the N most recent.
     within_m : float
         The distance the counts were taken within, for the legend.
     attribution : str
@@ -228,6 +235,7 @@ def render_route_map(
         attribution=attribution,
         tiles=tiles,
         notes=notes,
+        found=found,
     )
     return render_page(m, asset_url=asset_url)
 
@@ -246,6 +254,7 @@ def route_map(
     tiles: TileSource | None,
     notes: list[str] | None = None,
     category_labels: Mapping[str, str] | None = None,
+    found: Mapping[str, int] | None = None,
 ) -> folium.Map:
     """The map of :func:`render_route_map`, not yet rendered, for pages that add to it.
 
@@ -281,21 +290,35 @@ def route_map(
         _ward_layer(ward_frame).add_to(m)
     classes = exposure_classes(max(int(s["total"]) for s in stretches))
     _route_layer(line, stretches, classes).add_to(m)
-    _marker_layer(
-        report_frame,
-        f"{REPORTS_LAYER} ({len(report_frame)})",
-        _REPORT_STYLE,
-        lambda row: _report_text(row, labels),
-    ).add_to(m)
-    _marker_layer(
-        concern_frame,
-        f"{CONCERNS_LAYER} ({len(concern_frame)})",
-        _CONCERN_STYLE,
-        lambda row: _concern_text(row, labels),
-    ).add_to(m)
-    _marker_layer(
-        crime_frame, f"{CRIMES_LAYER} ({len(crime_frame)})", _CRIME_STYLE, _crime_text
-    ).add_to(m)
+    notes = list(notes or ())
+    for frame, layer, style, text, key, word in (
+        (
+            report_frame,
+            REPORTS_LAYER,
+            _REPORT_STYLE,
+            lambda r: _report_text(r, labels),
+            "reports",
+            "reports",
+        ),
+        (
+            concern_frame,
+            CONCERNS_LAYER,
+            _CONCERN_STYLE,
+            lambda r: _concern_text(r, labels),
+            "concerns",
+            "walk concerns",
+        ),
+        (crime_frame, CRIMES_LAYER, _CRIME_STYLE, _crime_text, "crimes", "crimes"),
+    ):
+        counted = int((found or {}).get(key, len(frame)))
+        shown = f"{len(frame):,}" if len(frame) >= counted else f"{len(frame):,} of {counted:,}"
+        _marker_layer(frame, f"{layer} ({shown})", style, text).add_to(m)
+        if len(frame) < counted:
+            # The caller sends the most recent when there are too many to draw one by one.
+            notes.append(
+                f"Markers show the {len(frame):,} most recent of the {counted:,} {word} within "
+                f"{within_m:g} m; the route's colours count them all."
+            )
 
     Legend(
         "Reports, concerns and crimes per 100 m",
@@ -310,7 +333,7 @@ def route_map(
             LegendEntry(CRIMES_LAYER, str(_CRIME_STYLE["fill_color"])),
         ],
     ).add_to(m)
-    for note in notes or ():
+    for note in notes:
         MapNotice(note).add_to(m)
 
     min_x, min_y, max_x, max_y = line.bounds

@@ -213,6 +213,46 @@ def test_a_trimmed_view_names_only_the_wards_its_trimmed_route_crosses(
     assert sorted(wards[wards.intersects(line)]["WD24CD"]) == [WATERLOO]
 
 
+def test_the_walk_map_draws_the_most_recent_reports_and_says_how_many_it_left_out(
+    client: TestClient, people: dict, app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from service.queries import exposure
+
+    walk = _walk_with_route(client, people)
+    # Six reports on the route's own corners, one a day in October.
+    rows = "\n".join(
+        f"{lon},{lat},poor_lighting,2026-10-0{day},evening,"
+        for day, (lon, lat) in enumerate(ROUTE["coordinates"][:6], start=1)
+    )
+    csv = f"lon,lat,categories,date,time_band,text\n{rows}\n".encode()
+    stored = client.post(
+        "/imports", headers=people["supervisor"], files={"file": ("along.csv", csv, "text/csv")}
+    )
+    assert stored.status_code == 201, stored.text
+    monkeypatch.setattr(exposure, "MARKERS_MAX", 4)
+
+    engine = create_engine(app_settings.database_url or "")
+    with Session(engine) as session, session.begin():
+        _, reports, _, _ = exposure.nearby_points(session, shape(ROUTE).wkt, within=50)
+        newest = session.execute(
+            text(
+                "SELECT ST_X(geom), ST_Y(geom) FROM reports WHERE source = 'imported' "
+                "ORDER BY occurred_on DESC LIMIT 4"
+            )
+        ).all()
+    engine.dispose()
+    assert len(reports) == 4
+    assert sorted((round(p.x, 6), round(p.y, 6)) for p in reports.geometry) == sorted(
+        (round(x, 6), round(y, 6)) for x, y in newest
+    )
+
+    page = client.get(f"/maps/walks/{walk['id']}", headers=people["waterloo"]).text
+    assert "Unsafe-place reports (4 of 6)" in page
+    assert "Markers show the 4 most recent of the 6 reports within 50 m" in page
+
+
 def test_concerns_and_exposure_agree_with_geopandas(
     client: TestClient, people: dict, app_settings: Settings
 ) -> None:

@@ -391,10 +391,12 @@ def test_the_map_is_the_route_map_with_labels(page):
     assert layers(page) == [
         "Wards",
         "Route: reports, concerns and crimes per 100 m",
-        "Unsafe-place reports (1)",
+        # The exposure counted more than the markers given: the map says so.
+        "Unsafe-place reports (1 of 7)",
         "Walk concerns (2)",
-        "Police.uk crimes (1)",
+        "Police.uk crimes (1 of 12)",
     ]
+    assert "Markers show the 1 most recent of the 7 reports within 50 m" in page
     tips = tooltips(page)
     stretches = [t for t in tips if t.startswith("metres ")]
     assert len(stretches) == len(exposure_for(COUNTS)["segments"]) == 21  # 2.1 km

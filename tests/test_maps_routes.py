@@ -485,6 +485,39 @@ def test_notes_are_shown_on_the_map(page, segments, concerns, reports, crimes, w
     assert 'map-notice");' not in none
 
 
+def test_markers_capped_below_what_was_found_say_so(segments, concerns, reports, crimes, wards):
+    # Three reports drawn of 10 found (as service.queries.exposure.nearby_points caps them);
+    # the concerns and crimes given are all that were found.
+    found = {"reports": 10, "concerns": len(concerns), "crimes": len(crimes)}
+    capped = render(
+        segments=segments,
+        concerns=concerns,
+        reports=reports,
+        crimes=crimes,
+        wards=wards,
+        found=found,
+    )
+    names = list(feature_groups(capped))
+    assert "Unsafe-place reports (3 of 10)" in names
+    assert f"Walk concerns ({len(concerns)})" in names
+    assert f"Police.uk crimes ({len(crimes)})" in names
+    assert notices(capped) == [
+        TRIMMED,
+        "Markers show the 3 most recent of the 10 reports within 50 m; the route's colours "
+        "count them all.",
+    ]
+    everything = {"reports": len(reports), "concerns": len(concerns), "crimes": len(crimes)}
+    whole = render(
+        segments=segments,
+        concerns=concerns,
+        reports=reports,
+        crimes=crimes,
+        wards=wards,
+        found=everything,
+    )
+    assert notices(whole) == [TRIMMED]
+
+
 def test_no_cdn_url_remains(page):
     for marker in CDN_MARKERS:
         assert marker not in page, marker

@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 
 SEGMENT_M = 100.0
 WORST = 3
+#: Markers of each kind a route map draws at most (the most recent): each is a few hundred
+#: bytes of script, and a page with thousands is slow to open on a phone and unreadable.
+MARKERS_MAX = 500
 # ST_Subdivide's limit on a piece's vertices: fewer means tighter boxes (fewer points fetched
 # and tested) but more cutting and more probes; 16, with the buffer's edges cut every N metres,
 # was the fastest of those tried (bench/route_exposure.py).
@@ -32,7 +35,7 @@ PIECE_VERTICES = 16
 # The planner's estimates for PostGIS functions are huge (millions), so PostgreSQL's JIT would
 # compile this query for longer (about 1 s) than it takes to run (tens of ms): it is turned off
 # for the transaction first.
-_EXPOSURE_SQL = f"""
+_ROUTE_AND_PIECES = f"""
 WITH route AS (
     SELECT g, ST_Length(g) AS len
       FROM (SELECT ST_Transform(ST_GeomFromText(:wkt, 4326), 27700) AS g) given
@@ -41,7 +44,8 @@ WITH route AS (
                ST_Buffer(g, :within * 1.01 + 1), greatest(:within, 25)), 4326),
                {PIECE_VERTICES}) AS piece
       FROM route
-), near AS MATERIALIZED (
+)"""
+_EXPOSURE_SQL = f"""{_ROUTE_AND_PIECES}, near AS MATERIALIZED (
     -- A point on the edge between two pieces is found twice: GROUP BY the key keeps it once.
     SELECT CASE WHEN r.source = 'walk_concern' THEN 'concerns' ELSE 'reports' END AS kind,
            r.is_dark, ST_Transform(r.geom, 27700) AS p
@@ -112,30 +116,48 @@ def route_exposure(session: Session, wkt: str, *, within: float) -> dict[str, An
 
 
 def nearby_points(
-    session: Session, wkt: str, *, within: float
+    session: Session, wkt: str, *, within: float, most: int | None = None
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The concerns, reports and crimes near a route, and the wards it crosses, for its map."""
-    params = {"wkt": wkt, "within": within}
-    near = (
-        "geom && ST_Transform(ST_Expand(ST_Transform(ST_GeomFromText(:wkt, 4326), 27700), "
-        ":within), 4326) AND ST_DWithin(ST_Transform(geom, 27700), "
-        "ST_Transform(ST_GeomFromText(:wkt, 4326), 27700), :within)"
-    )
+    """The concerns, reports and crimes near a route, and the wards it crosses, for its map.
 
-    def frame(sql: str) -> gpd.GeoDataFrame:
+    The points are found as :func:`route_exposure` finds them (the same pieces, the same
+    exact distance), the most recent first, at most ``most`` (default ``MARKERS_MAX``) of each
+    kind: where a thousand reports lie along a route a map cannot show them one by one, and
+    its stretches already count them all.
+    """
+    params = {"wkt": wkt, "within": within, "most": most or MARKERS_MAX}
+    session.execute(text("SET LOCAL jit = off"))  # as in route_exposure
+
+    def frame(columns: str, table: str, condition: str, newest: str) -> gpd.GeoDataFrame:
+        # A point on the edge between two pieces is found twice: DISTINCT ON keeps it once.
+        sql = f"""{_ROUTE_AND_PIECES}
+            SELECT {columns}, geometry FROM (
+                SELECT DISTINCT ON (t.id) t.*, {newest} AS newest, t.geom AS geometry
+                  FROM {table} t JOIN pieces ON ST_Intersects(t.geom, pieces.piece), route
+                 WHERE {condition}
+                   AND ST_DWithin(ST_Transform(t.geom, 27700), route.g, :within)
+                 ORDER BY t.id
+            ) found
+            ORDER BY newest DESC NULLS LAST, id
+            LIMIT :most"""
         return gpd.read_postgis(
             text(sql).bindparams(**params), session.connection(), geom_col="geometry", crs=4326
         )
 
+    newest_report = "t.occurred_on"
     concerns = frame(
-        "SELECT categories, text AS note, geom AS geometry FROM reports "
-        f"WHERE status = 'published' AND source = 'walk_concern' AND {near}"
+        "categories, text AS note",
+        "reports",
+        "t.status = 'published' AND t.source = 'walk_concern'",
+        newest_report,
     )
     reports = frame(
-        "SELECT categories, is_dark, geom AS geometry FROM reports "
-        f"WHERE status = 'published' AND source <> 'walk_concern' AND {near}"
+        "categories, is_dark",
+        "reports",
+        "t.status = 'published' AND t.source <> 'walk_concern'",
+        newest_report,
     )
-    crimes = frame(f"SELECT crime_type, month, geom AS geometry FROM crimes WHERE {near}")
+    crimes = frame("crime_type, month", "crimes", "true", "t.month")
     wards = gpd.read_postgis(
         text(
             "SELECT w.code, w.name, w.geom AS geometry FROM wards w JOIN ward_sets s "

@@ -427,6 +427,7 @@ def walk_map(
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
         notes=notes,
+        found=exposure["totals"],
     )
     return HTMLResponse(html)
 
