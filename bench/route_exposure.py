@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -65,6 +66,7 @@ from service.taxonomy import CATEGORIES
 WITHIN_M = 50.0
 WARM_UP = 20
 BOX_EVERY = 10
+MAP_ROUNDS = 5
 POLICE_UK = Path(__file__).parents[1] / "data" / "police_uk"
 BANDS = ("early_morning", "daytime", "evening", "night")
 # Brixton station up Brixton Road to the Oval, Kennington Park Road, Kennington, Newington Butts,
@@ -393,6 +395,16 @@ def run(count: int, requests: int, seed: int) -> int:
                     started = time.perf_counter()
                     answers[name] = call()
                     times[name].append(time.perf_counter() - started)
+            # For information: the walk's map page, which draws the most recent markers only.
+            _say(f"the walk map page, {MAP_ROUNDS} times …")
+            map_seconds: list[float] = []
+            for _ in range(MAP_ROUNDS):
+                started = time.perf_counter()
+                page = http.get(f"/maps/walks/{walk_id}", headers=officer, params=params)
+                map_seconds.append(time.perf_counter() - started)
+                if page.status_code != 200:
+                    raise SystemExit(f"the walk map answered {page.status_code}: {page.text}")
+            map_layer = re.search(r"Unsafe-place reports \(([^)]*)\)", page.text)
         engine.dispose()
 
     got = answers["get"]
@@ -421,6 +433,12 @@ def run(count: int, requests: int, seed: int) -> int:
     for name, label in labels.items():
         p50, p95 = p[name]
         print(f"{label:<37} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms")
+    map50, map95 = _ms(map_seconds)
+    print(
+        f"walk map page (info)                  p50 {map50:8.2f} ms   p95 {map95:8.2f} ms, "
+        f"{len(page.content) / 1e6:.2f} MB, report markers "
+        f"{map_layer.group(1) if map_layer else 'not found'}"
+    )
     for name in ("get", "post"):
         p50 = p[name][0]
         verdict = "met" if p50 <= goal else "NOT met"
