@@ -36,8 +36,6 @@ from sqlalchemy.orm import Session
 
 from bench.report_import import make_csv
 from bench.ward_lookup import _database, _say, _server
-from boundaries.bundled import BOROUGHS_ATTRIBUTION, LONDON_BOROUGHS_PATH, PILOT_WARDS
-from boundaries.reading import read_boroughs, read_wards
 from service.app import create_app
 from service.auth import Role
 from service.cluster import ensure_postgis
@@ -54,17 +52,7 @@ def _load(url: str, count: int, seed: int) -> int:
     engine = create_engine(url)
     migrate(engine)
     with Session(engine) as session, session.begin():
-        wards.load_boroughs(
-            session, read_boroughs(LONDON_BOROUGHS_PATH), attribution=BOROUGHS_ATTRIBUTION
-        )
-        wards.load_ward_set(
-            session,
-            read_wards(PILOT_WARDS.path).wards,
-            name=PILOT_WARDS.name,
-            source="bench",
-            attribution=PILOT_WARDS.attribution,
-        )
-        wards.activate_ward_set(session, PILOT_WARDS.name)
+        wards.load_pilot(session)
     _say(f"making and importing {count:,} reports (the project's import) …")
     data = make_csv(count, seed)
     with Session(engine) as session, session.begin():

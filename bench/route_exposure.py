@@ -54,8 +54,6 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from bench.ward_lookup import _database, _say, _server
-from boundaries.bundled import BOROUGHS_ATTRIBUTION, LONDON_BOROUGHS_PATH, PILOT_WARDS
-from boundaries.reading import read_boroughs, read_wards
 from service.auth import Role
 from service.cluster import ensure_postgis
 from service.db import migrate
@@ -151,17 +149,7 @@ def _load(url: str, count: int, seed: int) -> None:
     engine = create_engine(url)
     migrate(engine)
     with Session(engine) as session, session.begin():
-        wards.load_boroughs(
-            session, read_boroughs(LONDON_BOROUGHS_PATH), attribution=BOROUGHS_ATTRIBUTION
-        )
-        wards.load_ward_set(
-            session,
-            read_wards(PILOT_WARDS.path).wards,
-            name=PILOT_WARDS.name,
-            source=str(PILOT_WARDS.path),
-            attribution=PILOT_WARDS.attribution,
-        )
-        wards.activate_ward_set(session, PILOT_WARDS.name)
+        wards.load_pilot(session)
     with Session(engine) as session, session.begin():
         for path in sorted(POLICE_UK.glob("*/*.csv")) + sorted(POLICE_UK.glob("*/*.json")):
             imports.import_crimes(session, path, imported_by="bench")

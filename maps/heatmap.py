@@ -30,18 +30,18 @@ from scipy import ndimage
 from geo.kde import DensitySurface
 from maps.attribution import DataAttribution
 from maps.control import MapBox
+from maps.frames import checked_frame
 from maps.hotspots import (
     CRIME_COLUMNS,
     WARD_COLUMNS,
     AboutPanel,
-    checked_frame,
     crimes_layer,
     crimes_legend,
     ward_outlines,
 )
 from maps.legend import LEGEND_CSS
 from maps.notice import MapNotice
-from maps.page import new_map, render_page
+from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
 __all__ = ["COLOUR_RAMP", "HEAT_LAYER", "RampLegend", "heat_image", "render_heatmap"]
@@ -240,10 +240,9 @@ def render_heatmap(
     AboutPanel(title, filters, note).add_to(m)
     # Open on the area (the surface reaches four bandwidths beyond it, mostly transparent).
     if not ward_frame.empty:
-        min_x, min_y, max_x, max_y = ward_frame.total_bounds
-        m.fit_bounds([[min_y, min_x], [max_y, max_x]])
+        fit_to(m, ward_frame.total_bounds)
     else:
-        m.fit_bounds([[south, west], [north, east]])
+        fit_to(m, (west, south, east, north))
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_page(m, asset_url=asset_url)

@@ -28,9 +28,10 @@ import shapely
 from geo.hotspots import CLASSES, NOT_SIGNIFICANT, class_label
 from maps.attribution import DataAttribution
 from maps.control import MapBox
+from maps.frames import checked_frame
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
-from maps.page import new_map, render_page
+from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "SUPPRESSED_COLOUR",
     "WARDS_LAYER",
     "AboutPanel",
-    "checked_frame",
     "crimes_layer",
     "crimes_legend",
     "render_hot_spot_map",
@@ -211,8 +211,7 @@ def render_hot_spot_map(
 
     bounds_from = frame if not frame.empty else ward_frame
     if not bounds_from.empty:
-        min_x, min_y, max_x, max_y = bounds_from.total_bounds
-        m.fit_bounds([[min_y, min_x], [max_y, max_x]])
+        fit_to(m, bounds_from.total_bounds)
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_page(m, asset_url=asset_url)
@@ -369,25 +368,6 @@ def _cell_layer(frame: gpd.GeoDataFrame, k: int | None) -> folium.GeoJson:
 
 
 # --- checking the inputs -------------------------------------------------------------------
-
-
-def checked_frame(frame: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> gpd.GeoDataFrame:
-    """``frame`` in WGS84 with ``columns``, or a ValueError that names what is wrong."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{what} frame lacks column(s) {', '.join(missing)}; "
-            f"it needs {', '.join(columns)} and a geometry"
-        )
-    if frame.empty:
-        return frame
-    if frame.crs is None:
-        raise ValueError(f"{what} frame has no CRS; set it (EPSG:4326 or 27700)")
-    if not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
-    if (frame.geometry.isna() | frame.geometry.is_empty).any():
-        raise ValueError(f"{what} frame has row(s) without a geometry")
-    return frame
 
 
 def _checked_cells(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

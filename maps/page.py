@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import cast
 
 import folium
@@ -55,6 +56,12 @@ def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
             max_zoom=19,
         ).add_to(m)
     return m
+
+
+def fit_to(m: folium.Map, bounds: Sequence[float]) -> None:
+    """Open ``m`` on ``bounds`` as shapely and GeoPandas give them: (west, south, east, north)."""
+    west, south, east, north = (float(b) for b in bounds)
+    m.fit_bounds([[south, west], [north, east]])
 
 
 def render_page(m: folium.Map, *, asset_url: str) -> str:

@@ -18,7 +18,7 @@ from jinja2 import Template
 from shapely.geometry import LineString, mapping
 
 from maps.attribution import DataAttribution
-from maps.page import new_map, render_page
+from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
 
@@ -213,5 +213,5 @@ def route_drawing_map(
     ).add_to(m)
     DataAttribution(attribution).add_to(m)
     bounds = existing_route.bounds if existing_route is not None else ward.total_bounds
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    fit_to(m, bounds)
     return m, drawn.get_name()

@@ -26,9 +26,10 @@ from shapely.geometry import LineString
 from shapely.ops import substring
 
 from maps.attribution import DataAttribution
+from maps.frames import checked_frame
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
-from maps.page import new_map, render_page
+from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
 __all__ = [
@@ -336,8 +337,7 @@ def route_map(
     for note in notes:
         MapNotice(note).add_to(m)
 
-    min_x, min_y, max_x, max_y = line.bounds
-    m.fit_bounds([[min_y, min_x], [max_y, max_x]])
+    fit_to(m, line.bounds)
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -366,33 +366,15 @@ def _checked_segments(segments: Sequence[Mapping[str, Any]]) -> list[Mapping[str
     return list(segments)
 
 
-def _checked_frame(frame: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> gpd.GeoDataFrame:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{what} frame lacks column(s) {', '.join(missing)}; "
-            f"it needs {', '.join(columns)} and a geometry"
-        )
-    if frame.empty:
-        return frame
-    if frame.crs is None:
-        raise ValueError(f"{what} frame has no CRS; set it (EPSG:4326 or 27700)")
-    if not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
-    if (frame.geometry.isna() | frame.geometry.is_empty).any():
-        raise ValueError(f"{what} frame has row(s) without a geometry")
-    return frame
-
-
 def _checked_points(frame: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> gpd.GeoDataFrame:
-    frame = _checked_frame(frame, columns, what)
+    frame = checked_frame(frame, columns, what)
     if not frame.empty and not frame.geom_type.eq("Point").all():
         raise ValueError(f"{what} geometries must be points")
     return frame
 
 
 def _checked_wards(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    frame = _checked_frame(wards, WARD_COLUMNS, "wards")
+    frame = checked_frame(wards, WARD_COLUMNS, "wards")
     if not frame.empty and not frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
         raise ValueError("ward geometries must be polygons")
     return frame

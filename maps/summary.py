@@ -28,7 +28,7 @@ from maps.attribution import DataAttribution
 from maps.control import MapBox
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
-from maps.page import new_map, render_page
+from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
 __all__ = ["RATE_COLOURS", "SUPPRESSED_COLOUR", "rate_breaks", "render_summary_map"]
@@ -233,8 +233,7 @@ def render_summary_map(
         if k is not None:
             entries.append(LegendEntry(f"suppressed (fewer than {k} reports)", SUPPRESSED_COLOUR))
         Legend("Reports per km²", entries, subtitle=f"Ward set: {ward_set}").add_to(m)
-        min_x, min_y, max_x, max_y = frame.total_bounds
-        m.fit_bounds([[min_y, min_x], [max_y, max_x]])
+        fit_to(m, frame.total_bounds)
 
     DataAttribution(attribution).add_to(m)
     if tiles is not None or not frame.empty:

@@ -13,7 +13,7 @@ import shapely
 from maps.attribution import DataAttribution
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
-from maps.page import new_map, render_page
+from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
 WARD_COLUMNS = ("code", "name", "borough_code", "borough_name")
@@ -108,8 +108,7 @@ def render_ward_map(
             [LegendEntry(name, colour) for name, colour in colours.values()],
             subtitle=f"Ward set: {ward_set}",
         ).add_to(m)
-        min_x, min_y, max_x, max_y = frame.total_bounds
-        m.fit_bounds([[min_y, min_x], [max_y, max_x]])
+        fit_to(m, frame.total_bounds)
 
     DataAttribution(attribution).add_to(m)
     if tiles is not None or not frame.empty:

@@ -33,8 +33,6 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.orm import Session
 
-from boundaries.bundled import BOROUGHS_ATTRIBUTION, LONDON_BOROUGHS_PATH, PILOT_WARDS
-from boundaries.reading import read_boroughs, read_wards
 from service.app import create_app
 from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis, find_bindir, server_major_version
@@ -129,17 +127,7 @@ def template_db(server_url: str) -> Iterator[str]:
     engine = create_engine(with_database(url, name, driver=True))
     migrate(engine)
     with Session(engine) as session, session.begin():
-        ward_queries.load_boroughs(
-            session, read_boroughs(LONDON_BOROUGHS_PATH), attribution=BOROUGHS_ATTRIBUTION
-        )
-        ward_queries.load_ward_set(
-            session,
-            read_wards(PILOT_WARDS.path).wards,
-            name=PILOT_WARDS.name,
-            source=str(PILOT_WARDS.path),
-            attribution=PILOT_WARDS.attribution,
-        )
-        ward_queries.activate_ward_set(session, PILOT_WARDS.name)
+        ward_queries.load_pilot(session)
     engine.dispose()
     try:
         yield name

@@ -13,7 +13,6 @@ import io
 import json
 import math
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -522,9 +521,11 @@ def test_the_geopackage_has_the_layer_in_its_crs_and_a_method_note_table(
     assert note["text"].tolist() == official and note["line"].tolist() == list(
         range(1, len(official) + 1)
     )
-    # Also a plain SQLite file: the note table is registered as GeoPackage attributes.
-    with sqlite3.connect(saved) as db:
-        kinds = dict(db.execute("SELECT table_name, data_type FROM gpkg_contents").fetchall())
+    # The note table is registered as GeoPackage attributes (GDAL's own SQL on the file).
+    contents = pyogrio.read_dataframe(
+        saved, sql="SELECT table_name, data_type FROM gpkg_contents", read_geometry=False
+    )
+    kinds = dict(zip(contents["table_name"], contents["data_type"], strict=True))
     assert kinds == {"ward_summary": "features", "method_note": "attributes"}
 
 

@@ -16,6 +16,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from boundaries.bundled import BOROUGHS_ATTRIBUTION, LONDON_BOROUGHS_PATH, PILOT_WARDS
+from boundaries.reading import read_boroughs, read_wards
 from service.errors import Conflict, InvalidInput, NotFound, OutsideServiceArea
 
 # Vertices per piece for ST_Subdivide: small pieces make point-in-polygon tests cheap, while
@@ -537,3 +539,20 @@ def borough_codes(session: Session) -> dict[str, str]:
         )
     ).all()
     return {r.code: r.name for r in rows}
+
+
+def load_pilot(session: Session) -> None:
+    """The bundled London boroughs and pilot wards, the pilot made the active set.
+
+    What tests and benchmarks start from; ``walktalk wards bundled`` does the same for a user,
+    with all London's wards as well.
+    """
+    load_boroughs(session, read_boroughs(LONDON_BOROUGHS_PATH), attribution=BOROUGHS_ATTRIBUTION)
+    load_ward_set(
+        session,
+        read_wards(PILOT_WARDS.path).wards,
+        name=PILOT_WARDS.name,
+        source=str(PILOT_WARDS.path),
+        attribution=PILOT_WARDS.attribution,
+    )
+    activate_ward_set(session, PILOT_WARDS.name)

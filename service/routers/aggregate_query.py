@@ -15,12 +15,14 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from geo.disclosure import DisclosureRule
 from geo.reports import TIME_BANDS
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import Forbidden, InvalidInput
+from service.queries import audit
 from service.queries.aggregates import AggregateFilter
 from service.queries.wards import borough_codes, require_active_ward_set
 from service.taxonomy import SLUGS, SOURCES
@@ -80,6 +82,17 @@ class AggregateRequest:
     def exact(self) -> bool:
         """Whether the caller sees exact counts."""
         return self.rule is None
+
+    def audit_exact_read(self, session: Session, what: str, detail: str | None = None) -> None:
+        """Record who read exact counts (they can point at people); nothing for protected ones.
+
+        ``detail`` defaults to the filters in words.
+        """
+        if not self.exact:
+            return
+        detail = "; ".join(self.selection.describe()) if detail is None else detail
+        audit.record(session, self.principal, what, detail)
+        session.commit()
 
 
 def aggregate_request(

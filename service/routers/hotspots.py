@@ -40,7 +40,7 @@ from service.db import SessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
 from service.method_note import method_note
-from service.queries import aggregates, audit
+from service.queries import aggregates
 from service.queries.wards import wards_frame
 from service.routers.aggregate_query import AggregateRequest, Aggregates
 from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M
@@ -154,14 +154,7 @@ def hot_spot_cells(
     if with_crimes:
         frame = frame.join(_crime_columns(session, query, cells, edge))
         extra.append(_crime_note(query.rule))
-    if query.exact:
-        audit.record(
-            session,
-            query.principal,
-            "view hot spots (exact counts)",
-            "; ".join(query.selection.describe()),
-        )
-        session.commit()
+    query.audit_exact_read(session, "view hot spots (exact counts)")
     return HotSpotCells(
         cells=frame,
         edge_m=edge,
@@ -210,14 +203,7 @@ def heat_surface(
             _crime_columns(session, query, cells, edge)
         )
         extra.append(_crime_note(query.rule))
-    if query.exact:
-        audit.record(
-            session,
-            query.principal,
-            "view heatmap (exact counts)",
-            "; ".join(query.selection.describe()),
-        )
-        session.commit()
+    query.audit_exact_read(session, "view heatmap (exact counts)")
     return HeatSurface(
         surface=surface,
         crimes=crime_cells,

@@ -22,7 +22,6 @@ from maps.summary import render_summary_map
 from service.db import SessionDep
 from service.errors import InvalidInput, PayloadTooLarge
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
-from service.queries import audit
 from service.queries import summaries as queries
 from service.queries.wards import require_active_ward_set
 from service.routers.aggregate_query import AggregateRequest, Aggregates
@@ -63,15 +62,7 @@ def _ward_summary(
         unit=f"wards ({active.name})",
         synthetic=queries.synthetic_counted(session, query.selection),
     )
-    if query.exact:
-        # Exact counts per ward can point at people: who read them is kept.
-        audit.record(
-            session,
-            query.principal,
-            "read exact ward summary",
-            "; ".join(query.selection.describe()),
-        )
-        session.commit()
+    query.audit_exact_read(session, "read exact ward summary")
     return WardSummary(wards, note, active.name, active.attribution)
 
 
@@ -271,11 +262,7 @@ def area_summary(
         unit="an uploaded area",
         synthetic=queries.synthetic_counted(session, query.selection),
     )
-    if query.exact:
-        audit.record(
-            session, query.principal, "read exact area summary", f"{figures.area_km2:.3f} km²"
-        )
-        session.commit()
+    query.audit_exact_read(session, "read exact area summary", f"{figures.area_km2:.3f} km²")
     return JSONResponse(
         {
             "type": "Feature",
