@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.errors
+import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -37,14 +38,42 @@ _MIN_CRS_CONFIDENCE = 25
 # coordinates within this distance of each other (degrees; about 1 m).
 _SAME_PLACE_TOLERANCE_DEG = 1e-5
 
+# Areas must lie in this box (west, south, east, north; degrees): Great Britain and Northern
+# Ireland, Shetland to the Scillies, with a margin. Anything else is a wrong file or a wrong CRS.
+_BRITAIN_LON_LAT = (-11.0, 49.0, 3.0, 61.5)
+# British National Grid covers eastings 0 to 700 km and northings 0 to 1,300 km.
+_BNG_MAX_EASTING = 700_000
+_BNG_MAX_NORTHING = 1_300_000
+
 # How many bad codes to print before summarising, so a wholly wrong file
 # still gives a readable message.
 _MAX_CODES_SHOWN = 20
 
 _WARD_CODE = (r"WD\d\dCD", "GSS_CODE", "ward_code", "wardcode", "code")
 _WARD_NAME = (r"WD\d\dNM", "NAME", "ward_name", "wardname", "name")
-_BOROUGH_CODE = (r"LAD\d\dCD", "LAGSSCODE", "borough_code")
-_BOROUGH_NAME = (r"LAD\d\dNM", "DISTRICT", "borough_name", "borough")
+# ONS files name the ward's local authority LAD24CD (any year) or LTLA22CD; the GLA's London
+# ward files LB_GSS_CD (code) and BOROUGH (name); its older MapInfo files LAGSSCODE/DISTRICT.
+_BOROUGH_CODE = (
+    r"LAD\d\dCD",
+    r"LTLA\d\dCD",
+    "LB_GSS_CD",
+    "LAGSSCODE",
+    "LA_GSS_CODE",
+    "borough_code",
+    "boroughcode",
+    "lad_code",
+    "la_code",
+)
+_BOROUGH_NAME = (
+    r"LAD\d\dNM",
+    r"LTLA\d\dNM",
+    "BOROUGH",
+    "DISTRICT",
+    "borough_name",
+    "boroughname",
+    "lad_name",
+    "la_name",
+)
 # In a borough file the borough's own code and name are the plain ones.
 _BOROUGH_FILE_CODE = (r"LAD\d\dCD", "GSS_CODE", "LAGSSCODE", "borough_code", "code")
 _BOROUGH_FILE_NAME = (r"LAD\d\dNM", "NAME", "DISTRICT", "borough_name", "borough", "name")
@@ -62,8 +91,8 @@ class WardFile:
     ----------
     wards : GeoDataFrame
         Columns ``code, name, borough_code, borough_name, geometry``; valid 2-D
-        MultiPolygons in EPSG:4326; RangeIndex. Borough columns hold empty
-        strings when the file has no borough fields.
+        MultiPolygons in EPSG:4326; RangeIndex. Every ward has a borough code;
+        ``borough_name`` holds empty strings when the file has no such field.
     repaired : tuple of str
         Codes of wards whose polygons were invalid in the file and were repaired.
     source_crs : str
@@ -86,6 +115,8 @@ class _Field:
     option: str
     candidates: tuple[str, ...]
     required: bool
+    # Said when a required field is not found: why it is needed, where files usually keep it.
+    why: str = ""
 
 
 def read_wards(
@@ -104,14 +135,23 @@ def read_wards(
 
     - code: ``WD..CD`` (e.g. WD24CD), ``GSS_CODE``, ``ward_code``, ``wardcode``, ``code``
     - name: ``WD..NM``, ``NAME``, ``ward_name``, ``wardname``, ``name``
-    - borough code: ``LAD..CD``, ``LAGSSCODE``, ``borough_code``
-    - borough name: ``LAD..NM``, ``DISTRICT``, ``borough_name``, ``borough``
+    - borough code: ``LAD..CD`` (e.g. LAD24CD), ``LTLA..CD``, ``LB_GSS_CD`` (the GLA's),
+      ``LAGSSCODE``, ``LA_GSS_CODE``, ``borough_code``, ``boroughcode``, ``lad_code``,
+      ``la_code``
+    - borough name: ``LAD..NM``, ``LTLA..NM``, ``BOROUGH``, ``DISTRICT``, ``borough_name``,
+      ``boroughname``, ``lad_name``, ``la_name``
 
-    Code and name are required. The borough fields are optional because many
-    ward files (a single borough's own export, say) do not carry them; when
-    absent the columns hold empty strings and the caller can fill them, e.g.
-    by spatial join with the boroughs. Codes and names are stripped of
-    surrounding whitespace; a missing name becomes an empty string.
+    Code, name and borough code are required: every ward must have its
+    borough's code, because borough-scoped users see only their boroughs'
+    wards and rows (a file without them would load with every borough blank
+    and show those users nothing). The borough name is optional and becomes
+    an empty string when absent. Codes and names are stripped of surrounding
+    whitespace; a missing name becomes an empty string.
+
+    The coordinates must be where the CRS says: a file whose coordinates are
+    metres under a longitude/latitude CRS (British National Grid in a GeoJSON,
+    say), degrees under a projected CRS, or that lands outside Great Britain,
+    is refused with the ``crs`` to load it with.
 
     Parameters
     ----------
@@ -133,10 +173,11 @@ def read_wards(
     Raises
     ------
     BoundaryFileError
-        If the file is missing or unreadable, has no features, lacks a code or
-        name field, has no CRS (and none is given), has blank or duplicate
-        codes, or has missing, empty or non-polygon geometries. Every bad code
-        is named.
+        If the file is missing or unreadable, has no features, lacks a code,
+        name or borough code field, has no CRS (and none is given), has blank
+        or duplicate codes or blank borough codes, has missing, empty or
+        non-polygon geometries, or has coordinates that do not fit its CRS or
+        lie outside Great Britain. Every bad code is named.
 
     Examples
     --------
@@ -151,7 +192,17 @@ def read_wards(
     fields = (
         _Field("code", "ward code", "code_field", _WARD_CODE, required=True),
         _Field("name", "ward name", "name_field", _WARD_NAME, required=True),
-        _Field("borough_code", "borough code", "borough_field", _BOROUGH_CODE, required=False),
+        _Field(
+            "borough_code",
+            "borough code",
+            "borough_field",
+            _BOROUGH_CODE,
+            required=True,
+            why=(
+                "every ward needs its borough's GSS code (E09...), which scopes what borough "
+                "users see; ONS files call it LAD24CD (or LAD23CD, ...), the GLA's LB_GSS_CD"
+            ),
+        ),
         _Field(
             "borough_name",
             "borough name",
@@ -256,7 +307,7 @@ def _read_areas(
         crs=raw.crs,
     )
     _refuse_bad_rows(path, frame, kind)
-    frame, source_crs = _to_wgs84(path, frame, crs)
+    frame, source_crs = _to_wgs84(path, frame, crs, kind)
 
     geometry, was_repaired = repair_polygons(frame.geometry)
     frame = frame.set_geometry(geometry)
@@ -332,9 +383,10 @@ def _find_field(path: Path, columns: Sequence[str], field: _Field, given: str | 
                 f"{field.option}= (--{field.option.replace('_', '-')} on the command line)"
             )
     if field.required:
+        why = f" ({field.why})" if field.why else ""
         raise BoundaryFileError(
-            f"no {field.label} field found in {path}; its fields are {list(columns)}; name one "
-            f"with {field.option}= (--{field.option.replace('_', '-')} on the command line)"
+            f"no {field.label} field found in {path}{why}; its fields are {list(columns)}; name "
+            f"one with {field.option}= (--{field.option.replace('_', '-')} on the command line)"
         )
     return None
 
@@ -364,6 +416,14 @@ def _refuse_bad_rows(path: Path, frame: gpd.GeoDataFrame, kind: str) -> None:
             f"duplicate {kind} codes {_codes(frame, duplicated, unique=True)}; each {kind} must "
             "appear once (merge the parts into one MultiPolygon, or remove the repeats)"
         )
+    if "borough_code" in frame.columns:
+        no_borough = (frame["borough_code"] == "").to_numpy() & ~blank
+        if no_borough.any():
+            problems.append(
+                f"blank borough codes for {kind}s {_codes(frame, no_borough)}; give every "
+                f"{kind} its borough's code (E09...), or name the field that holds them with "
+                "borough_field= (--borough-field on the command line)"
+            )
     empty = missing_or_empty(frame.geometry)
     if empty.any():
         problems.append(
@@ -381,8 +441,10 @@ def _refuse_bad_rows(path: Path, frame: gpd.GeoDataFrame, kind: str) -> None:
         raise BoundaryFileError(f"{path}: " + "; ".join(problems))
 
 
-def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, crs: Any) -> tuple[gpd.GeoDataFrame, str]:
-    """Settle the source CRS (override, file's, or refusal) and reproject to EPSG:4326."""
+def _to_wgs84(
+    path: Path, frame: gpd.GeoDataFrame, crs: Any, kind: str
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Settle the source CRS (override, file's, or refusal), check it fits, reproject to 4326."""
     if crs is not None:
         try:
             source = CRS.from_user_input(crs)
@@ -400,8 +462,122 @@ def _to_wgs84(path: Path, frame: gpd.GeoDataFrame, crs: Any) -> tuple[gpd.GeoDat
     source = _recognise_crs(source, frame.total_bounds)
     authority = source.to_authority()
     source_text = f"{authority[0]}:{authority[1]}" if authority else source.to_wkt()
-    frame = frame.set_crs(source, allow_override=True)
-    return frame.to_crs(WGS84), source_text
+    said = (
+        f"the CRS given as crs={crs!r} (--crs)"
+        if crs is not None
+        else f"the file's CRS {source_text}"
+        if authority
+        else "the file's CRS"
+    )
+    _refuse_wrong_units(path, frame, source, said, kind)
+    frame = frame.set_crs(source, allow_override=True).to_crs(WGS84)
+    _refuse_outside_britain(path, frame, source_text, kind)
+    return frame, source_text
+
+
+def _refuse_wrong_units(
+    path: Path, frame: gpd.GeoDataFrame, source: CRS, said: str, kind: str
+) -> None:
+    """Refuse coordinates that cannot be in the units of ``source``, naming the likely CRS.
+
+    GDAL takes a GeoJSON without a ``crs`` member as longitude/latitude, so a British National
+    Grid export loads as "degrees" of 530000: PostGIS then stores wards no point falls in and
+    cannot transform them back. Every feature is checked, so one bad ward among good ones is
+    named too.
+    """
+    bounds = frame.geometry.bounds
+    in_degree_range = (
+        (bounds["minx"] >= -180)
+        & (bounds["maxx"] <= 180)
+        & (bounds["miny"] >= -90)
+        & (bounds["maxy"] <= 90)
+    ).to_numpy()
+    if source.is_geographic:
+        wrong = ~in_degree_range
+        if not wrong.any():
+            return
+        x, y = _first_coordinate(frame, wrong)
+        outside = bounds[wrong]
+        looks_bng = bool(
+            (outside["minx"] >= 0).all()
+            and (outside["maxx"] <= _BNG_MAX_EASTING).all()
+            and (outside["miny"] >= 0).all()
+            and (outside["maxy"] <= _BNG_MAX_NORTHING).all()
+        )
+        if looks_bng:
+            fix = (
+                f"coordinates like {x:.0f}, {y:.0f} are metres, not degrees: the file is "
+                "probably British National Grid; load it with --crs EPSG:27700 "
+                "(crs='EPSG:27700')"
+            )
+        else:
+            fix = (
+                f"coordinates like {x:.0f}, {y:.0f} are outside longitude/latitude range "
+                "(-180 to 180, -90 to 90), so they are not degrees; load the file with --crs "
+                "set to the CRS they are in (crs=), e.g. --crs EPSG:3857 for web-map metres"
+            )
+        raise BoundaryFileError(
+            f"{path}: {fix}. {said[0].upper()}{said[1:]} is longitude/latitude; {kind}s with "
+            f"such coordinates: {_codes(frame, wrong)}"
+        )
+    # A projected ward within 180 m of the CRS's false origin is a file of degrees labelled
+    # as metres (British National Grid's origin is in the sea off the Isles of Scilly).
+    if source.is_projected and in_degree_range.any():
+        x, y = _first_coordinate(frame, in_degree_range)
+        raise BoundaryFileError(
+            f"{path}: coordinates like {x:.4f}, {y:.4f} are degrees, not metres: the file is "
+            "probably longitude/latitude; load it with --crs EPSG:4326 (crs='EPSG:4326'). "
+            f"{said[0].upper()}{said[1:]} is projected; {kind}s with such coordinates: "
+            f"{_codes(frame, in_degree_range)}"
+        )
+
+
+def _refuse_outside_britain(
+    path: Path, frame: gpd.GeoDataFrame, source_text: str, kind: str
+) -> None:
+    """Refuse areas (in EPSG:4326) that are not in or near Great Britain, naming them."""
+    bounds = frame.geometry.bounds
+    west, south, east, north = _BRITAIN_LON_LAT
+    # NaN bounds (a transformation that failed) compare false: they count as outside.
+    inside = (
+        (bounds["minx"] >= west)
+        & (bounds["maxx"] <= east)
+        & (bounds["miny"] >= south)
+        & (bounds["maxy"] <= north)
+    ).to_numpy()
+    if inside.all():
+        return
+    outside = bounds[~inside]
+    swapped = bool(
+        (outside["miny"] >= west).all()
+        and (outside["maxy"] <= east).all()
+        and (outside["minx"] >= south).all()
+        and (outside["maxx"] <= north).all()
+    )
+    if swapped:
+        fix = (
+            "the coordinates look like latitude and longitude swapped (51.5, -0.1 where "
+            "GeoJSON and WKT want -0.1, 51.5): write the file with longitude first"
+        )
+    else:
+        x, y = _first_coordinate(frame, ~inside)
+        fix = (
+            f"they are at longitude/latitude like {x:.2f}, {y:.2f}; check the file is the "
+            f"right one and its CRS ({source_text}) is the one its coordinates are in, or load "
+            "it with --crs (crs=) set to theirs"
+        )
+    west_text, east_text = f"{west:g}", f"{east:g}"
+    raise BoundaryFileError(
+        f"{path}: {kind}s not in or near Great Britain (longitude {west_text} to {east_text}, "
+        f"latitude {south:g} to {north:g}): {fix}; {kind}s outside: {_codes(frame, ~inside)}"
+    )
+
+
+def _first_coordinate(frame: gpd.GeoDataFrame, mask: np.ndarray) -> tuple[float, float]:
+    """The first vertex of the first feature in ``mask``, to quote in a refusal."""
+    first = frame.geometry[mask].iloc[0]
+    x, y = shapely.get_coordinates(first)[0]
+    return float(x), float(y)
 
 
 def _recognise_crs(crs: CRS, bounds: np.ndarray) -> CRS:
@@ -433,7 +609,7 @@ def _guess_crs_hint(frame: gpd.GeoDataFrame) -> str:
     xmin, ymin, xmax, ymax = frame.total_bounds
     if -180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90:
         return "the coordinates look like longitude/latitude: pass crs='EPSG:4326' (--crs)"
-    if 0 <= xmin <= xmax <= 700_000 and 0 <= ymin <= ymax <= 1_300_000:
+    if 0 <= xmin <= xmax <= _BNG_MAX_EASTING and 0 <= ymin <= ymax <= _BNG_MAX_NORTHING:
         return (
             "the coordinates look like British National Grid metres: pass crs='EPSG:27700' (--crs)"
         )

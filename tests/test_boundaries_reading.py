@@ -149,16 +149,20 @@ def test_2018_wards_sit_in_their_boroughs(boroughs) -> None:
 
 
 def test_geopackage_in_27700_with_other_field_names(tmp_path, pilot_raw) -> None:
-    lambeth = pilot_raw.loc[pilot_raw["LAD24CD"] == LAMBETH, ["WD24CD", "WD24NM", "geometry"]]
-    renamed = lambeth.rename(columns={"WD24CD": "Ward_Code", "WD24NM": "WARD_NAME"})
+    lambeth = pilot_raw.loc[
+        pilot_raw["LAD24CD"] == LAMBETH, ["WD24CD", "WD24NM", "LAD24CD", "geometry"]
+    ]
+    renamed = lambeth.rename(
+        columns={"WD24CD": "Ward_Code", "WD24NM": "WARD_NAME", "LAD24CD": "Borough_Code"}
+    )
     path = write(renamed.to_crs(27700), tmp_path / "lambeth.gpkg", layer="lambeth_wards")
     result = read_wards(path)
     assert result.source_crs == "EPSG:27700"
     assert_normal_form(result.wards, WARD_COLUMNS)
     assert result.wards["code"].tolist() == lambeth["WD24CD"].tolist()
     assert result.wards["name"].tolist() == lambeth["WD24NM"].tolist()
-    # No borough fields in the file: documented as empty strings.
-    assert set(result.wards["borough_code"]) == {""}
+    assert set(result.wards["borough_code"]) == {LAMBETH}
+    # No borough name field in the file: documented as empty strings.
     assert set(result.wards["borough_name"]) == {""}
     assert max_coordinate_gap(result.wards.geometry, lambeth.geometry) < 1e-6
 
@@ -280,7 +284,7 @@ def test_codes_and_names_are_stripped(tmp_path, pilot_raw) -> None:
 
 
 def test_named_fields_override_detection(tmp_path, pilot_raw) -> None:
-    frame = pilot_raw[["GlobalID", "WD24CD", "WD24NM", "geometry"]]
+    frame = pilot_raw[["GlobalID", "WD24CD", "WD24NM", "LAD24CD", "geometry"]]
     wards = read_wards(
         write(frame, tmp_path / "ids.geojson"), code_field="globalid", name_field="WD24NM"
     ).wards
