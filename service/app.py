@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from maps.assets import VENDOR_DIR
 from maps.tiles import tile_source
+from service.access_log import install_private_access_log
 from service.db import make_engine, require_migrated
-from service.errors import register_error_handlers
+from service.errors import ProblemOnCrash, register_error_handlers
+from service.input_guard import InputGuard
 from service.queries.retention import apply_retention
 from service.ratelimit import RateLimiter
 from service.routers import (
@@ -83,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         try:
-            require_migrated(engine)
+            await asyncio.to_thread(require_migrated, engine)
         except Exception:
             engine.dispose()
             raise
@@ -114,7 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
-    surveys.install_log_mask()
+    # Added last runs first: a crash anywhere, the guard included, still answers problem+json.
+    app.add_middleware(InputGuard, body_limit=settings.json_body_limit)
+    app.add_middleware(ProblemOnCrash)
+    install_private_access_log()
     # Fixed paths before the path parameters they resemble: /wards/summary before /wards/{code}.
     for module in (
         health,

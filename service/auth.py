@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Row, text
+from starlette.concurrency import run_in_threadpool
 
 from service.db import SessionDep
 from service.errors import Forbidden, Unauthorized
@@ -141,16 +142,20 @@ async def _check_csrf(request: Request, expected: str) -> None:
 
 
 async def get_principal(request: Request, session: SessionDep) -> Principal:
-    """Who is calling: bearer token first, then the browser session cookie, else the public."""
+    """Who is calling: bearer token first, then the browser session cookie, else the public.
+
+    The look-ups run in a worker thread: on the event loop, a wait for a database connection
+    would stop every other request.
+    """
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise Unauthorized("the Authorization header must be `Bearer <token>`")
-        return _principal_from_token(request, session, raw.strip())
+        return await run_in_threadpool(_principal_from_token, request, session, raw.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal = _principal_from_cookie(request, session, cookie)
+        principal = await run_in_threadpool(_principal_from_cookie, request, session, cookie)
         if principal.csrf_token and request.method not in _SAFE_METHODS:
             await _check_csrf(request, principal.csrf_token)
         return principal

@@ -520,6 +520,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         log_level="info",
+        # The client's address is ours to judge (WALKTALK_TRUSTED_PROXIES), not uvicorn's:
+        # its default believes X-Forwarded-For from loopback, so any local client could
+        # name itself anew per request.
+        proxy_headers=False,
         ssl_keyfile=tls[0] if tls else None,
         ssl_certfile=tls[1] if tls else None,
     )

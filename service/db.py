@@ -6,16 +6,17 @@ through ``SessionDep``. Migrations are Alembic's, run from code so no ``alembic.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 from service.cluster import Cluster
@@ -42,9 +43,41 @@ def sqlalchemy_url(settings: Settings) -> str:
     return "postgresql+psycopg://" + libpq_url(settings)[len("postgresql://") :]
 
 
+class DatabaseOnEventLoop(RuntimeError):
+    """Blocking database work was started on the event loop: a defect in the code, not input."""
+
+
+def _refuse_event_loop(*_: Any) -> None:
+    # A checkout that waits for a free connection on the event loop freezes every request,
+    # /healthz included, until the pool's timeout: the server looks dead under a few users.
+    # Sync routes and dependencies run in worker threads, where no loop is running.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise DatabaseOnEventLoop(
+        "database work on the event loop: make the route or dependency a plain `def`, or "
+        "call the work with `await run_in_threadpool(...)`"
+    )
+
+
 def make_engine(settings: Settings) -> Engine:
-    """An engine for the configured server (pre-pinged: the embedded cluster may restart)."""
-    return create_engine(sqlalchemy_url(settings), pool_pre_ping=True)
+    """The service's engine: pre-pinged (the embedded cluster may restart), bounded, quiet.
+
+    The pool holds ``db_pool_size`` + ``db_max_overflow`` connections; a request that finds
+    none free waits up to ``db_pool_timeout`` seconds and is then told to retry (503).
+    Parameters are never written into error messages or logs: they carry people's words.
+    """
+    engine = create_engine(
+        sqlalchemy_url(settings),
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        hide_parameters=True,
+    )
+    event.listen(engine, "checkout", _refuse_event_loop)
+    return engine
 
 
 def _alembic_config(connection: Connection) -> Config:

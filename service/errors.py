@@ -7,14 +7,22 @@ wrap); ``register_error_handlers`` turns them into ``application/problem+json`` 
 
 from __future__ import annotations
 
+import logging
+import traceback
+import uuid
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("walktalk")
+# Seconds a client is asked to wait when the database is down or every connection is busy.
+RETRY_AFTER_S = 5
 
 
 class WalkTalkError(Exception):
@@ -116,6 +124,8 @@ def problem(status: int, title: str, detail: Any, slug: str, **extra: Any) -> JS
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
+    elif status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -143,6 +153,89 @@ def register_error_handlers(app: FastAPI) -> None:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         return problem(exc.status_code, title, exc.detail, title.lower().replace(" ", "-"))
 
+    async def on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # Down, restarting, or every pooled connection busy: nothing was stored; try again.
+        busy = isinstance(exc, sa_exc.TimeoutError)
+        log.warning("database %s: %s", "busy" if busy else "unreachable", type(exc).__name__)
+        return problem(
+            503,
+            ServiceUnavailable.title,
+            (
+                "the service is busy: every database connection is in use; try again shortly"
+                if busy
+                else "the database cannot be reached just now; nothing was stored; try again "
+                "shortly (the operator restarts it with `walktalk db up`)"
+            ),
+            ServiceUnavailable.slug,
+            retry_after=RETRY_AFTER_S,
+        )
+
+    app.add_exception_handler(sa_exc.OperationalError, on_database_unavailable)
+    app.add_exception_handler(sa_exc.InterfaceError, on_database_unavailable)
+    app.add_exception_handler(sa_exc.TimeoutError, on_database_unavailable)
     app.add_exception_handler(WalkTalkError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+def describe_for_log(exc: BaseException) -> str:
+    """An exception as the error log may keep it: type, place and SQL, never the values.
+
+    Database errors' messages quote the values that failed (a moderation reason, a name, a
+    buddy's contact details), so for those only the SQL state and the statement are kept.
+    """
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    if isinstance(exc, sa_exc.StatementError):
+        original = getattr(exc, "orig", None)
+        state = getattr(original, "sqlstate", None)
+        what = f"{type(exc).__name__} ({type(original).__name__}, SQLSTATE {state})"
+        return f"{what} in statement: {exc.statement}\n{frames}"
+    return f"{type(exc).__name__}: {exc}\n{frames}"
+
+
+class ProblemOnCrash:
+    """ASGI middleware: an unexpected error becomes a problem+json 500 with an incident id.
+
+    Without it Starlette answers ``Internal Server Error`` as plain text and logs the raw
+    exception, SQL parameters and all. The log gets :func:`describe_for_log` and the id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; answer 500 if it fails before a response started."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            incident = uuid.uuid4().hex[:12]
+            route = getattr(scope.get("route"), "path", "an unrouted path")
+            log.error(
+                "incident %s: %s %s failed: %s",
+                incident,
+                scope.get("method"),
+                route,
+                describe_for_log(exc),
+            )
+            if started:
+                raise
+            response = problem(
+                500,
+                WalkTalkError.title,
+                f"something went wrong on our side (incident {incident}); try again, and if "
+                "it happens again tell the scheme's administrator the incident number",
+                WalkTalkError.slug,
+                incident=incident,
+            )
+            await response(scope, receive, send)

@@ -7,12 +7,14 @@ they need.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values people copy from examples; a keyed hash with one of these protects nothing.
 _REFUSED_SECRETS = {"changeme", "change-me", "secret", "password", "walktalk", "dev", "test"}
@@ -94,6 +96,49 @@ class Settings(BaseSettings):
     report_body_limit: int = Field(
         default=16_384, ge=1024, description="largest POST /reports body, in bytes"
     )
+
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="database connections the service keeps open"
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=200, description="extra connections opened under load"
+    )
+    db_pool_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="seconds a request waits for a free connection before a 503 to retry",
+    )
+    json_body_limit: int = Field(
+        default=2_000_000,
+        ge=16_384,
+        description="largest JSON or form body any route reads, in bytes (uploads excepted)",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose X-Forwarded-For is believed, "
+        "comma-separated; empty: none, the connection's own address is the client",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(
+                    f"WALKTALK_TRUSTED_PROXIES: {address!r} is not an IP address; give the "
+                    "proxies' addresses separated by commas, e.g. 10.0.0.5,10.0.0.6"
+                ) from None
+        return value
 
     @field_validator("secret_key")
     @classmethod

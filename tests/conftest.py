@@ -262,7 +262,13 @@ def live_server(app_settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, for the browser."""
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(app_settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(app_settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=False,  # as `walktalk serve` runs it
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -131,65 +131,15 @@ def briefing_planner(
     return HTMLResponse(html)
 
 
-@router.post(
-    PAGE_PATH,
-    operation_id="route_briefing",
-    response_class=HTMLResponse,
-    openapi_extra=_BODY_SCHEMA,
-)
-async def route_briefing(
-    request: Request, session: SessionDep, principal: Staff, within: Within = 50
-) -> HTMLResponse:
-    """The briefing page for a planned route: light and dark, and what was reported along it.
-
-    Send the planning page's form (``route`` as GeoJSON text, ``planned_start`` in London
-    time, ``minutes``, ``within``, ``csrf_token``), or a GeoJSON LineString Feature whose
-    properties carry ``planned_start`` (ISO 8601 with an offset; without one it is London
-    time) and optionally ``planned_end`` (else 45 minutes later), with ``?within=`` metres.
-    """
-    plan = await _read_plan(request, within)
-    wkt = plan.line.wkt
-    exposure = route_exposure(session, wkt, within=plan.within)
-    concerns, reports, crimes, wards = nearby_points(session, wkt, within=plan.within)
-    lon, lat = plan.line.coords[0]
-    dark_share, _ = darkness_along(plan.line, plan.start, plan.end)
-    # The wards, not the route: the route's ends are a buddy's secret, not an audit detail.
-    audit.record(
-        session,
-        principal,
-        "view planned route briefing",
-        ",".join(sorted(str(code) for code in wards["code"])),
-    )
-    session.commit()
-    html = render_briefing(
-        plan.line,
-        planned_start=plan.start,
-        planned_end=plan.end,
-        sun=sun_times(lon, lat, plan.start),
-        dark_at_start=bool(is_dark(lon, lat, plan.start)),
-        dark_share=dark_share,
-        exposure=exposure,
-        concerns=concerns,
-        reports=reports,
-        crimes=crimes,
-        wards=wards,
-        category_labels=LABELS,
-        attribution=(
-            f"{require_active_ward_set(session).attribution}. police.uk: Contains public "
-            "sector information licensed under the Open Government Licence v3.0."
-        ),
-        asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
-        plan_url=PAGE_PATH,
-    )
-    return HTMLResponse(html)
-
-
 # --- reading what was posted ---------------------------------------------------------------
 
 
-async def _read_plan(request: Request, within: float) -> _Plan:
-    """The route, times and distance from a form post or a GeoJSON Feature, checked."""
+async def _read_plan(request: Request, within: Within = 50) -> _Plan:
+    """The route, times and distance from a form post or a GeoJSON Feature, checked.
+
+    A dependency, read on the event loop, so that the briefing route itself is a plain
+    ``def`` and its database work runs in a worker thread.
+    """
     if request.headers.get("content-type", "").startswith(_FORM_TYPES):
         form = await request.form()
         route_text = _text_field(form.get("route"), "route")
@@ -294,3 +244,59 @@ def _next_half_hour(now: datetime) -> datetime:
     """
     rounded = now.replace(second=0, microsecond=0)
     return rounded + timedelta(minutes=30 - rounded.minute % 30)
+
+
+PlanDep = Annotated[_Plan, Depends(_read_plan)]
+
+
+@router.post(
+    PAGE_PATH,
+    operation_id="route_briefing",
+    response_class=HTMLResponse,
+    openapi_extra=_BODY_SCHEMA,
+)
+def route_briefing(
+    request: Request, session: SessionDep, principal: Staff, plan: PlanDep
+) -> HTMLResponse:
+    """The briefing page for a planned route: light and dark, and what was reported along it.
+
+    Send the planning page's form (``route`` as GeoJSON text, ``planned_start`` in London
+    time, ``minutes``, ``within``, ``csrf_token``), or a GeoJSON LineString Feature whose
+    properties carry ``planned_start`` (ISO 8601 with an offset; without one it is London
+    time) and optionally ``planned_end`` (else 45 minutes later), with ``?within=`` metres.
+    """
+    wkt = plan.line.wkt
+    exposure = route_exposure(session, wkt, within=plan.within)
+    concerns, reports, crimes, wards = nearby_points(session, wkt, within=plan.within)
+    lon, lat = plan.line.coords[0]
+    dark_share, _ = darkness_along(plan.line, plan.start, plan.end)
+    # The wards, not the route: the route's ends are a buddy's secret, not an audit detail.
+    audit.record(
+        session,
+        principal,
+        "view planned route briefing",
+        ",".join(sorted(str(code) for code in wards["code"])),
+    )
+    session.commit()
+    html = render_briefing(
+        plan.line,
+        planned_start=plan.start,
+        planned_end=plan.end,
+        sun=sun_times(lon, lat, plan.start),
+        dark_at_start=bool(is_dark(lon, lat, plan.start)),
+        dark_share=dark_share,
+        exposure=exposure,
+        concerns=concerns,
+        reports=reports,
+        crimes=crimes,
+        wards=wards,
+        category_labels=LABELS,
+        attribution=(
+            f"{require_active_ward_set(session).attribution}. police.uk: Contains public "
+            "sector information licensed under the Open Government Licence v3.0."
+        ),
+        asset_url=ASSET_URL,
+        tiles=request.app.state.tiles,
+        plan_url=PAGE_PATH,
+    )
+    return HTMLResponse(html)

@@ -21,6 +21,7 @@ from service.errors import InvalidInput, NotFound, PayloadTooLarge
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
 from service.queries import audit
 from service.queries import reports as queries
+from service.ratelimit import client_address
 from service.taxonomy import CATEGORIES, SLUGS, SOURCES, STATUSES
 
 router = APIRouter(tags=["reports"])
@@ -67,6 +68,21 @@ def report_categories() -> list[CategoryPublic]:
     return [CategoryPublic(slug=c.slug, label=c.label) for c in CATEGORIES]
 
 
+async def _report_body(request: Request) -> bytes:
+    """The report's body, read on the event loop (the route's database work is not)."""
+    limit = request.app.state.settings.report_body_limit
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"a report body may be at most {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge(f"a report body may be at most {limit} bytes")
+    return body
+
+
+ReportBody = Annotated[bytes, Depends(_report_body)]
+
+
 @router.post(
     "/reports",
     operation_id="submit_report",
@@ -92,20 +108,19 @@ def report_categories() -> list[CategoryPublic]:
         }
     },
 )
-async def submit_report(request: Request, session: SessionDep) -> ReportAccepted:
+def submit_report(request: Request, session: SessionDep, body: ReportBody) -> ReportAccepted:
     """Submit an anonymous report: a GeoJSON Feature or a flat object with lon and lat.
 
     The report waits for a supervisor to publish it before it counts anywhere.
     """
-    limit = request.app.state.settings.report_body_limit
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"a report body may be at most {limit} bytes")
-    body = await request.body()
-    if len(body) > limit:
-        raise PayloadTooLarge(f"a report body may be at most {limit} bytes")
     # Counted only once the body is readable, keyed on the address in memory only.
-    request.app.state.report_limiter.check(request.client.host if request.client else "?")
+    request.app.state.report_limiter.check(
+        client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            trusted=request.app.state.settings.trusted_proxies,
+        )
+    )
     try:
         submitted = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -2,14 +2,13 @@
 
 The buddy's pages need no sign-in: the link's secret is the only key, shown once as a URL and a
 QR code for her to scan from the officer's phone. Those pages send no referrer and are not
-cached, and the secret is masked in the access log.
+cached, and the secret is masked in the access log (``service.access_log``).
 """
 
 from __future__ import annotations
 
-import logging
-import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,29 +33,6 @@ Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
 Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
 OneToFive = Annotated[int, Field(ge=1, le=5)]
 _PRIVATE_PAGE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-_SECRET_IN_PATH = re.compile(r"(/survey/)[A-Za-z0-9_-]+")
-
-
-class MaskSurveySecrets(logging.Filter):
-    """Masks survey-link secrets in access-log lines.
-
-    A log kept longer than a link lives must not let its readers answer in a buddy's name.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the request line's path; never drop the record."""
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _SECRET_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-def install_log_mask() -> None:
-    """Add the mask to uvicorn's access log once (apps are built many times in tests)."""
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, MaskSurveySecrets) for f in access.filters):
-        access.addFilter(MaskSurveySecrets())
 
 
 class BaselineIn(BaseModel):
@@ -256,11 +232,18 @@ def buddy_survey_form(
     return _buddy_page(request, principal, secret=secret)
 
 
-@router.post("/survey/{secret}", operation_id="answer_buddy_survey", response_model=None)
-async def answer_buddy_survey(
-    request: Request, session: SessionDep, principal: Anyone, secret: str
-) -> Response:
-    """Store the buddy's answers (the form's, or JSON); the link then stops working."""
+@dataclass(frozen=True)
+class _BuddyAnswers:
+    """What the buddy sent: checked answers, or what to put right; and whether by form."""
+
+    is_form: bool
+    answers: BuddySurveyIn | None
+    error: str = ""
+
+
+async def _buddy_answers(request: Request) -> _BuddyAnswers:
+    # Read on the event loop as a dependency, so that the route (and its database work)
+    # runs in a worker thread.
     is_form = request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     )
@@ -272,20 +255,34 @@ async def answer_buddy_survey(
         detail = _plain_problems(exc)
         if not is_form:
             raise InvalidInput(detail) from None
-        return _buddy_page(request, principal, secret=secret, status=422, error=detail)
+        return _BuddyAnswers(is_form=True, answers=None, error=detail)
+    return _BuddyAnswers(is_form=is_form, answers=answers)
+
+
+@router.post("/survey/{secret}", operation_id="answer_buddy_survey", response_model=None)
+def answer_buddy_survey(
+    request: Request,
+    session: SessionDep,
+    principal: Anyone,
+    secret: str,
+    sent: Annotated[_BuddyAnswers, Depends(_buddy_answers)],
+) -> Response:
+    """Store the buddy's answers (the form's, or JSON); the link then stops working."""
+    if sent.answers is None:
+        return _buddy_page(request, principal, secret=secret, status=422, error=sent.error)
     try:
         walk_id = queries.record_buddy_survey(
-            session, secret, key=request.app.state.secret_key, **answers.model_dump()
+            session, secret, key=request.app.state.secret_key, **sent.answers.model_dump()
         )
     except WalkTalkError as exc:
-        if not is_form:
+        if not sent.is_form:
             raise
         session.rollback()
         if isinstance(exc, InvalidInput):
             return _buddy_page(request, principal, secret=secret, status=422, error=exc.detail)
         return _buddy_page(request, principal, secret="", status=exc.status, closed=exc.detail)
     session.commit()
-    if is_form:
+    if sent.is_form:
         return _buddy_page(request, principal, secret="", status=201, done=True)
     return JSONResponse({"walk_id": str(walk_id), "stored": True}, status_code=201)
 

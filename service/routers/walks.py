@@ -20,6 +20,7 @@ from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
+from service.input_guard import RequestBody
 from service.queries import audit, safeguarding, walk_exports
 from service.queries import walks as queries
 from service.queries.exposure import nearby_points, route_exposure
@@ -172,14 +173,13 @@ def get_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> JSONR
 
 
 @router.put("/walks/{walk_id}/route", operation_id="put_walk_route")
-async def put_route(
-    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+def put_route(
+    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID, raw: RequestBody
 ) -> Any:
     """Store a walk's route: GeoJSON (a LineString or a Feature) or a GPX file (track or route).
 
     GPX is recognised by its content type (``application/gpx+xml``) or by starting with XML.
     """
-    raw = await request.body()
     body: Any
     if "gpx" in request.headers.get("content-type", "") or raw.lstrip().startswith(b"<"):
         try:
@@ -256,12 +256,12 @@ def walk_exposure(
 
 
 @router.post("/routes/exposure", operation_id="route_exposure")
-async def planned_route_exposure(
-    request: Request, session: SessionDep, principal: Staff, within: Within = 50
+def planned_route_exposure(
+    session: SessionDep, principal: Staff, raw: RequestBody, within: Within = 50
 ) -> Any:
     """The same for a route being planned (a GeoJSON LineString or Feature), before any walk."""
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except ValueError:
         raise InvalidInput("send the route as GeoJSON (a LineString or a Feature)") from None
     try:
