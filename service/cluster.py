@@ -23,11 +23,16 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from geo.grid import GRID_NAME, grid_file
+
 DB_USER = "walktalk"
 DB_NAME = "walktalk"
 PORT = 5432
 # sockaddr_un.sun_path is 108 bytes including the terminating NUL.
 _SOCKET_PATH_LIMIT = 107
+# Where the machine's PROJ keeps proj.db (Debian's proj-data, then a source build). PROJ_DATA
+# replaces PROJ's built-in search path, so the server's must name this folder before the grid's.
+_SYSTEM_PROJ_DIRS = (Path("/usr/share/proj"), Path("/usr/local/share/proj"))
 
 
 class ClusterError(RuntimeError):
@@ -127,8 +132,8 @@ class Cluster:
             return argv
         return ["runuser", "-u", "postgres", "--", *argv]
 
-    def _run(self, argv: list[str], what: str) -> str:
-        proc = subprocess.run(self._as_server_user(argv), capture_output=True, text=True)
+    def _run(self, argv: list[str], what: str, env: dict[str, str] | None = None) -> str:
+        proc = subprocess.run(self._as_server_user(argv), capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             log_tail = ""
             if self.log_file.exists():
@@ -155,6 +160,36 @@ class Cluster:
             self.home.chmod(self.home.stat().st_mode | 0o755)
             for path in (self.data_dir, self.socket_dir, self.log_file):
                 os.chown(path, server.pw_uid, server.pw_gid)
+
+    @property
+    def proj_dir(self) -> Path:
+        """The folder of PROJ grids the server reads: the OSTN15 grid, copied at each start."""
+        return self.home / "proj"
+
+    def _server_environment(self) -> dict[str, str]:
+        """The server's environment, with PROJ_DATA naming a copy of the OSTN15 grid.
+
+        PostGIS's ST_Transform between EPSG:4326 and 27700 then uses OSTN15, as geo.grid does;
+        without the grid the server's PROJ falls back to a Helmert transformation 2-5 m off.
+        The copy lives in the cluster's home, which the server's user can always read.
+        """
+        env = dict(os.environ)
+        source = grid_file()
+        system = next((d for d in _SYSTEM_PROJ_DIRS if (d / "proj.db").exists()), None)
+        if not source.exists() or system is None:
+            return env  # /healthz then says the database does not use OSTN15, and why
+        self.proj_dir.mkdir(parents=True, exist_ok=True)
+        self.proj_dir.chmod(0o755)
+        # Copied afresh at every start (the server is not running yet), so a rebuilt grid is
+        # what the server reads; staged and renamed, so it never reads half a file.
+        staged = self.proj_dir / f".{GRID_NAME}.new"
+        shutil.copyfile(source, staged)
+        staged.chmod(0o644)
+        staged.replace(self.proj_dir / GRID_NAME)
+        # PROJ before 9.1 reads PROJ_LIB; 9.1 and later PROJ_DATA.
+        search = os.pathsep.join([str(system), str(self.proj_dir)])
+        env["PROJ_DATA"] = env["PROJ_LIB"] = search
+        return env
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -250,6 +285,7 @@ class Cluster:
                     "start",
                 ],
                 "pg_ctl start",
+                env=self._server_environment(),
             )
             said.append(f"PostgreSQL started (socket in {self.socket_dir})")
         self.ensure_database(DB_NAME)
