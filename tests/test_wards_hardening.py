@@ -9,16 +9,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
 import shapely
 from shapely.affinity import translate
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from boundaries.bundled import LONDON_WARDS_2018, PILOT_WARDS
 from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
+from service.auth import Role
+from service.queries import demo
+from service.queries import tokens as token_queries
+from service.queries import wards as queries
+from service.queries.demo_walks import seed_walks
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -245,3 +253,175 @@ def _set_names(url: str) -> list[tuple[str, bool]]:
         rows = conn.execute(text("SELECT name, is_active FROM ward_sets ORDER BY name")).all()
     engine.dispose()
     return [(r.name, r.is_active) for r in rows]
+
+
+# --- 4b. activation re-derives every stored ward and borough code ------------------------------
+
+SWAP = {LAMBETH: SOUTHWARK, SOUTHWARK: LAMBETH}
+NAMES = {LAMBETH: "Lambeth", SOUTHWARK: "Southwark"}
+# Every column that holds a ward or borough code, wherever a table keeps one.
+AREA_COLUMNS = (
+    "ward_code",
+    "borough_code",
+    "ward_codes",
+    "borough_codes",
+    "route_wards",
+    "home_ward",
+    "work_ward",
+)
+
+
+def test_every_table_with_area_codes_is_kept_fresh_by_activation(db: Session) -> None:
+    tables = set(
+        db.execute(
+            text(
+                "SELECT DISTINCT table_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND column_name = ANY(:columns)"
+            ),
+            {"columns": list(AREA_COLUMNS)},
+        ).scalars()
+    )
+    assert tables - {"wards"} == queries.AREA_CODED_TABLES
+
+
+def _seed_every_area_coded_table(db: Session) -> None:
+    """Rows in every table that carries area codes, placed by the pilot set (active)."""
+    demo.seed_reports(db, 120, seed=5)
+    import_id = db.execute(
+        text(
+            "INSERT INTO imports (kind, sha256, file_name, rows_stored, rows_skipped, "
+            "imported_by) VALUES ('crimes', 'x', 'street.csv', 2, 0, 'tests') RETURNING id"
+        )
+    ).scalar_one()
+    db.execute(
+        text(
+            "INSERT INTO crimes (crime_id, police_uk_id, month, crime_type, falls_within, "
+            "lsoa_code, lsoa_name, street_name, outcome, geom, ward_code, borough_code, "
+            "import_id) VALUES "
+            "('c1', '1', '2025-01-01', 'Robbery', 'Met', 'E01', 'L', 'On or near X', '', "
+            " ST_SetSRID(ST_MakePoint(-0.1136, 51.5033), 4326), 'E05014118', :lambeth, :imp), "
+            "('c2', '2', '2025-01-01', 'Robbery', 'Met', 'E01', 'L', 'On or near Y', '', "
+            " ST_SetSRID(ST_MakePoint(-0.0909, 51.5055), 4326), 'E05011095', :southwark, :imp)"
+        ),
+        {"lambeth": LAMBETH, "southwark": SOUTHWARK, "imp": import_id},
+    )
+    seed_walks(db, key=b"k" * 32, count=6, seed=2, streets=None, today=date(2026, 12, 1))
+    for role, scope in (
+        (Role.officer, {"wards": [WATERLOO, "E05011095"]}),
+        (Role.supervisor, {"boroughs": [LAMBETH]}),
+    ):
+        token_queries.create_token(
+            db,
+            key=b"k" * 32,
+            role=role,
+            name=f"test {role.value}",
+            scope=token_queries.resolve_scope(db, role, **scope),
+            expires_at=token_queries.parse_expiry("1d"),
+            created_by="tests",
+        )
+
+
+def _area_codes(db: Session) -> dict[str, dict[Any, tuple[Any, ...]]]:
+    """Every stored area code, by table and row."""
+    queries_by_table = {
+        "reports": "SELECT id, ward_code, borough_code FROM reports",
+        "crimes": "SELECT id, ward_code, borough_code FROM crimes",
+        "walks": "SELECT id, ward_code, borough_code, route_wards FROM walks",
+        "officers": "SELECT id, ward_codes, borough_codes FROM officers",
+        "buddies": "SELECT id, home_ward, work_ward, borough_code FROM buddies",
+        "safeguarding": "SELECT walk_id, borough_code FROM safeguarding",
+        "officer_surveys": "SELECT walk_id, ward_code, borough_code FROM officer_surveys",
+        "buddy_surveys": "SELECT walk_id, ward_code, borough_code FROM buddy_surveys",
+        "survey_links": "SELECT id, borough_code FROM survey_links",
+        "api_tokens": "SELECT id, role, ward_codes, borough_codes FROM api_tokens",
+    }
+    assert set(queries_by_table) == queries.AREA_CODED_TABLES
+    return {
+        table: {row[0]: tuple(row[1:]) for row in db.execute(text(sql))}
+        for table, sql in queries_by_table.items()
+    }
+
+
+def _swapped(codes: dict[str, dict[Any, tuple[Any, ...]]]) -> dict[str, dict[Any, tuple[Any, ...]]]:
+    """What every row's codes must be once Lambeth's and Southwark's codes are swapped."""
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, list):  # borough lists are sorted; ward lists stay as they are
+            return sorted(SWAP[v] for v in value) if set(value) <= set(SWAP) else value
+        return SWAP.get(value, value)
+
+    swapped = {
+        table: {key: tuple(swap(v) for v in row) for key, row in rows.items()}
+        for table, rows in codes.items()
+    }
+    # A supervisor's boroughs are what she was granted, not derived from wards: they stay.
+    swapped["api_tokens"] = {
+        key: row if row[0] == "supervisor" else swapped["api_tokens"][key]
+        for key, row in codes["api_tokens"].items()
+    }
+    return swapped
+
+
+def test_activation_moves_every_stored_borough_code_when_only_boroughs_change(
+    db: Session,
+) -> None:
+    _seed_every_area_coded_table(db)
+    before = _area_codes(db)
+    for table, rows in before.items():
+        assert rows, f"the test put no rows in {table}"
+    boroughs = {v for row in before["reports"].values() for v in row[1:]}
+    assert boroughs == {LAMBETH, SOUTHWARK}
+
+    # The same wards, codes and polygons; only each ward's borough differs.
+    wards = read_wards(PILOT_WARDS.path).wards
+    relabelled = wards.assign(
+        borough_code=wards["borough_code"].map(SWAP),
+        borough_name=wards["borough_code"].map(SWAP).map(NAMES),
+    )
+    queries.load_ward_set(db, relabelled, name="pilot-relabelled", source="t", attribution="a")
+    changed = queries.activate_ward_set(db, "pilot-relabelled")
+
+    after = _area_codes(db)
+    expected = _swapped(before)
+    for table in before:
+        assert after[table] == expected[table], f"{table}: borough codes did not follow"
+    assert changed["reports"] == len(before["reports"])
+    assert changed["crimes"] == 2
+    assert changed["walks"] == len(before["walks"])
+
+    # And back: every code is the pilot's again.
+    queries.activate_ward_set(db, PILOT_WARDS.name)
+    assert _area_codes(db) == before
+
+
+def test_activation_renames_route_wards_and_report_wards_with_the_set(db: Session) -> None:
+    _seed_every_area_coded_table(db)
+    # The ward most routes cross, renamed in a new set with the same polygons.
+    ward = db.execute(
+        text(
+            "SELECT code FROM walks, unnest(route_wards) AS code "
+            "GROUP BY code ORDER BY count(*) DESC, code LIMIT 1"
+        )
+    ).scalar_one()
+    walks_through, reports_in = _placed_in(db, ward)
+    assert walks_through and reports_in
+
+    renamed = "E05099999"
+    wards = read_wards(PILOT_WARDS.path).wards
+    wards.loc[wards["code"] == ward, "code"] = renamed
+    queries.load_ward_set(db, wards, name="pilot-renamed", source="t", attribution="a")
+    queries.activate_ward_set(db, "pilot-renamed")
+
+    assert _placed_in(db, renamed) == (walks_through, reports_in)
+    assert _placed_in(db, ward) == ([], 0)
+
+
+def _placed_in(db: Session, ward: str) -> tuple[list[Any], int]:
+    """The walks whose route crosses ``ward`` and the number of reports in it."""
+    walks = db.execute(
+        text("SELECT id FROM walks WHERE :ward = ANY(route_wards) ORDER BY id"), {"ward": ward}
+    ).scalars()
+    reports = db.execute(
+        text("SELECT count(*) FROM reports WHERE ward_code = :ward"), {"ward": ward}
+    ).scalar_one()
+    return list(walks), int(reports)

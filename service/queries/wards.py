@@ -50,6 +50,51 @@ WARD_ASSIGNED_TABLES: tuple[WardAssignedTable, ...] = (
 
 
 @dataclass(frozen=True)
+class WardCodedTable:
+    """A table whose borough code follows from a ward code it stores, not from a point.
+
+    An officer's ward or a buddy's home ward is chosen by a person; the borough it lies in is
+    looked up in the active set, so activating a set whose boroughs differ re-derives it.
+    """
+
+    table: str
+    # SQL over the table's alias ``t`` giving the ward code the borough follows from.
+    ward_sql: str = "t.ward_code"
+    borough_column: str = "borough_code"
+
+
+WARD_CODED_TABLES: tuple[WardCodedTable, ...] = (
+    WardCodedTable("walks"),
+    WardCodedTable("officer_surveys"),
+    WardCodedTable("buddy_surveys"),
+    # A buddy's borough is her home ward's, else her work ward's (as create_buddy sets it).
+    WardCodedTable("buddies", "coalesce(t.home_ward, t.work_ward)"),
+)
+
+WALK_BOROUGH_TABLES: tuple[str, ...] = ("safeguarding", "survey_links")
+"""Tables whose ``borough_code`` is their walk's (``walk_id``), copied for scoping."""
+
+WARD_LIST_TABLES: dict[str, str] = {"officers": "TRUE", "api_tokens": "o.role = 'officer'"}
+"""Tables whose ``borough_codes`` are the boroughs of their ``ward_codes``, and which rows
+(SQL over the table's alias ``o``).
+
+A supervisor's or partner's token is scoped to boroughs directly: a grant, not derived.
+"""
+
+AREA_CODED_TABLES: frozenset[str] = frozenset(
+    [e.table for e in WARD_ASSIGNED_TABLES]
+    + [e.table for e in WARD_CODED_TABLES]
+    + list(WALK_BOROUGH_TABLES)
+    + list(WARD_LIST_TABLES)
+)
+"""Every table (besides ``wards``) with ward or borough codes that activation keeps fresh.
+
+Walks' ``route_wards`` too are re-derived from their routes. A table added with such a column
+must be registered above, or it goes stale at the next activation (a test checks the schema).
+"""
+
+
+@dataclass(frozen=True)
 class WardSetSummary:
     """A stored ward set as the CLI and ``/healthz`` describe it."""
 
@@ -211,10 +256,16 @@ def activate_ward_set(
     *,
     tables: Sequence[WardAssignedTable] = WARD_ASSIGNED_TABLES,
 ) -> dict[str, int]:
-    """Make ``name`` the active set and re-assign every ward-assigned row to its wards.
+    """Make ``name`` the active set and re-derive every stored ward and borough code from it.
 
-    Returns the number of rows re-assigned per table. All of it happens in the caller's
-    transaction, so lookups never see a half-switched service area.
+    Rows of ``tables`` are re-assigned to the ward their point lies in, with its borough; then
+    every code that follows from a ward code (see ``AREA_CODED_TABLES``) and walks' route wards
+    are re-derived. A code changes when the new set says otherwise, even when the ward code stays
+    the same: a set that fixes only the boroughs must move rows to them.
+
+    Returns the number of rows changed per table: every table of ``tables``, and the other
+    tables where rows changed. All of it happens in the caller's transaction, so lookups never
+    see a half-switched service area.
     """
     set_id = _set_id(session, name)
     check = check_ward_set(session, set_id)
@@ -225,7 +276,88 @@ def activate_ward_set(
         text("UPDATE ward_sets SET is_active = true, activated_at = now() WHERE id = :id"),
         {"id": set_id},
     )
-    return {entry.table: assign_wards(session, entry, set_id=set_id) for entry in tables}
+    changed = {entry.table: assign_wards(session, entry, set_id=set_id) for entry in tables}
+    for table, count in rederive_area_codes(session, set_id=set_id).items():
+        if count:
+            changed[table] = changed.get(table, 0) + count
+    return changed
+
+
+def rederive_area_codes(session: Session, *, set_id: int) -> dict[str, int]:
+    """Re-derive, from set ``set_id``, every code that follows from a stored ward code.
+
+    Rows naming a ward the set lacks keep their codes: the ward was chosen by a person, and
+    only they can say which ward of the new set is meant. Returns rows changed per table.
+    """
+    changed: dict[str, int] = {}
+
+    def count(table: str, result: object) -> None:
+        changed[table] = changed.get(table, 0) + int(result.rowcount)  # type: ignore[attr-defined]
+
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    for entry in WARD_CODED_TABLES:
+        table, borough = quote(entry.table), quote(entry.borough_column)
+        count(
+            entry.table,
+            session.execute(
+                text(
+                    f"UPDATE {table} AS t SET {borough} = w.borough_code FROM wards w "
+                    f"WHERE w.ward_set_id = :id AND w.code = {entry.ward_sql} "
+                    f"AND t.{borough} IS DISTINCT FROM w.borough_code"
+                ),
+                {"id": set_id},
+            ),
+        )
+    # After walks: these copy their walk's borough.
+    for name in WALK_BOROUGH_TABLES:
+        count(
+            name,
+            session.execute(
+                text(
+                    f"UPDATE {quote(name)} AS t SET borough_code = k.borough_code FROM walks k "
+                    "WHERE k.id = t.walk_id AND t.borough_code IS DISTINCT FROM k.borough_code"
+                )
+            ),
+        )
+    for name, which in WARD_LIST_TABLES.items():
+        # Sorted bytewise, as Python's sorted() made them; only when every ward is in the set.
+        count(
+            name,
+            session.execute(
+                text(
+                    f"UPDATE {quote(name)} AS t SET borough_codes = d.codes FROM ("
+                    '  SELECT o.id, array_agg(DISTINCT w.borough_code COLLATE "C" '
+                    '    ORDER BY w.borough_code COLLATE "C") AS codes '
+                    f"  FROM {quote(name)} o JOIN wards w "
+                    "    ON w.ward_set_id = :id AND w.code = ANY(o.ward_codes) "
+                    f"  WHERE {which} GROUP BY o.id "
+                    "  HAVING count(DISTINCT w.code) = "
+                    "    (SELECT count(DISTINCT c) FROM unnest(o.ward_codes) c)) d "
+                    "WHERE d.id = t.id AND t.borough_codes IS DISTINCT FROM d.codes"
+                ),
+                {"id": set_id},
+            ),
+        )
+    # The wards a walk's route crosses, as store_route lists them. A route removed under the
+    # retention rule leaves its trimmed copy, the best geometry left to place it with.
+    count(
+        "walks",
+        session.execute(
+            text(
+                "UPDATE walks AS t SET route_wards = r.codes FROM ("
+                "  SELECT k.id, coalesce(array_agg(DISTINCT w.code ORDER BY w.code) "
+                "    FILTER (WHERE w.code IS NOT NULL), '{}') AS codes "
+                "  FROM walks k "
+                "  LEFT JOIN ward_parts p ON p.ward_set_id = :id "
+                "    AND ST_Intersects(p.geom, coalesce(k.route, k.route_trimmed)) "
+                "  LEFT JOIN wards w ON w.id = p.ward_id "
+                "  WHERE coalesce(k.route, k.route_trimmed) IS NOT NULL GROUP BY k.id) r "
+                "WHERE r.id = t.id AND t.route_wards IS DISTINCT FROM r.codes"
+            ),
+            {"id": set_id},
+        ),
+    )
+    return changed
 
 
 # Planner settings for joining a few thousand ward pieces to many points (measured in
@@ -288,18 +420,22 @@ def compute_ward_hits(
 
 
 def assign_wards(session: Session, entry: WardAssignedTable, *, set_id: int) -> int:
-    """Store the ward of every row of ``entry``'s table; return how many rows changed.
+    """Store the ward and borough of every row of ``entry``'s table; return how many changed.
 
-    Only rows whose ward changes are written (rewriting a row also rewrites its index
-    entries, the slow part); rows outside every ward get no ward.
+    Only rows whose ward or borough changes are written (rewriting a row also rewrites its
+    index entries, the slow part); rows outside every ward get no ward and no borough. The
+    borough is compared too: a set may keep a ward's code and correct its borough.
     """
     quote = session.get_bind().dialect.identifier_preparer.quote
     table, ward, key = quote(entry.table), quote(entry.ward_column), quote(entry.key_column)
     clear, place = f"{ward} = NULL", f"{ward} = h.code"
+    stale, placed_stale = f"t.{ward} IS NOT NULL", f"t.{ward} IS DISTINCT FROM h.code"
     if entry.borough_column:
         borough = quote(entry.borough_column)
         clear += f", {borough} = NULL"
         place += f", {borough} = h.borough_code"
+        stale += f" OR t.{borough} IS NOT NULL"
+        placed_stale += f" OR t.{borough} IS DISTINCT FROM h.borough_code"
     compute_ward_hits(session, entry, set_id=set_id, into="ward_hits")
     # Index and analyse the hits, so neither UPDATE can fall back to scanning them per row:
     # statistics of the table taken before an earlier assignment in the same transaction (or
@@ -309,14 +445,14 @@ def assign_wards(session: Session, entry: WardAssignedTable, *, set_id: int) -> 
     session.execute(text("ANALYZE ward_hits"))
     cleared = session.execute(
         text(
-            f"UPDATE {table} AS t SET {clear} WHERE t.{ward} IS NOT NULL "
+            f"UPDATE {table} AS t SET {clear} WHERE ({stale}) "
             f"AND NOT EXISTS (SELECT FROM ward_hits h WHERE h.key = t.{key})"
         )
     )
     placed = session.execute(
         text(
             f"UPDATE {table} AS t SET {place} FROM ward_hits h "
-            f"WHERE h.key = t.{key} AND t.{ward} IS DISTINCT FROM h.code"
+            f"WHERE h.key = t.{key} AND ({placed_stale})"
         )
     )
     session.execute(text("DROP TABLE ward_hits"))
