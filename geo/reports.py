@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -44,7 +43,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
+
+from geo.grid import to_wgs84
 
 __all__ = [
     "COLUMNS",
@@ -845,18 +845,6 @@ def _numbers(
     return numbers
 
 
-_local = threading.local()
-
-
-def _grid_to_wgs84() -> Transformer:
-    # A pyproj Transformer must not be shared between threads, and the API runs in several.
-    transformer: Transformer | None = getattr(_local, "transformer", None)
-    if transformer is None:
-        transformer = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-        _local.transformer = transformer
-    return transformer
-
-
 def _locate(
     x: _Column, y: _Column, *, grid: bool, problems: _Problems, skip: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -883,7 +871,7 @@ def _place(
     lat = np.full(len(x), np.nan)
     ok = np.isfinite(easting) & np.isfinite(northing)
     if ok.any():
-        lon[ok], lat[ok] = _grid_to_wgs84().transform(easting[ok], northing[ok])
+        lon[ok], lat[ok] = to_wgs84().transform(easting[ok], northing[ok])
     # PROJ signals a failed point with inf; within the grid bounds this should not happen.
     failed = ok & ~(np.isfinite(lon) & np.isfinite(lat))
     problems.add(
