@@ -23,11 +23,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from psycopg import pq
-from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.darkness import DARK_BELOW_DEGREES, band_darkness, band_midpoint_utc, solar_elevation
+from geo.grid import to_grid
 from geo.hexagons import HEX_EDGES_M, cell_keys
 from geo.reports import RowProblem
 from service.queries import bulk
@@ -132,7 +132,7 @@ def _prepare(rows: pd.DataFrame) -> _Prepared:
         midpoints = band_midpoint_utc(days[banded], names[bands[banded]])
         elevation[banded] = _elevations(lon[banded], lat[banded], midpoints)
     # The hexagon cells at every offered edge: hot spots then count them with a GROUP BY.
-    x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
+    x, y = to_grid().transform(lon, lat)
     cells = {edge: cell_keys(x, y, edge) for edge in HEX_EDGES_M}
     return _Prepared(
         cells=cells,
