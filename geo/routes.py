@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,11 +29,12 @@ from typing import Any
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from pyproj import Geod, Transformer
+from pyproj import Geod
 from shapely.geometry import LineString, MultiPolygon, Polygon
 
 from geo.coordinates import InvalidCoordinates, check_lon_lat
 from geo.darkness import DARK_BELOW_DEGREES, solar_elevation
+from geo.grid import to_grid, to_wgs84
 
 __all__ = [
     "MAX_CONCERN_STRETCH_M",
@@ -88,7 +88,6 @@ _MAX_SEGMENTS = 100_000
 _DUST_M = 1e-3
 
 _GEOD = Geod(ellps="WGS84")
-_local = threading.local()
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -630,7 +629,7 @@ def _on_grid(route: LineString) -> _GridRoute:
             "Great Britain, where routes are measured on the British National Grid; check "
             "that longitude comes before latitude"
         )
-    grid = np.column_stack(_wgs84_to_grid().transform(lon, lat))
+    grid = np.column_stack(to_grid().transform(lon, lat))
     along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(grid, axis=0).T))])
     return _GridRoute(wgs84=wgs84, grid=grid, along=along)
 
@@ -645,7 +644,7 @@ def _points_at(route: _GridRoute, distances: FloatArray) -> FloatArray:
     """
     x = np.interp(distances, route.along, route.grid[:, 0])
     y = np.interp(distances, route.along, route.grid[:, 1])
-    points = np.column_stack(_grid_to_wgs84().transform(x, y))
+    points = np.column_stack(to_wgs84().transform(x, y))
     vertex = np.minimum(np.searchsorted(route.along, distances), len(route.along) - 1)
     on_vertex = route.along[vertex] == distances
     points[on_vertex] = route.wgs84[vertex[on_vertex]]
@@ -704,21 +703,3 @@ def _utc_ns(when: object, label: str) -> int:
         )
     utc = when.astimezone(UTC).replace(tzinfo=None)
     return int(np.datetime64(utc, "ns").astype(np.int64))
-
-
-def _wgs84_to_grid() -> Transformer:
-    # A pyproj Transformer must not be shared between threads, and the API runs in several:
-    # one cached per thread (as geo.reports does), built once rather than per call.
-    transformer: Transformer | None = getattr(_local, "to_grid", None)
-    if transformer is None:
-        transformer = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-        _local.to_grid = transformer
-    return transformer
-
-
-def _grid_to_wgs84() -> Transformer:
-    transformer: Transformer | None = getattr(_local, "to_wgs84", None)
-    if transformer is None:
-        transformer = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-        _local.to_wgs84 = transformer
-    return transformer

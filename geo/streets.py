@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+
+from geo.grid import to_grid, to_wgs84
 
 __all__ = ["WALKABLE", "StreetNetwork", "read_osm_streets", "wander_grid", "wander_streets"]
 
@@ -51,10 +52,6 @@ WALKABLE = frozenset(
         "track",
     }
 )
-
-_TO_GRID = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-_TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-
 
 @dataclass(frozen=True)
 class StreetNetwork:
@@ -146,7 +143,7 @@ def read_osm_streets(paths: Iterable[Path | str]) -> StreetNetwork:
     index = {osm_id: i for i, osm_id in enumerate(used)}
     lon = np.array([positions[i][0] for i in used])
     lat = np.array([positions[i][1] for i in used])
-    x, y = _TO_GRID.transform(lon, lat)
+    x, y = to_grid().transform(lon, lat)
     neighbours: list[set[int]] = [set() for _ in used]
     lit: dict[tuple[int, int], str | None] = {}
     for (a, b), value in edges.items():
@@ -274,7 +271,7 @@ def wander_grid(
 
     """
     grid_area = shapely.transform(
-        area, lambda xy: np.column_stack(_TO_GRID.transform(xy[:, 0], xy[:, 1]))
+        area, lambda xy: np.column_stack(to_grid().transform(xy[:, 0], xy[:, 1]))
     )
     start = grid_area.representative_point()
     points = [(start.x, start.y)]
@@ -300,6 +297,6 @@ def wander_grid(
         else:
             return None
         if walked >= length_m:
-            xs, ys = _TO_WGS84.transform(*np.array(points).T)
+            xs, ys = to_wgs84().transform(*np.array(points).T)
             return LineString(np.column_stack([xs, ys]))
     return None

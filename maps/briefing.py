@@ -28,10 +28,10 @@ import shapely
 from branca.element import Element, Figure
 from folium.elements import MacroElement
 from folium.template import Template
-from pyproj import Transformer
 from shapely.geometry import LineString
 
 from geo.darkness import SunTimes
+from geo.grid import to_grid
 from maps.markup import js_literal
 from maps.page import render_page
 from maps.route_edit import route_drawing_map
@@ -616,10 +616,9 @@ def _concerns_along(route: LineString, concerns: gpd.GeoDataFrame) -> list[tuple
     if concerns.empty:
         return []
     frame = concerns if concerns.crs is None or concerns.crs.equals(4326) else concerns.to_crs(4326)
-    to_grid = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    grid_route = shapely.transform(route, lambda xy: np.column_stack(to_grid.transform(*xy.T)))
+    grid_route = shapely.transform(route, lambda xy: np.column_stack(to_grid().transform(*xy.T)))
     points = shapely.transform(
-        np.asarray(frame.geometry.array), lambda xy: np.column_stack(to_grid.transform(*xy.T))
+        np.asarray(frame.geometry.array), lambda xy: np.column_stack(to_grid().transform(*xy.T))
     )
     along = shapely.line_locate_point(grid_route, points)
     rows: Sequence[Any] = list(frame.itertuples(index=False))

@@ -21,10 +21,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 from shapely.geometry import LineString
 from shapely.ops import substring
 
+from geo.grid import to_grid, to_wgs84
 from maps.attribution import DataAttribution
 from maps.frames import checked_frame
 from maps.legend import Legend, LegendEntry
@@ -404,9 +404,7 @@ def _route_layer(
 
 def _cut(line: LineString, stretches: Sequence[Mapping[str, Any]]) -> list[np.ndarray]:
     """Each stretch's piece of the line, cut on the British National Grid, as lon/lat arrays."""
-    to_grid = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-    grid = shapely.transform(line, lambda xy: np.column_stack(to_grid.transform(*xy.T)))
+    grid = shapely.transform(line, lambda xy: np.column_stack(to_grid().transform(*xy.T)))
     length = grid.length
     pieces = []
     for i, stretch in enumerate(stretches):
@@ -423,7 +421,7 @@ def _cut(line: LineString, stretches: Sequence[Mapping[str, Any]]) -> list[np.nd
         xy = shapely.get_coordinates(piece)
         if len(xy) == 1:  # a zero-length stretch: still drawn, as a dot
             xy = np.vstack([xy, xy])
-        lonlat = np.column_stack(to_wgs84.transform(*xy.T))
+        lonlat = np.column_stack(to_wgs84().transform(*xy.T))
         pieces.append(np.round(lonlat, 6))
     return pieces
 

@@ -13,10 +13,10 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-import pyproj
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.grid import to_wgs84
 from service.queries.reports import StoreResult, store_reports
 from service.queries.wards import require_active_ward_set
 from service.taxonomy import CATEGORIES
@@ -48,7 +48,7 @@ def synthetic_rows(session: Session, count: int, seed: int) -> pd.DataFrame:
     picked = crimes[rng.integers(0, max(len(crimes), 1), near)] if near else crimes[:0]
     x = picked[:, 0] + rng.normal(0, JITTER_M, near)
     y = picked[:, 1] + rng.normal(0, JITTER_M, near)
-    near_lon, near_lat = pyproj.Transformer.from_crs(27700, 4326, always_xy=True).transform(x, y)
+    near_lon, near_lat = to_wgs84().transform(x, y)
     spread = session.execute(
         text(
             # Spread over every ward, in proportion to its area.
