@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 from shapely.affinity import translate
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -425,3 +426,38 @@ def _placed_in(db: Session, ward: str) -> tuple[list[Any], int]:
         text("SELECT count(*) FROM reports WHERE ward_code = :ward"), {"ward": ward}
     ).scalar_one()
     return list(walks), int(reports)
+
+
+# --- the ward map for one borough ----------------------------------------------------------------
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["detail"]
+    return body
+
+
+def test_ward_map_refuses_an_unknown_or_empty_borough_listing_the_known_ones(
+    client: TestClient,
+) -> None:
+    # The City of London is a borough, but not in the pilot wards.
+    for unknown in ("foo", "E09000001"):
+        body = _problem(client.get("/maps/wards", params={"borough": unknown}), 404)
+        assert f"no borough {unknown!r}" in body["detail"]
+        assert "E09000022 (Lambeth), E09000028 (Southwark)" in body["detail"]
+    for empty in ("", "   "):
+        body = _problem(client.get("/maps/wards", params={"borough": empty}), 422)
+        assert body["detail"].startswith("borough is empty")
+        assert "E09000022 (Lambeth), E09000028 (Southwark)" in body["detail"]
+    # The GeoJSON collection answers the same way.
+    _problem(client.get("/wards", params={"borough": "foo"}), 404)
+    _problem(client.get("/wards", params={"borough": " "}), 422)
+
+
+def test_ward_map_of_one_borough_draws_only_its_wards(client: TestClient) -> None:
+    response = client.get("/maps/wards", params={"borough": " lambeth "})
+    assert response.status_code == 200, response.text
+    assert "Brixton Acre Lane" in response.text
+    assert "Camberwell Green" not in response.text

@@ -546,33 +546,55 @@ def _borough_filter(borough: str | None) -> str:
     )
 
 
-def wards_geojson(
-    session: Session, *, borough: str | None = None, simplify_m: float | None = None
-) -> str:
-    """The active wards as an RFC 7946 FeatureCollection, serialised by PostGIS."""
-    active = require_active_ward_set(session)
+def _checked_borough(session: Session, active: WardSetSummary, borough: str | None) -> str | None:
+    """Return ``borough`` stripped, or refuse a blank one or one the active set lacks.
+
+    Both refusals list the boroughs there are, so the caller can pick one.
+    """
+    if borough is None:
+        return None
+    wanted = borough.strip()
     if (
-        borough
-        and not session.execute(
+        wanted
+        and session.execute(
             text(
                 "SELECT 1 FROM wards WHERE ward_set_id = :set_id "
-                + _borough_filter(borough)
+                + _borough_filter(wanted)
                 + " LIMIT 1"
             ),
-            {"set_id": active.id, "borough": borough},
+            {"set_id": active.id, "borough": wanted},
         ).first()
     ):
-        boroughs = session.execute(
+        return wanted
+    boroughs = ", ".join(
+        session.execute(
             text(
                 "SELECT DISTINCT borough_code || ' (' || borough_name || ')' FROM wards "
                 "WHERE ward_set_id = :set_id ORDER BY 1"
             ),
             {"set_id": active.id},
         ).scalars()
-        raise NotFound(
-            f"no borough {borough!r} in the active ward set {active.name!r}; "
-            f"use a code or name from: {', '.join(boroughs)}"
+    )
+    if not wanted:
+        raise InvalidInput(
+            f"borough is empty: give a code or name from {boroughs}, or leave borough out "
+            "for every ward"
         )
+    raise NotFound(
+        f"no borough {borough!r} in the active ward set {active.name!r}; "
+        f"use a code or name from: {boroughs}"
+    )
+
+
+def wards_geojson(
+    session: Session, *, borough: str | None = None, simplify_m: float | None = None
+) -> str:
+    """The active wards as an RFC 7946 FeatureCollection, serialised by PostGIS.
+
+    Raises InvalidInput for a blank ``borough`` and NotFound for one the active set lacks.
+    """
+    active = require_active_ward_set(session)
+    borough = _checked_borough(session, active, borough)
     return str(
         session.execute(
             text(
@@ -622,8 +644,12 @@ def ward_geojson(session: Session, code: str) -> str:
 def wards_frame(
     session: Session, *, borough: str | None = None, simplify_m: float | None = None
 ) -> tuple[WardSetSummary, gpd.GeoDataFrame]:
-    """The active wards as a GeoDataFrame for the map renderers."""
+    """The active wards as a GeoDataFrame in EPSG:4326 for the map renderers.
+
+    Raises InvalidInput for a blank ``borough`` and NotFound for one the active set lacks.
+    """
     active = require_active_ward_set(session)
+    borough = _checked_borough(session, active, borough)
     geom = "geom"
     if simplify_m:
         geom = (
@@ -646,7 +672,8 @@ def wards_frame(
         geom_col="geometry",
         params={"set_id": active.id, "borough": borough, "simplify": simplify_m},
     )
-    return active, frame
+    # read_postgis finds the SRID in the rows: with none, the frame would have no CRS at all.
+    return active, frame if frame.crs is not None else frame.set_crs(4326)
 
 
 def load_boroughs(session: Session, boroughs: gpd.GeoDataFrame, *, attribution: str) -> int:
