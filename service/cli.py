@@ -242,6 +242,13 @@ def cmd_wards_activate(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_wards_delete(settings: Settings, args: argparse.Namespace) -> None:
+    """Delete an inactive ward set that nothing references, in one transaction."""
+    with Session(_migrated(settings)) as session, session.begin():
+        wards = ward_queries.delete_ward_set(session, args.name)
+    _say(f"deleted ward set {args.name!r} and its {wards} wards")
+
+
 # -- reports and crimes ---------------------------------------------------------------------------
 
 
@@ -573,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     activate = wards.add_parser("activate", help="make a loaded set the active one")
     activate.add_argument("name")
     activate.set_defaults(func=cmd_wards_activate)
+    delete = wards.add_parser("delete", help="delete an inactive ward set")
+    delete.add_argument("name")
+    delete.set_defaults(func=cmd_wards_delete)
 
     tokens = groups.add_parser("tokens", help="API tokens").add_subparsers(
         dest="cmd", required=True

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from boundaries.bundled import LONDON_WARDS_2018, PILOT_WARDS
 from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
 from service.auth import Role
+from service.errors import Conflict
 from service.queries import demo
 from service.queries import tokens as token_queries
 from service.queries import wards as queries
@@ -461,3 +462,67 @@ def test_ward_map_of_one_borough_draws_only_its_wards(client: TestClient) -> Non
     assert response.status_code == 200, response.text
     assert "Brixton Acre Lane" in response.text
     assert "Camberwell Green" not in response.text
+
+
+# --- 13a. deleting an inactive ward set ----------------------------------------------------------
+
+
+def test_cli_deletes_an_inactive_set_and_refuses_the_active_one(
+    walktalk: Run, fresh_db: str, tmp_path: Path, pilot_raw
+) -> None:
+    path = tmp_path / "three.geojson"
+    pilot_raw.head(3).to_file(path, engine="pyogrio")
+    code, _, err = walktalk("wards", "load", str(path), "--set", "three")
+    assert code == 0, err
+    assert _set_names(fresh_db) == [("pilot-2024", True), ("three", False)]
+
+    code, out, err = walktalk("wards", "delete", "three")
+    assert code == 0, err
+    assert "deleted ward set 'three' and its 3 wards" in out
+    assert _set_names(fresh_db) == [("pilot-2024", True)]
+    assert _orphans(fresh_db) == (0, 0)
+
+    code, _, err = walktalk("wards", "delete", "pilot-2024")
+    assert code == 1
+    assert "is the active set" in err and "walktalk wards activate NAME" in err
+    code, _, err = walktalk("wards", "delete", "three")
+    assert code == 1
+    assert "no ward set named 'three' (known: pilot-2024)" in err
+    assert _set_names(fresh_db) == [("pilot-2024", True)]
+
+
+def _orphans(url: str) -> tuple[int, int]:
+    """Wards and lookup pieces left without their set."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        counts = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM wards WHERE ward_set_id NOT IN "
+                "        (SELECT id FROM ward_sets)), "
+                "       (SELECT count(*) FROM ward_parts WHERE ward_set_id NOT IN "
+                "        (SELECT id FROM ward_sets))"
+            )
+        ).one()
+    engine.dispose()
+    return int(counts[0]), int(counts[1])
+
+
+def test_a_set_still_referenced_is_not_deleted(db: Session) -> None:
+    wards = read_wards(PILOT_WARDS.path).wards.head(4)
+    set_id = queries.load_ward_set(db, wards, name="four", source="t", attribution="a")
+    # A table of a later capability that points at a ward of the set.
+    db.execute(text("CREATE TABLE ward_notes (ward_id int REFERENCES wards (id))"))
+    db.execute(
+        text("INSERT INTO ward_notes SELECT id FROM wards WHERE ward_set_id = :id LIMIT 2"),
+        {"id": set_id},
+    )
+    with pytest.raises(Conflict, match=r"still referenced by 2 rows of ward_notes\.ward_id"):
+        queries.delete_ward_set(db, "four")
+    assert "four" in {s.name for s in queries.list_ward_sets(db)}
+    db.execute(text("DELETE FROM ward_notes"))
+    assert queries.delete_ward_set(db, "four") == 4
+    assert "four" not in {s.name for s in queries.list_ward_sets(db)}
+    parts = db.execute(
+        text("SELECT count(*) FROM ward_parts WHERE ward_set_id = :id"), {"id": set_id}
+    ).scalar_one()
+    assert parts == 0

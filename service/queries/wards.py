@@ -245,9 +245,13 @@ def _set_id(session: Session, name: str) -> int:
         text("SELECT id FROM ward_sets WHERE name = :name"), {"name": name}
     ).scalar_one_or_none()
     if found is None:
-        known = ", ".join(s.name for s in list_ward_sets(session)) or "none loaded"
-        raise NotFound(f"no ward set named {name!r} (known: {known}); see `walktalk wards list`")
+        raise _no_such_set(session, name)
     return int(found)
+
+
+def _no_such_set(session: Session, name: str) -> NotFound:
+    known = ", ".join(s.name for s in list_ward_sets(session)) or "none loaded"
+    return NotFound(f"no ward set named {name!r} (known: {known}); see `walktalk wards list`")
 
 
 def activate_ward_set(
@@ -358,6 +362,71 @@ def rederive_area_codes(session: Session, *, set_id: int) -> dict[str, int]:
         ),
     )
     return changed
+
+
+def delete_ward_set(session: Session, name: str) -> int:
+    """Delete an inactive ward set with its wards and lookup pieces; return the wards deleted.
+
+    Refuses the active set (lookups would find no wards) and a set that rows of another table
+    still point to (a foreign key to ``ward_sets`` or ``wards``), naming them and what to do.
+    The set's row is locked first, so nobody can activate it while it is being deleted.
+    """
+    row = session.execute(
+        text("SELECT id, is_active FROM ward_sets WHERE name = :name FOR UPDATE"),
+        {"name": name},
+    ).first()
+    if row is None:
+        raise _no_such_set(session, name)
+    if row.is_active:
+        raise Conflict(
+            f"ward set {name!r} is the active set and cannot be deleted: activate another "
+            "first (`walktalk wards activate NAME`; `walktalk wards list` shows them), then "
+            "delete this one"
+        )
+    users = _ward_set_references(session, int(row.id))
+    if users:
+        raise Conflict(
+            f"ward set {name!r} is still referenced by "
+            + ", ".join(f"{n} rows of {where}" for where, n in users.items())
+            + ": delete those rows or point them at another set, then delete it"
+        )
+    deleted = session.execute(
+        text("DELETE FROM wards WHERE ward_set_id = :id"), {"id": row.id}
+    ).rowcount  # type: ignore[attr-defined]
+    # Its ward_parts go with the wards and the set (ON DELETE CASCADE).
+    session.execute(text("DELETE FROM ward_sets WHERE id = :id"), {"id": row.id})
+    return int(deleted)
+
+
+def _ward_set_references(session: Session, set_id: int) -> dict[str, int]:
+    """Rows of other tables whose foreign keys point at set ``set_id`` or its wards.
+
+    Read from the catalogue, so a table added later that points at a set is counted too.
+    """
+    keys = session.execute(
+        text(
+            "SELECT c.conrelid::regclass::text AS tbl, a.attname AS col, "
+            "       c.confrelid = 'ward_sets'::regclass AS to_set "
+            "FROM pg_constraint c "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 "
+            "  AND c.confrelid IN ('ward_sets'::regclass, 'wards'::regclass) "
+            "  AND c.conrelid NOT IN ('wards'::regclass, 'ward_parts'::regclass) "
+            "ORDER BY 1, 2"
+        )
+    ).all()
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    found: dict[str, int] = {}
+    for key in keys:
+        # regclass text is already quoted where a name needs it.
+        target = ":id" if key.to_set else "ANY(ARRAY(SELECT id FROM wards WHERE ward_set_id = :id))"
+        count = session.execute(
+            text(f"SELECT count(*) FROM {key.tbl} WHERE {quote(key.col)} = {target}"),
+            {"id": set_id},
+        ).scalar_one()
+        if count:
+            found[f"{key.tbl}.{key.col}"] = int(count)
+    return found
 
 
 # Planner settings for joining a few thousand ward pieces to many points (measured in
