@@ -128,9 +128,9 @@ def _transformer(key: str, source: str, target: str) -> Transformer:
         grid_xy = transformer.transform(*CHECK_POINT_LONLAT, direction=direction)
         if transformation_of(*grid_xy) != OSTN15:
             raise GridMissing(
-                f"the OSTN15 grid {GRID_NAME} is not in {grid_dir()}, so {source} <-> {target} "
-                f"would use the Helmert approximation (2-5 m off): run `{BUILD_COMMAND}` "
-                f"(or `{sys.executable} -m geo.ostn15`)"
+                f"the OSTN15 grid {GRID_NAME} is not in {grid_dir()}, so lon/lat (EPSG:4326) "
+                "<-> National Grid (EPSG:27700) would use the Helmert approximation (2-5 m "
+                f"off): run `{BUILD_COMMAND}` (or `{sys.executable} -m geo.ostn15`)"
             )
         setattr(_local, key, transformer)
     return transformer
