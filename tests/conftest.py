@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.auth import Role
+from service.cli import server_config
 from service.cluster import Cluster, ClusterError, ensure_postgis, find_bindir, server_major_version
 from service.db import migrate
 from service.queries import tokens as token_queries
@@ -262,13 +263,7 @@ def live_server(app_settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, for the browser."""
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(app_settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            proxy_headers=False,  # as `walktalk serve` runs it
-        )
+        server_config(create_app(app_settings), "127.0.0.1", port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
 from service.app import create_app
+from service.cli import server_config
 from service.settings import Settings
 from tests.conftest import _free_port
 
@@ -57,16 +58,15 @@ def _count_reports(url: str) -> int:
 
 @contextmanager
 def _served(settings: Settings, *, access_log: bool = False) -> Iterator[str]:
-    """The app under uvicorn on loopback, as `walktalk serve` runs it (no proxy headers)."""
+    """The app under uvicorn on loopback, configured as `walktalk serve` configures it."""
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(
+        server_config(
             create_app(settings),
-            host="127.0.0.1",
-            port=port,
+            "127.0.0.1",
+            port,
             log_level="info" if access_log else "warning",
             access_log=access_log,
-            proxy_headers=False,
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -333,19 +333,20 @@ def test_the_access_log_keeps_no_address_and_no_forwarded_for(
 ) -> None:
     lines = _Lines()
     access = logging.getLogger("uvicorn.access")
-    access.addHandler(lines)
-    try:
-        with _served(settings_for(fresh_db), access_log=True) as base:
+    with _served(settings_for(fresh_db), access_log=True) as base:
+        # Added once uvicorn has configured its loggers, which replaces their handlers.
+        access.addHandler(lines)
+        try:
             answer = httpx.post(
                 f"{base}/reports", json=REPORT, headers={"X-Forwarded-For": "203.0.113.77"}
             )
             assert answer.status_code == 201, answer.text
             httpx.get(f"{base}/wards/lookup?lon=-0.1136&lat=51.5033")
-    finally:
-        access.removeHandler(lines)
+        finally:
+            access.removeHandler(lines)
     posted = [line for line in lines.lines if "POST /reports" in line]
     assert len(posted) == 1, lines.lines
-    assert posted[0].startswith('- "POST /reports HTTP/1.1" 201'), posted
+    assert posted[0].startswith('- - "POST /reports HTTP/1.1" 201'), posted
     everything = "\n".join(lines.lines)
     assert "127.0.0.1" not in everything and "203.0.113.77" not in everything
     assert "51.5033" not in everything  # a looked-up place is not kept either
