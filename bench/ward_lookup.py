@@ -31,13 +31,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import psycopg
-import pyproj
 from psycopg import sql
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from boundaries.bundled import LONDON_WARDS_2018
 from boundaries.reading import read_wards
+from geo.grid import to_wgs84
 from service.cluster import Cluster, ensure_postgis
 from service.db import migrate
 from service.queries import wards as queries
@@ -90,8 +90,7 @@ def random_points(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.uniform(LONDON_BNG[0], LONDON_BNG[2], count)
     y = rng.uniform(LONDON_BNG[1], LONDON_BNG[3], count)
-    to_wgs84 = pyproj.Transformer.from_crs(27700, 4326, always_xy=True)
-    lon, lat = to_wgs84.transform(x, y)
+    lon, lat = to_wgs84().transform(x, y)
     return np.asarray(lon), np.asarray(lat)
 
 
