@@ -9,6 +9,7 @@ from typing import cast
 
 import folium
 from branca.element import Figure
+from folium.map import FitBounds
 
 from maps.assets import UnknownAsset, localise_assets
 from maps.tiles import TileSource
@@ -59,9 +60,17 @@ def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
 
 
 def fit_to(m: folium.Map, bounds: Sequence[float]) -> None:
-    """Open ``m`` on ``bounds`` as shapely and GeoPandas give them: (west, south, east, north)."""
+    """Open ``m`` on ``bounds`` as shapely and GeoPandas give them: (west, south, east, north).
+
+    The map jumps there rather than zooming there from London's view: during Leaflet's
+    quarter-second opening zoom, clicks land on the moving map and not on what is drawn
+    over it, so the first point of a line drawn straight away was lost (on a slow machine,
+    or a fast hand, every time).
+    """
     west, south, east, north = (float(b) for b in bounds)
-    m.fit_bounds([[south, west], [north, east]])
+    opening = FitBounds([[south, west], [north, east]])
+    opening.options["animate"] = False
+    opening.add_to(m)
 
 
 def render_page(m: folium.Map, *, asset_url: str) -> str:

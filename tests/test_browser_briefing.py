@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import watched_page
 
@@ -31,14 +32,26 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
 def click_map(page: Any, points: list[tuple[float, float]]) -> None:
     """Click points on the map as a hand does: move, press, release, pause.
 
-    Quick clicks would be a double-click, which Leaflet.draw reads as "finish".
+    Quick clicks would be a double-click, which Leaflet.draw reads as "finish". Each click
+    must add its point: one that lands on a moving map, or on the point before it, adds
+    none, and is caught here rather than as a puzzling message later.
     """
     box = page.locator(".folium-map").bounding_box()
-    for fx, fy in points:
+    points_before = page.locator(".leaflet-editing-icon").count()
+    for number, (fx, fy) in enumerate(points, start=1):
         page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=5)
         page.mouse.down()
         page.mouse.up()
+        expect(page.locator(".leaflet-editing-icon")).to_have_count(points_before + number)
         page.wait_for_timeout(400)
+
+
+def zoom_in(page: Any) -> None:
+    """Press the map's Zoom in button and wait until the zoom has ended (the scale bar moves)."""
+    scale = page.locator(".leaflet-control-scale-line").first
+    before = scale.inner_text()  # halving the metres always changes the round number shown
+    page.get_by_role("button", name="Zoom in").click()
+    expect(scale).not_to_have_text(before)
 
 
 def sign_in_at_the_planning_page(page: Any, live_server: str, token: str) -> None:
@@ -105,17 +118,51 @@ def test_an_officer_draws_a_route_and_reads_a_winter_evening_briefing(
     assert page.problems == []
 
 
+# Counts the zoom animations the page runs (Leaflet marks the map while one is under way).
+COUNT_ZOOM_ANIMATIONS = """
+window.zoomAnimations = 0;
+new MutationObserver(function (changes) {
+  changes.forEach(function (change) {
+    if (change.target.classList && change.target.classList.contains("leaflet-zoom-anim") &&
+        !(change.oldValue || "").includes("leaflet-zoom-anim")) { window.zoomAnimations += 1; }
+  });
+}).observe(document, { attributes: true, attributeFilter: ["class"], attributeOldValue: true,
+                       subtree: true });
+"""
+
+
+def test_the_map_opens_still_so_a_point_clicked_at_once_is_drawn(
+    page: Any, live_server: str, issue_token: Callable[..., str]
+) -> None:
+    # The map used to open on London and zoom to the wards in a quarter of a second; a point
+    # clicked meanwhile hit the moving map, not the line tool, and was lost.
+    page.add_init_script(COUNT_ZOOM_ANIMATIONS)
+    sign_in_at_the_planning_page(page, live_server, issue_token("supervisor", command_unit="AS"))
+    page.locator(".leaflet-draw-draw-polyline").click()
+    click_map(page, [(0.4, 0.6)])
+    assert page.evaluate("window.zoomAnimations") == 0
+    zoom_in(page)  # the observer does see a zoom that animates
+    assert page.evaluate("window.zoomAnimations") == 1
+    assert page.problems == []
+
+
 def test_a_short_line_is_caught_on_the_page(
     page: Any, live_server: str, issue_token: Callable[..., str]
 ) -> None:
     sign_in_at_the_planning_page(page, live_server, issue_token("supervisor", command_unit="AS"))
+    # The supervisor's map opens on both boroughs, where a pixel is over 20 m: two zooms in
+    # make it about 6 m, so points far enough apart to be two clicks (not a click on the
+    # point before, or Leaflet.draw's "finish" within 10 px) are still a slip of the mouse.
+    zoom_in(page)
+    zoom_in(page)
     page.locator(".leaflet-draw-draw-polyline").click()
-    # Two points a few pixels apart: a slip of the mouse, not a walk. (The supervisor's map
-    # opens on both boroughs, so a few pixels is tens of metres.)
-    click_map(page, [(0.4, 0.6), (0.41, 0.6)])
+    click_map(page, [(0.4, 0.6), (0.43, 0.6)])
     page.get_by_title("Finish drawing").click()
+    page.get_by_text("Line drawn: check the start time, then press Show briefing.").wait_for()
     page.get_by_role("button", name="Show briefing").click()
     status = page.locator("#briefing-status").inner_text()
-    assert "a route needs at least 500 m" in status
+    metres = int(status.removeprefix("The line is ").split(" m long")[0])
+    assert 100 < metres < 500, status
+    assert status.endswith("a route needs at least 500 m. Draw it again, longer."), status
     assert page.url == f"{live_server}{PAGE}"
     assert page.problems == []
