@@ -32,7 +32,12 @@ from geo.hexagons import HEX_EDGES_M, cell_keys
 from geo.reports import RowProblem
 from service.queries import bulk
 from service.queries.bulk import Progress, copy_binary
-from service.queries.wards import WardAssignedTable, compute_ward_hits, require_active_ward_set
+from service.queries.wards import (
+    WardAssignedTable,
+    WardSetSummary,
+    compute_ward_hits,
+    require_active_ward_set,
+)
 
 _STAGING = "report_staging"
 _HITS = "report_hits"
@@ -46,6 +51,11 @@ _STAGING_PAGES_PER_RANGE = 4
 _ANALYZE_SETTINGS = {"default_statistics_target": "10"}
 # Memory for building the indexes again after a large load, for those statements only.
 _LOAD_SETTINGS = {"maintenance_work_mem": "256MB"}
+# The British National Grid's extent (EPSG:27700 area of use), metres: hexagon cells exist there.
+_GRID_EASTINGS = (0.0, 700_000.0)
+_GRID_NORTHINGS = (0.0, 1_300_000.0)
+#: The kind of problem a row outside every ward is (see geo.problems.ProblemTally).
+OUTSIDE_KIND = "outside the service area"
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,8 @@ class _Prepared:
     elevation: np.ndarray
     dark: np.ndarray
     exact: np.ndarray
-    cells: dict[int, np.ndarray]  # edge (m) -> hexagon cell key of each row
+    cells: dict[int, np.ndarray]  # edge (m) -> hexagon cell key of each row (-1 off the grid)
+    on_grid: np.ndarray  # whether the row is on the British National Grid at all
 
 
 def _prepare(rows: pd.DataFrame) -> _Prepared:
@@ -133,9 +144,25 @@ def _prepare(rows: pd.DataFrame) -> _Prepared:
         elevation[banded] = _elevations(lon[banded], lat[banded], midpoints)
     # The hexagon cells at every offered edge: hot spots then count them with a GROUP BY.
     x, y = to_grid().transform(lon, lat)
-    cells = {edge: cell_keys(x, y, edge) for edge in HEX_EDGES_M}
+    # A point off the grid (New York, or longitude and latitude swapped) has no cell; it is in
+    # no ward either, and is named as outside the service area, not stored.
+    with np.errstate(invalid="ignore"):
+        on_grid = (
+            np.isfinite(x)
+            & np.isfinite(y)
+            & (x >= _GRID_EASTINGS[0])
+            & (x <= _GRID_EASTINGS[1])
+            & (y >= _GRID_NORTHINGS[0])
+            & (y <= _GRID_NORTHINGS[1])
+        )
+    cells = {}
+    for edge in HEX_EDGES_M:
+        keys = np.full(len(lon), -1, dtype=np.int64)
+        keys[on_grid] = cell_keys(x[on_grid], y[on_grid], edge)
+        cells[edge] = keys
     return _Prepared(
         cells=cells,
+        on_grid=on_grid,
         lon=lon,
         lat=lat,
         days=days,
@@ -246,15 +273,19 @@ def store_reports(
     progress: Progress | None = None,
     return_ids: bool = True,
     check_only: bool = False,
+    for_public: bool = False,
 ) -> StoreResult:
     """Store parsed report rows (``geo.reports`` frame) in the caller's transaction.
 
     Rows outside every ward of the active set are returned as problems; unless
     ``skip_outside``, nothing is inserted when there are any (the caller refuses the batch).
     ``check_only`` finds those rows and inserts nothing (a caller that will refuse the batch
-    for other reasons). ``progress`` is told how many rows have gone to the database: into
-    ``reports`` when they are stored, else into staging. Imports pass ``return_ids=False``: a
-    million ids are not worth making into objects.
+    for other reasons). ``for_public`` words those problems for a member of the public (the
+    boroughs by name, no system words); otherwise for staff. Either way a point that would be
+    inside with longitude and latitude swapped is said to look swapped. ``progress`` is told
+    how many rows have gone to the database: into ``reports`` when they are stored, else into
+    staging. Imports pass ``return_ids=False``: a million ids are not worth making into
+    objects.
 
     The points alone are staged and placed in their wards by PostGIS; the wards come back
     with the rows' line numbers, and the full rows then go straight into ``reports`` with one
@@ -276,7 +307,8 @@ def store_reports(
         )
         if check_only:
             wards = _place(session, staging, lines, set_id=active.id)
-            return StoreResult(ids=(), outside=_outside(lines, wards, active.name), stored=0)
+            outside = _outside(session, rows, wards, active, for_public=for_public)
+            return StoreResult(ids=(), outside=outside, stored=0)
         # PostGIS places the points while Python works out the rest of each row (the sun,
         # codes, ids): the two run on two cores, and the session is used by one thread at a
         # time (the main thread does not touch it until the placing is done).
@@ -287,7 +319,10 @@ def store_reports(
             # which the first serve however many rows are written.
             ids = bulk.uuid4("id", len(rows), ascending=True)
             wards = placing.result()
-    outside = _outside(lines, wards, active.name)
+    # Ward sets lie in Great Britain, so a row in a ward is on the grid; were one not, it
+    # would have no hexagon cells, and is treated as outside rather than stored without them.
+    wards.codes[~found.on_grid] = -1
+    outside = _outside(session, rows, wards, active, for_public=for_public)
     placed = wards.codes >= 0
     if (outside and not skip_outside) or not placed.any():
         return StoreResult(ids=(), outside=outside, stored=0)
@@ -304,13 +339,101 @@ def store_reports(
     )
 
 
-def _outside(lines: np.ndarray, wards: _Wards, ward_set: str) -> tuple[RowProblem, ...]:
-    """The rows no ward of the active set holds, as problems in line order."""
-    reason = (
-        "the point is outside the area this service covers (the wards of "
-        f"{ward_set!r}, see GET /wards)"
+def _outside(
+    session: Session,
+    rows: pd.DataFrame,
+    wards: _Wards,
+    active: WardSetSummary,
+    *,
+    for_public: bool,
+) -> tuple[RowProblem, ...]:
+    """The rows no ward of the active set holds, as problems in line order.
+
+    Staff are told the ward set and where to see it; the public, the boroughs by name. Rows
+    that would be inside with the two numbers the other way round are said to look swapped.
+    """
+    out = np.flatnonzero(wards.codes < 0)
+    if not len(out):
+        return ()
+    lines = rows["line"].to_numpy(dtype=np.int64)[out]
+    swapped = _inside_when_swapped(
+        session,
+        rows["lon"].to_numpy(float)[out],
+        rows["lat"].to_numpy(float)[out],
+        set_id=active.id,
     )
-    return tuple(RowProblem(int(line), reason) for line in np.sort(lines[wards.codes < 0]))
+    if for_public:
+        area = _area_in_words(session, set_id=active.id)
+        outside = f"this place is outside the area the scheme covers ({area})"
+        reasons = (
+            f"{outside}: choose a place inside it",
+            f"{outside}: its latitude and longitude look swapped (the other way round they "
+            "are inside it), so send them the other way round",
+        )
+    else:
+        outside = (
+            "the point is outside the area this service covers (the wards of "
+            f"{active.name!r}, see GET /wards)"
+        )
+        reasons = (
+            outside,
+            f"{outside}; longitude and latitude look swapped: the other way round the point "
+            "is inside, so swap the two columns' values (or name them with --lon-field and "
+            "--lat-field)",
+        )
+    order = np.argsort(lines, kind="stable")
+    return tuple(RowProblem(int(lines[i]), reasons[int(swapped[i])]) for i in order)
+
+
+def _inside_when_swapped(
+    session: Session, lon: np.ndarray, lat: np.ndarray, *, set_id: int
+) -> np.ndarray:
+    """Whether each point, with longitude and latitude swapped, falls in a ward of the set.
+
+    Only the points whose swapped position lies in the wards' bounding box are asked about.
+    """
+    swapped = np.zeros(len(lon), dtype=bool)
+    box = session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM ward_parts WHERE ward_set_id = :id) extent"
+        ),
+        {"id": set_id},
+    ).one()
+    if box[0] is None:
+        return swapped
+    x0, y0, x1, y1 = (float(v) for v in box)
+    with np.errstate(invalid="ignore"):
+        near = np.flatnonzero((lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1))
+    if not len(near):
+        return swapped
+    inside = session.execute(
+        text(
+            "SELECT t.i FROM unnest(CAST(:i AS int[]), CAST(:x AS float8[]), "
+            "  CAST(:y AS float8[])) AS t(i, x, y) "
+            "WHERE EXISTS (SELECT FROM ward_parts p WHERE p.ward_set_id = :id "
+            "  AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326)))"
+        ),
+        {"i": near.tolist(), "x": lat[near].tolist(), "y": lon[near].tolist(), "id": set_id},
+    ).scalars()
+    swapped[np.fromiter(inside, dtype=np.intp)] = True
+    return swapped
+
+
+def _area_in_words(session: Session, *, set_id: int) -> str:
+    """The boroughs the ward set covers, by name: 'Lambeth and Southwark'."""
+    names = list(
+        session.execute(
+            text(
+                "SELECT DISTINCT borough_name FROM wards WHERE ward_set_id = :id "
+                "AND coalesce(borough_name, '') <> '' ORDER BY 1"
+            ),
+            {"id": set_id},
+        ).scalars()
+    )
+    if not names:
+        return "a few London boroughs"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _write_order(

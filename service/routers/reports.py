@@ -132,7 +132,9 @@ def submit_report(request: Request, session: SessionDep, body: ReportBody) -> Re
     parsed = parse_report_object(submitted, categories=SLUGS)
     if parsed.problems:
         raise InvalidInput(_problems(parsed.problems))
-    result = queries.store_reports(session, parsed.frame, source="public", status="pending")
+    result = queries.store_reports(
+        session, parsed.frame, source="public", status="pending", for_public=True
+    )
     if result.outside:
         raise InvalidInput(_problems(result.outside))
     session.commit()
