@@ -8,7 +8,11 @@ import gpxpy
 import gpxpy.gpx
 from shapely.geometry import LineString
 
-from geo.routes import InvalidRoute
+from geo.routes import InvalidRoute, check_point_count
+
+# The points route_from_gpx takes: a track's, else a route's (waypoints are not a route).
+_TRACK_POINT = re.compile(r"<(?:\w+:)?trkpt[\s>/]")
+_ROUTE_POINT = re.compile(r"<(?:\w+:)?rtept[\s>/]")
 
 
 def route_from_gpx(data: bytes | str) -> LineString:
@@ -20,13 +24,16 @@ def route_from_gpx(data: bytes | str) -> LineString:
     Raises
     ------
     InvalidRoute
-        The file is not GPX, or holds neither a track nor a route.
+        The file is not GPX, holds neither a track nor a route, or has more points than
+        ``geo.routes.MAX_VERTICES`` (counted before the file is parsed, which is the slow part).
 
     """
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
     # gpxpy reads any XML without complaint; a GPX file's root element is <gpx>.
     if not re.search(r"<(\w+:)?gpx[\s>]", text[:4096]):
         raise InvalidRoute("the file is not readable GPX (no <gpx> element): export it as GPX 1.1")
+    track_points = len(_TRACK_POINT.findall(text))
+    check_point_count(track_points or len(_ROUTE_POINT.findall(text)))
     try:
         parsed = gpxpy.parse(text)
     except gpxpy.gpx.GPXException as exc:
@@ -41,6 +48,7 @@ def route_from_gpx(data: bytes | str) -> LineString:
     ]
     if not points:
         points = [(p.longitude, p.latitude) for route in parsed.routes for p in route.points]
+    check_point_count(len(points))
     if len(points) < 2:
         raise InvalidRoute(
             "the GPX file holds no track or route with two or more points (waypoints alone "

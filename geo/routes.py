@@ -37,16 +37,20 @@ from geo.darkness import DARK_BELOW_DEGREES, solar_elevation
 from geo.grid import to_grid, to_wgs84
 
 __all__ = [
+    "DRAW_TOLERANCE_M",
     "MAX_CONCERN_STRETCH_M",
     "MAX_LENGTH_M",
+    "MAX_VERTICES",
     "MIN_KEPT_M",
     "MIN_LENGTH_M",
     "MULTILINE_JOIN_TOLERANCE_M",
     "InvalidRoute",
+    "check_point_count",
     "check_route",
     "clean_route",
     "concern_stretch",
     "darkness_along",
+    "drawn_route",
     "route_length_m",
     "segments",
     "trim_route_ends",
@@ -57,6 +61,19 @@ MIN_LENGTH_M = 500
 
 MAX_LENGTH_M = 25_000
 """Longest route accepted, metres: longer than any walk-and-talk (and usually a GPX left on)."""
+
+MAX_VERTICES = 20_000
+"""Most points a route may have. A 25 km walk (:data:`MAX_LENGTH_M`) recorded every few metres
+has a few thousand; a phone logging every second for five hours, 18,000. Past this a route is
+a file that was never simplified, and its size is work for the service (a million points
+took 9.7 s to store and made a 48 MB map page), not information about the walk."""
+
+DRAW_TOLERANCE_M = 1.5
+"""How far, metres, a route drawn on a page may stray from the stored one (:func:`drawn_route`).
+
+Less than a pavement's width, and under a pixel at the closest zoom a street map is read at,
+so the line looks the same, while a recording's every-metre jitter is not sent to the page.
+"""
 
 MAX_CONCERN_STRETCH_M = 300.0
 """Longest stretch a single walk concern may cover, metres: an unlit path, an underpass. A
@@ -241,9 +258,10 @@ def check_route(
     Raises
     ------
     InvalidRoute
-        As :func:`clean_route`; or if the route is shorter than :data:`MIN_LENGTH_M` or longer
-        than :data:`MAX_LENGTH_M` (the message gives the measured length); or if it lies
-        entirely outside ``service_area``.
+        If the route has more than :data:`MAX_VERTICES` points (counted as sent, before
+        anything else is checked); as :func:`clean_route`; or if the route is shorter than
+        :data:`MIN_LENGTH_M` or longer than :data:`MAX_LENGTH_M` (the message gives the
+        measured length); or if it lies entirely outside ``service_area``.
     TypeError
         If ``service_area`` is not a Polygon or MultiPolygon.
 
@@ -261,6 +279,8 @@ draw or record the whole walk
             f"service_area must be a shapely Polygon or MultiPolygon in WGS84, "
             f"not {type(service_area).__name__}"
         )
+    # Counted before any point is read, so an oversized route costs next to nothing.
+    check_point_count(_point_count(line))
     route = clean_route(line)
     length = _on_grid(route).length
     if length < MIN_LENGTH_M:
@@ -280,6 +300,86 @@ draw or record the whole walk
             "before latitude, or record the walk with the force that serves that area"
         )
     return route
+
+
+def check_point_count(points: int) -> None:
+    """Refuse a route of more than :data:`MAX_VERTICES` points, saying how to simplify it.
+
+    :func:`check_route` calls it; readers of route files (``geo.gpx``) call it with the
+    number of points they found before building the line.
+
+    Raises
+    ------
+    InvalidRoute
+        If ``points`` is more than :data:`MAX_VERTICES`.
+
+    Examples
+    --------
+    >>> check_point_count(20_000)
+    >>> check_point_count(25_000)
+    Traceback (most recent call last):
+    ...
+    geo.routes.InvalidRoute: the route has 25,000 points; at most 20,000 are taken: simplify \
+it (e.g. in QGIS or with GPSBabel)
+
+    """
+    if points > MAX_VERTICES:
+        raise InvalidRoute(
+            f"the route has {points:,} points; at most {MAX_VERTICES:,} are taken: simplify it "
+            "(e.g. in QGIS or with GPSBabel)"
+        )
+
+
+def drawn_route(
+    line: Mapping[str, Any] | shapely.Geometry, *, tolerance_m: float = DRAW_TOLERANCE_M
+) -> LineString:
+    """The route as a page draws it: only the points needed to stay within ``tolerance_m``.
+
+    Douglas-Peucker on the British National Grid, so the tolerance is in metres everywhere
+    (in degrees, a longitude is 0.62 of a latitude in London). The points kept are the
+    route's own, unmoved, its ends always among them. What is stored, measured, trimmed and
+    exported is the route itself; this is for drawing only.
+
+    Parameters
+    ----------
+    line : Mapping or shapely geometry
+        Anything :func:`clean_route` accepts.
+    tolerance_m : float, default :data:`DRAW_TOLERANCE_M`
+        Largest distance, metres, of a dropped point from the line drawn.
+
+    Returns
+    -------
+    shapely.LineString
+        A WGS84 line through some of the route's points, in order.
+
+    Raises
+    ------
+    InvalidRoute
+        As :func:`route_length_m`.
+    ValueError
+        If ``tolerance_m`` is not a finite number of metres, 0 or more.
+
+    Examples
+    --------
+    >>> wiggly = LineString([(-0.1136, 51.5033), (-0.113601, 51.5040), (-0.1136, 51.5060)])
+    >>> drawn_route(wiggly).wkt  # the middle point is 7 cm off the straight line
+    'LINESTRING (-0.1136 51.5033, -0.1136 51.506)'
+
+    """
+    if not (isinstance(tolerance_m, numbers.Real) and math.isfinite(tolerance_m)) or (
+        tolerance_m < 0
+    ):
+        raise ValueError(
+            f"tolerance_m must be a finite number of metres, 0 or more: {tolerance_m!r}"
+        )
+    measured = _on_grid(clean_route(line))
+    # Each point carries its number as a Z value through the simplifier, which measures in
+    # x and y only, so the kept points are picked from the route's own WGS84 coordinates.
+    numbered = LineString(np.column_stack([measured.grid, np.arange(len(measured.grid))]))
+    kept = shapely.get_coordinates(
+        shapely.simplify(numbered, tolerance_m, preserve_topology=False), include_z=True
+    )[:, 2].astype(np.intp)
+    return LineString(measured.wgs84[kept])
 
 
 def trim_route_ends(
@@ -467,6 +567,26 @@ def _parts_of(geometry: object) -> list[FloatArray]:
         f"a route must be a GeoJSON geometry or Feature (an object) or a Shapely line, not "
         f"{type(geometry).__name__}"
     )
+
+
+def _point_count(geometry: object) -> int:
+    """How many points a route holds, as sent; 0 for what is not a line (refused later)."""
+    if isinstance(geometry, shapely.Geometry):
+        return int(shapely.get_num_coordinates(geometry))
+    if not isinstance(geometry, Mapping):
+        return 0
+    if geometry.get("type") == "Feature":
+        return _point_count(geometry.get("geometry"))
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, Sequence) or isinstance(coordinates, str):
+        return 0
+    if geometry.get("type") == "MultiLineString":
+        return sum(
+            len(part)
+            for part in coordinates
+            if isinstance(part, Sequence) and not isinstance(part, str)
+        )
+    return len(coordinates)
 
 
 def _not_a_line(kind: object) -> InvalidRoute:

@@ -17,6 +17,7 @@ from folium.plugins import Draw
 from jinja2 import Template
 from shapely.geometry import LineString, mapping
 
+from geo.routes import drawn_route
 from maps.attribution import DataAttribution
 from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
@@ -131,7 +132,7 @@ def render_route_editor(
     ward : GeoDataFrame
         The buddy's or the walk's ward(s), EPSG:4326, columns ``code, name``: outlined.
     existing_route : LineString or None
-        A route saved before, shown editable.
+        A route saved before, shown editable, drawn as ``geo.routes.drawn_route`` gives it.
     save_url : str
         Where Save sends the line (``PUT``), e.g. ``/walks/<id>/route``.
     csrf_token : str or None
@@ -192,8 +193,12 @@ def route_drawing_map(
     outline.add_to(m)
     drawn = folium.FeatureGroup(name="Route", control=False)
     if existing_route is not None:
+        # Simplified to about a metre and a half: Leaflet.draw gives every point an edit
+        # handle, and a recording's thousands of them would bury the line. Saving the line
+        # as drawn replaces the route with the simplified one; leaving it keeps the route.
         folium.GeoJson(
-            dict(mapping(existing_route)), style_function=lambda _: {"color": "#d7301f"}
+            dict(mapping(drawn_route(existing_route))),
+            style_function=lambda _: {"color": "#d7301f"},
         ).add_to(drawn)
     drawn.add_to(m)
     _ClickToDraw().add_to(m)

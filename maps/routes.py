@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import LineString
-from shapely.ops import substring
 
 from geo.grid import to_grid, to_wgs84
+from geo.routes import DRAW_TOLERANCE_M, drawn_route
 from maps.attribution import DataAttribution
 from maps.frames import checked_frame
 from maps.legend import Legend, LegendEntry
@@ -387,7 +387,9 @@ def _route_layer(
     line: LineString, stretches: Sequence[Mapping[str, Any]], classes: Sequence[ExposureClass]
 ) -> folium.FeatureGroup:
     layer = folium.FeatureGroup(name=html.escape(ROUTE_LAYER))
-    whole = [(lat, lon) for lon, lat in np.round(shapely.get_coordinates(line), 6)]
+    # Drawn simplified (the stretches too, in _cut): a recording's every-metre points would
+    # weigh megabytes and look the same.
+    whole = [(lat, lon) for lon, lat in np.round(shapely.get_coordinates(drawn_route(line)), 6)]
     folium.PolyLine(whole, **_CASING).add_to(layer)
     for stretch, piece in zip(stretches, _cut(line, stretches), strict=True):
         total = int(stretch["total"])
@@ -403,9 +405,15 @@ def _route_layer(
 
 
 def _cut(line: LineString, stretches: Sequence[Mapping[str, Any]]) -> list[np.ndarray]:
-    """Each stretch's piece of the line, cut on the British National Grid, as lon/lat arrays."""
-    grid = shapely.transform(line, lambda xy: np.column_stack(to_grid().transform(*xy.T)))
-    length = grid.length
+    """Each stretch's piece of the line as lon/lat arrays, to be drawn.
+
+    Cut on the British National Grid at the stretch's metres along the line itself, then
+    simplified to :data:`geo.routes.DRAW_TOLERANCE_M` (a simplified line is shorter than the
+    route, so it cannot be cut at the route's metres).
+    """
+    grid_xy = np.column_stack(to_grid().transform(*shapely.get_coordinates(line).T))
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(grid_xy, axis=0).T))])
+    length = float(along[-1])
     pieces = []
     for i, stretch in enumerate(stretches):
         start, end = float(stretch["from_m"]), float(stretch["to_m"])
@@ -417,13 +425,30 @@ def _cut(line: LineString, stretches: Sequence[Mapping[str, Any]]) -> list[np.nd
             raise ValueError(
                 f"segment {i} ends at {end:g} m, past the end of the {length:.1f} m route"
             )
-        piece = substring(grid, min(start, length), min(end, length))
-        xy = shapely.get_coordinates(piece)
-        if len(xy) == 1:  # a zero-length stretch: still drawn, as a dot
-            xy = np.vstack([xy, xy])
+        xy = _piece(grid_xy, along, min(start, length), min(end, length))
         lonlat = np.column_stack(to_wgs84().transform(*xy.T))
         pieces.append(np.round(lonlat, 6))
     return pieces
+
+
+def _piece(grid_xy: np.ndarray, along: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The line from ``start`` to ``end`` metres along it, simplified, as grid x, y rows.
+
+    The same cut as shapely's ``substring``, found by binary search rather than a walk from
+    the line's start (which, once per stretch, is quadratic in a long recording's points).
+    """
+    ends = np.column_stack(
+        [
+            np.interp([start, end], along, grid_xy[:, 0]),
+            np.interp([start, end], along, grid_xy[:, 1]),
+        ]
+    )
+    inside = grid_xy[np.searchsorted(along, start, "right") : np.searchsorted(along, end, "left")]
+    xy = np.vstack([ends[:1], inside, ends[1:]])
+    if start == end:  # a zero-length stretch: still drawn, as a dot
+        return xy[[0, -1]]
+    simplified = shapely.simplify(LineString(xy), DRAW_TOLERANCE_M, preserve_topology=False)
+    return shapely.get_coordinates(simplified)
 
 
 def _marker_layer(
