@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,6 +47,7 @@ import pandas as pd
 from geo.grid import to_wgs84
 
 __all__ = [
+    "CHUNK_ROWS",
     "COLUMNS",
     "EARLIEST_DATE",
     "TEXT_LIMIT",
@@ -54,6 +55,7 @@ __all__ = [
     "ReportRows",
     "RowProblem",
     "clean_text",
+    "iter_report_csv",
     "parse_report_csv",
     "parse_report_features",
     "parse_report_object",
@@ -332,6 +334,167 @@ def parse_report_csv(
     )
 
 
+#: Rows `iter_report_csv` reads and checks at a time: the strings and problems of this many
+#: rows stay small (tens of MB) however large the file.
+CHUNK_ROWS = 50_000
+
+
+def iter_report_csv(
+    data: bytes,
+    *,
+    categories: Collection[str],
+    lon_field: str = "lon",
+    lat_field: str = "lat",
+    easting_field: str = "easting",
+    northing_field: str = "northing",
+    today: date | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[ReportRows]:
+    r"""Read and check a reports CSV `chunk_rows` rows at a time, for files of any size.
+
+    Each chunk's answer is what `parse_report_csv` answers for those rows, with the file's
+    line numbers; the chunks together are the whole file's answer. A whole file of bad rows
+    is never held at once: its cells and its problems are made one chunk at a time. Chunks
+    are read with float coordinates and categorical text while the coordinates are plain
+    numbers in range, and as text (whose messages quote each cell) from the first chunk
+    that is not.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content, UTF-8 with or without a byte-order mark; the header is line 1.
+    categories, lon_field, lat_field, easting_field, northing_field, today
+        As for `parse_report_rows`.
+    chunk_rows : int, default CHUNK_ROWS
+        Rows per chunk.
+
+    Yields
+    ------
+    ReportRows
+        The good rows and the problems of one chunk; at least one (empty) for a file with a
+        header alone.
+
+    Raises
+    ------
+    pandas.errors.ParserError, pandas.errors.EmptyDataError, UnicodeDecodeError
+        When the bytes are not a readable UTF-8 CSV (possibly after some chunks).
+    ValueError
+        For the file-level faults `parse_report_rows` raises for, before any chunk, or a
+        `chunk_rows` below 1.
+
+    Examples
+    --------
+    >>> chunks = iter_report_csv(
+    ...     b"lon,lat,categories,date,time_band\n-0.1136,51.5033,isolated,2025-01-10,night\n"
+    ...     b"-0.1,x,isolated,2025-01-10,night\n",
+    ...     categories=("isolated",), today=date(2025, 6, 1), chunk_rows=1,
+    ... )
+    >>> [(c.frame["line"].tolist(), [p.line for p in c.problems]) for c in chunks]
+    [([2], []), ([], [3])]
+
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a positive int, not {chunk_rows!r}")
+    allowed = _allowed_slugs(categories)
+    day = _today(today)
+    header = pd.read_csv(io.BytesIO(data), nrows=0, **_CSV_TEXT).columns
+    columns = _column_lookup(pd.DataFrame(columns=header))
+    grid = _choose_location(columns, lon_field, lat_field, easting_field, northing_field)
+    _require_columns(columns)
+    x_field, y_field = (easting_field, northing_field) if grid else (lon_field, lat_field)
+    x_label, y_label = columns[_normalise_header(x_field)], columns[_normalise_header(y_field)]
+    dtypes: dict[Any, str] = {label: "category" for label in header}
+    dtypes[x_label] = dtypes[y_label] = "float64"
+    fast = pd.read_csv(io.BytesIO(data), chunksize=chunk_rows, **{**_CSV_TEXT, "dtype": dtypes})
+    first = 2
+    done = 0
+    while True:
+        try:
+            raw = next(fast)
+        except StopIteration:
+            break
+        except ValueError:  # a coordinate that is not a number: read as text from here
+            raw = None
+        if raw is None or not _plain(raw, grid, x_label, y_label):
+            yield from _text_chunks(
+                data,
+                chunk_rows,
+                skip=done,
+                first=first,
+                fields=(x_field, y_field),
+                grid=grid,
+                allowed=allowed,
+                today=day,
+            )
+            return
+        x = raw[x_label].to_numpy(dtype=np.float64)
+        y = raw[y_label].to_numpy(dtype=np.float64)
+        yield _parse(
+            _csv_cells(raw, columns, _FIELD_NAMES),
+            lines=np.arange(first, first + len(raw), dtype=np.int64),
+            grid=grid,
+            allowed=allowed,
+            today=day,
+            problems=_Problems(),
+            coordinates=(x, y),
+        )
+        first += len(raw)
+        done += 1
+    if done == 0:
+        empty = pd.DataFrame({label: pd.Series(dtype=str) for label in header})
+        cells = _csv_cells(empty, columns, {"x": x_field, "y": y_field, **_FIELD_NAMES})
+        yield _parse(
+            cells,
+            lines=np.arange(0),
+            grid=grid,
+            allowed=allowed,
+            today=day,
+            problems=_Problems(),
+        )
+
+
+def _text_chunks(
+    data: bytes,
+    chunk_rows: int,
+    *,
+    skip: int,
+    first: int,
+    fields: tuple[str, str],
+    grid: bool,
+    allowed: tuple[str, ...],
+    today: date,
+) -> Iterator[ReportRows]:
+    """The file's chunks after the first `skip`, read as text and checked."""
+    names = {"x": fields[0], "y": fields[1], **_FIELD_NAMES}
+    for index, raw in enumerate(pd.read_csv(io.BytesIO(data), chunksize=chunk_rows, **_CSV_TEXT)):
+        if index < skip:
+            continue
+        cells = _csv_cells(raw, _column_lookup(raw), names)
+        yield _parse(
+            cells,
+            lines=np.arange(first, first + len(raw), dtype=np.int64),
+            grid=grid,
+            allowed=allowed,
+            today=today,
+            problems=_Problems(),
+        )
+        first += len(raw)
+
+
+def _plain(raw: pd.DataFrame, grid: bool, x_label: Any, y_label: Any) -> bool:
+    """Whether every coordinate read as a float is one the text path would accept silently."""
+    x_range, y_range = (_EASTING_RANGE, _NORTHING_RANGE) if grid else (_LON_RANGE, _LAT_RANGE)
+    for label, (low, high) in ((x_label, x_range), (y_label, y_range)):
+        values = raw[label].to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            plain = (values >= low) & (values <= high) & (values != 0.0) & (values != 1.0)
+        if not plain.all():
+            return False
+    return True
+
+
 def _read_numeric_csv(
     data: bytes, lon: str, lat: str, easting: str, northing: str
 ) -> tuple[pd.DataFrame, bool, Any, Any] | None:
@@ -359,25 +522,27 @@ def _read_numeric_csv(
         raw = pd.read_csv(io.BytesIO(data), **options)
     except ValueError:  # includes ParserError, EmptyDataError and UnicodeDecodeError
         return None
-    x_range, y_range = (_EASTING_RANGE, _NORTHING_RANGE) if grid else (_LON_RANGE, _LAT_RANGE)
-    for label, (low, high) in ((x_label, x_range), (y_label, y_range)):
-        values = raw[label].to_numpy(dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            plain = (values >= low) & (values <= high) & (values != 0.0) & (values != 1.0)
-        if not plain.all():
-            return None
+    if not _plain(raw, grid, x_label, y_label):
+        return None
     return raw, grid, x_label, y_label
 
 
 def parse_report_object(
-    obj: Mapping[str, Any], *, categories: Collection[str], today: date | None = None
+    obj: Mapping[str, Any],
+    *,
+    categories: Collection[str],
+    today: date | None = None,
+    for_public: bool = False,
 ) -> ReportRows:
     """Check one report from the public form: a flat object or a GeoJSON Feature.
 
     A flat object has ``lon``, ``lat``, ``categories`` (a list or a ``;``-separated
     string), ``occurred_at`` or ``date`` + ``time_band``, and optionally ``text``. A Feature
     has a Point ``geometry`` (``[lon, lat]``) and the other fields in ``properties``. The
-    rules are exactly those of `parse_report_rows`, applied to a one-row table.
+    rules are exactly those of `parse_report_rows`, applied to a one-row table; for the
+    public, a day after today in London is refused too (imports allow one day's slack for
+    files made in other time zones; a person on the form knows what day it is), and the
+    problems are said in plain words, without field names or codes.
 
     Parameters
     ----------
@@ -387,6 +552,9 @@ def parse_report_object(
         The allowed category slugs.
     today : datetime.date, optional
         Today's London date; the real one by default.
+    for_public : bool, default False
+        A member of the public sent it (the report form): no day after ``today``, and
+        problems in plain words.
 
     Returns
     -------
@@ -399,14 +567,77 @@ def parse_report_object(
         If `categories` is not a collection of str. A body that is not an object is a
         problem in the result, not an exception, since it comes from the public.
 
+    Examples
+    --------
+    >>> tomorrow = {"lon": -0.1136, "lat": 51.5033, "categories": ["isolated"],
+    ...             "date": "2025-06-02", "time_band": "evening"}
+    >>> rows = parse_report_object(
+    ...     tomorrow, categories=("isolated",), today=date(2025, 6, 1), for_public=True
+    ... )
+    >>> print(rows.problems[0].reason)  # doctest: +NORMALIZE_WHITESPACE
+    The date you gave, 2 June 2025, is after today (1 June 2025 in London): choose today or
+    an earlier day.
+
     """
     allowed = _allowed_slugs(categories)
+    day = _today(today)
     table = _Table()
     if isinstance(obj, Mapping) and ("type" in obj or "geometry" in obj):
         table.add_feature(obj)
     else:
         table.add_flat(obj)
-    return table.parse(allowed=allowed, today=_today(today))
+    parsed = table.parse(allowed=allowed, today=day)
+    if not for_public:
+        return parsed
+    problems = [RowProblem(p.line, _in_plain_words(p.reason)) for p in parsed.problems]
+    after_today = [on for on in parsed.frame["occurred_on"] if on > day]
+    problems += [
+        RowProblem(
+            1,
+            f"The date you gave, {_spoken_date(on)}, is after today ({_spoken_date(day)} in "
+            "London): choose today or an earlier day.",
+        )
+        for on in after_today
+    ]
+    if not problems:
+        return parsed
+    return ReportRows(frame=parsed.frame.iloc[:0], problems=tuple(dict.fromkeys(problems)))
+
+
+# What the public are told instead of the rules' own words (which name fields, codes and
+# formats for people importing files), by the start of the rule's message.
+_PLAIN_WORDS = (
+    (
+        ("longitude", "latitude", "the Feature", "geometry", "the body"),
+        "We could not read the place: choose it on the map again.",
+    ),
+    (("no category given",), "Choose at least one thing that made you feel unsafe."),
+    (
+        ("unknown category",),
+        "One of the reasons is not one we know: choose from the list on the form.",
+    ),
+    (("date given without", "unknown time_band"), "Choose the time of day from the list."),
+    (("time_band given without",), "Choose the day on the form."),
+    (("both occurred_at",), "Give the day and the time of day once only."),
+    (("occurred_at", "date"), "We could not read the date: choose a day on the form."),
+    (("text is ",), f"Your note is too long: keep it to {TEXT_LIMIT:,} characters."),
+    (("text must",), "We could not read your note: type it again."),
+)
+
+
+def _in_plain_words(reason: str) -> str:
+    if " is in the future: " in reason:
+        return "The date you gave is after today: choose today or an earlier day."
+    if f" is before {EARLIEST_DATE.isoformat()}" in reason:
+        return f"The date is before {_spoken_date(EARLIEST_DATE)}: choose a later day."
+    for starts, plain in _PLAIN_WORDS:
+        if reason.startswith(starts):
+            return plain
+    return reason
+
+
+def _spoken_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
 
 
 def parse_report_features(
