@@ -1,33 +1,43 @@
 """police.uk street-level crimes read into one tidy frame, from either published format.
 
 police.uk crimes are *context* on the ward maps, shown beside (never mixed with) the
-anonymous "I felt unsafe here" reports. They arrive in two shapes:
+anonymous "I felt unsafe here" reports. They arrive in these shapes:
 
 * the bulk-download CSV (``data.police.uk/data``), one file per force and month, columns
   ``Crime ID, Month, Reported by, Falls within, Longitude, Latitude, Location, LSOA code,
   LSOA name, Crime type, Last outcome category, Context``;
 * the API JSON (``/api/crimes-street/...``), a list of objects with a ``category`` slug,
   ``location.latitude/longitude`` as strings, ``location.street.name``, ``month``,
-  ``persistent_id``, ``id`` and ``outcome_status``.
+  ``persistent_id``, ``id`` and ``outcome_status``;
+* that JSON flattened to CSV by common tools, either with columns ``lat, lng,
+  street_name`` (and ``outcome_status`` as the object's text) or ``latitude, longitude,
+  street_name, outcome_category``; months may be written ``YYYY-MM-01``.
 
 :func:`read_police_uk` turns either into a :class:`CrimeFile` whose ``crimes`` frame has
 the columns of the ``crimes`` table (:data:`CRIME_COLUMNS`), with the crime type always
 as the bulk CSV's label. Rows police.uk publishes without a location are counted and
-skipped; points outside London are kept (ward assignment decides). Everything here is
-pure pandas: no database, no network.
+skipped; points outside London are kept (ward assignment decides). CSVs are read a chunk of
+rows at a time, and a file with bad rows is refused with the rows counted per kind of
+problem and the first of each named, so a large file of garbage costs neither gigabytes of
+memory nor of messages. Everything here is pure pandas: no database, no network.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+
+from geo.problems import SHOWN_PER_KIND, ProblemTally
+from geo.reports import RowProblem
 
 __all__ = [
     "CRIME_COLUMNS",
@@ -105,6 +115,29 @@ _API_REQUIRED_KEYS: Final[tuple[str, ...]] = ("category", "month", "location")
 _CRIME_LABELS: Final[frozenset[str]] = frozenset(CRIME_TYPES.values())
 _SHOWN_LINES: Final = 5
 _HASH_CHUNK: Final = 1 << 20
+#: CSV rows read and checked at a time: a chunk's strings stay in the tens of megabytes.
+CHUNK_ROWS: Final = 50_000
+
+# The API JSON flattened to CSV: (name, columns it must have, its columns -> the reader's).
+# ``outcome`` is the outcome category, ``outcome_status`` the whole outcome object as text.
+_FLAT_SHAPES: Final[tuple[tuple[str, tuple[str, ...], dict[str, str]], ...]] = (
+    (
+        "the API JSON flattened with lat, lng, street_name",
+        ("category", "month", "lat", "lng"),
+        {"lat": "lat", "lng": "lon", "outcome_status": "outcome_status"},
+    ),
+    (
+        "the API JSON flattened with latitude, longitude, street_name, outcome_category",
+        ("category", "month", "latitude", "longitude"),
+        {"latitude": "lat", "longitude": "lon", "outcome_category": "outcome"},
+    ),
+)
+_SHAPES_READ: Final = (
+    "the shapes read are: the police.uk bulk-download CSV (header "
+    + ", ".join(CSV_REQUIRED_COLUMNS)
+    + "); the crimes-street API response as .json; "
+    + "; ".join(f"{name} (at least {', '.join(needed)})" for name, needed, _ in _FLAT_SHAPES)
+)
 
 
 class CrimeFileError(ValueError):
@@ -191,11 +224,24 @@ def read_police_uk(path: str | os.PathLike[str]) -> CrimeFile:
     """
     file = Path(path)
     fmt = _detect_format(file)
-    if fmt == FORMAT_BULK_CSV:
-        raw, rows_read = _read_bulk_csv(file)
-    else:
-        raw, rows_read = _read_api_json(file)
-    crimes, skipped = _finish(raw, file)
+    checks = _Checks()
+    frames: list[pd.DataFrame] = []
+    rows_read = skipped = 0
+    chunks = (
+        _read_csv_chunks(file, checks) if fmt == FORMAT_BULK_CSV else _read_api_json(file, checks)
+    )
+    for raw in chunks:
+        crimes, skipped_here = _finish(raw, checks)
+        checks.flush()
+        # A file with a bad row is refused: its rows need not be kept, only counted.
+        if not checks.tally.bad_rows:
+            frames.append(crimes)
+        rows_read += len(raw)
+        skipped += skipped_here
+    if checks.tally.bad_rows:
+        raise CrimeFileError(checks.refusal(file, rows_read))
+    crimes = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    crimes.index = pd.RangeIndex(len(crimes))
     return CrimeFile(crimes=crimes, rows_read=rows_read, skipped_no_location=skipped, format=fmt)
 
 
@@ -233,62 +279,116 @@ def _detect_format(file: Path) -> str:
     )
 
 
-# --- bulk CSV -----------------------------------------------------------------------------
+# --- CSV: the bulk download, or the API JSON flattened -----------------------------------
+
+# The columns every raw chunk has, whatever the shape, before the shared checks.
+_RAW_COLUMNS: Final = (
+    "line",
+    "crime_id",
+    "police_uk_id",
+    "month_text",
+    "crime_type",
+    "falls_within",
+    "lsoa_code",
+    "lsoa_name",
+    "street_name",
+    "outcome",
+    "lon_text",
+    "lat_text",
+)
 
 
-def _read_bulk_csv(file: Path) -> tuple[pd.DataFrame, int]:
+def _read_csv_chunks(file: Path, checks: _Checks) -> Iterator[pd.DataFrame]:
+    """The CSV's rows as raw chunks of :data:`CHUNK_ROWS`, in whichever shape the header says."""
+    options: dict[str, Any] = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "encoding": "utf-8-sig",
+    }
     try:
-        frame = pd.read_csv(
-            file,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding="utf-8-sig",
-        )
+        header = [str(name) for name in pd.read_csv(file, nrows=0, **options).columns]
+        reader = pd.read_csv(file, chunksize=CHUNK_ROWS, **options)
     except UnicodeDecodeError as exc:
-        raise CrimeFileError(
-            f"{file.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); police.uk "
-            "CSVs are UTF-8, so download the file again rather than re-saving it"
-        ) from None
+        raise _not_utf8(file, exc) from None
     except pd.errors.EmptyDataError:
         raise CrimeFileError(
             f"{file.name}: the file is empty; a police.uk CSV has at least the header line"
         ) from None
     except pd.errors.ParserError as exc:
-        raise CrimeFileError(
-            f"{file.name}: not a well-formed CSV ({exc}); download the file again"
-        ) from None
-
-    missing = [name for name in CSV_REQUIRED_COLUMNS if name not in frame.columns]
-    if missing:
-        hint = ""
-        if {"category", "latitude", "longitude"} <= set(frame.columns):
-            hint = " (this looks like a flattened API response: read the original .json)"
-        raise CrimeFileError(
-            f"{file.name}: missing column(s) {', '.join(repr(m) for m in missing)}{hint}; "
-            "give the police.uk bulk-download CSV with its header unchanged: "
-            f"{', '.join(CSV_REQUIRED_COLUMNS)}"
+        raise _malformed(file, exc) from None
+    shape = _csv_shape(file, header)
+    next_line = 2
+    produced = False
+    while True:
+        try:
+            frame = next(reader)
+        except StopIteration:
+            break
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(file, exc) from None
+        except pd.errors.ParserError as exc:
+            raise _malformed(file, exc) from None
+        # Physical line numbers: the header is line 1; a quoted field holding newlines makes
+        # its record span more than one line.
+        extra_lines = np.zeros(len(frame), dtype=np.int64)
+        for name in frame.columns:
+            extra_lines += frame[name].str.count("\n").to_numpy(dtype=np.int64)
+        record_lines = 1 + extra_lines
+        starts = next_line + np.cumsum(record_lines) - record_lines
+        next_line += int(record_lines.sum())
+        line = pd.Series(starts.astype(np.int64), index=frame.index)
+        produced = True
+        yield (
+            _bulk_raw(frame, line, checks)
+            if shape is None
+            else _flat_raw(frame, line, shape, checks)
+        )
+    if not produced:
+        yield pd.DataFrame({name: pd.Series(dtype=str) for name in _RAW_COLUMNS}).astype(
+            {"line": np.int64}
         )
 
-    # Physical line numbers: the header is line 1; a quoted field holding newlines makes
-    # its record span more than one line.
-    extra_lines = np.zeros(len(frame), dtype=np.int64)
-    for name in frame.columns:
-        extra_lines += frame[name].str.count("\n").to_numpy(dtype=np.int64)
-    record_lines = 1 + extra_lines
-    starts = 2 + np.cumsum(record_lines) - record_lines
-    line = pd.Series(starts.astype(np.int64), index=frame.index)
 
+def _not_utf8(file: Path, exc: UnicodeDecodeError) -> CrimeFileError:
+    return CrimeFileError(
+        f"{file.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); police.uk "
+        "CSVs are UTF-8, so download the file again rather than re-saving it"
+    )
+
+
+def _malformed(file: Path, exc: Exception) -> CrimeFileError:
+    return CrimeFileError(f"{file.name}: not a well-formed CSV ({exc}); download the file again")
+
+
+def _csv_shape(file: Path, header: list[str]) -> dict[str, str] | None:
+    """None for the bulk CSV, the column mapping of a flattened API shape; else refuse."""
+    columns = {name.strip() for name in header}
+    if all(name in columns for name in CSV_REQUIRED_COLUMNS):
+        return None
+    for _name, needed, mapping in _FLAT_SHAPES:
+        if all(name in columns for name in needed):
+            return mapping
+    missing = [name for name in CSV_REQUIRED_COLUMNS if name not in columns]
+    raise CrimeFileError(
+        f"{file.name}: missing column(s) {', '.join(repr(m) for m in missing)} of the "
+        f"bulk-download CSV, and not a flattened API response either; {_SHAPES_READ}. "
+        "Give one of these with its header unchanged"
+    )
+
+
+def _bulk_raw(frame: pd.DataFrame, line: pd.Series, checks: _Checks) -> pd.DataFrame:
+    """A chunk of the bulk-download CSV as raw text columns, its crime types checked."""
+    frame = frame.rename(columns=lambda name: str(name).strip())
     crime_type = frame["Crime type"].str.strip()
-    _refuse_lines(
-        file,
+    checks.note(
         line,
         ~crime_type.isin(_CRIME_LABELS),
         crime_type,
         "unknown Crime type",
         "police.uk's 14 crime types are " + ", ".join(sorted(_CRIME_LABELS)),
     )
-    raw = pd.DataFrame(
+    return pd.DataFrame(
         {
             "line": line,
             "crime_id": frame["Crime ID"].str.strip(),
@@ -305,13 +405,68 @@ def _read_bulk_csv(file: Path) -> tuple[pd.DataFrame, int]:
         },
         index=frame.index,
     )
-    return raw, len(frame)
+
+
+def _flat_raw(
+    frame: pd.DataFrame, line: pd.Series, mapping: dict[str, str], checks: _Checks
+) -> pd.DataFrame:
+    """A chunk of the API JSON flattened to CSV, as the raw columns the JSON gives."""
+    frame = frame.rename(columns=lambda name: str(name).strip())
+
+    def column(name: str) -> pd.Series:
+        if name in frame.columns:
+            return frame[name].str.strip()
+        return pd.Series("", index=frame.index, dtype=object)
+
+    renamed = {target: column(source) for source, target in mapping.items()}
+    if "outcome_status" in renamed:
+        outcome = renamed.pop("outcome_status").map(_outcome_category)
+    else:
+        outcome = renamed.get("outcome", column("outcome_category"))
+    raw = pd.DataFrame(
+        {
+            "line": line,
+            "crime_id": column("persistent_id"),
+            "police_uk_id": column("id"),
+            "month_text": column("month"),
+            "category": column("category"),
+            "location_type": column("location_type"),
+            "lsoa_code": "",
+            "lsoa_name": "",
+            "street_name": column("street_name"),
+            "outcome": outcome,
+            "lon_text": renamed["lon"],
+            "lat_text": renamed["lat"],
+        },
+        index=frame.index,
+    )
+    return _api_categories(raw, checks)
+
+
+def _outcome_category(text: str) -> str:
+    """The category of an outcome object written as text (JSON or Python), or the text itself.
+
+    Tools flatten ``outcome_status`` as ``{'category': ..., 'date': ...}``, as JSON, or
+    leave it blank, ``NA`` or ``None`` when police.uk gave none.
+    """
+    if text in ("", "NA", "None", "null", "NaN", "nan"):
+        return ""
+    if not text.startswith("{"):
+        return text
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(text)
+        except (ValueError, SyntaxError, RecursionError, MemoryError, TypeError):
+            continue
+        if isinstance(value, dict):
+            return _text(value.get("category"))
+    return text
 
 
 # --- API JSON -----------------------------------------------------------------------------
 
 
-def _read_api_json(file: Path) -> tuple[pd.DataFrame, int]:
+def _read_api_json(file: Path, checks: _Checks) -> Iterator[pd.DataFrame]:
     try:
         with file.open("rb") as handle:
             items = json.load(handle)
@@ -372,9 +527,13 @@ def _read_api_json(file: Path) -> tuple[pd.DataFrame, int]:
     )
     if raw.empty:
         raw = raw.astype({"line": np.int64})
+    yield _api_categories(raw, checks)
+
+
+def _api_categories(raw: pd.DataFrame, checks: _Checks) -> pd.DataFrame:
+    """Replace the API's category slug and location type by the crime type and force."""
     category = raw.pop("category")
-    _refuse_lines(
-        file,
+    checks.note(
         raw["line"],
         ~category.isin(CRIME_TYPES.keys()),
         category,
@@ -388,7 +547,7 @@ def _read_api_json(file: Path) -> tuple[pd.DataFrame, int]:
         "falls_within",
         location_type.map(_API_LOCATION_TYPE_FORCE).fillna(""),
     )
-    return raw, len(items)
+    return raw
 
 
 def _text(value: object) -> str:
@@ -398,22 +557,22 @@ def _text(value: object) -> str:
 # --- shared checks ------------------------------------------------------------------------
 
 
-def _finish(raw: pd.DataFrame, file: Path) -> tuple[pd.DataFrame, int]:
+def _finish(raw: pd.DataFrame, checks: _Checks) -> tuple[pd.DataFrame, int]:
     line = raw["line"]
-    month = pd.to_datetime(raw["month_text"], format="%Y-%m", errors="coerce")
-    _refuse_lines(
-        file,
+    # Tools that read the month as a date write it back as its first day: 2019-07-01.
+    month_text = raw["month_text"].str.replace(r"^(\d{4}-\d{2})-01$", r"\1", regex=True)
+    month = pd.to_datetime(month_text, format="%Y-%m", errors="coerce")
+    checks.note(
         line,
         month.isna(),
         raw["month_text"],
         "bad month",
-        "police.uk months are written YYYY-MM, e.g. 2019-07",
+        "police.uk months are written YYYY-MM, e.g. 2019-07 (or 2019-07-01)",
     )
 
     lon_blank = raw["lon_text"] == ""
     lat_blank = raw["lat_text"] == ""
-    _refuse_lines(
-        file,
+    checks.note(
         line,
         lon_blank != lat_blank,
         raw["lon_text"] + "," + raw["lat_text"],
@@ -423,18 +582,19 @@ def _finish(raw: pd.DataFrame, file: Path) -> tuple[pd.DataFrame, int]:
     located = ~lon_blank
     lon = pd.to_numeric(raw["lon_text"].where(located), errors="coerce")
     lat = pd.to_numeric(raw["lat_text"].where(located), errors="coerce")
-    _refuse_lines(
-        file,
+    checks.note(
         line,
         located & (lon.isna() | lat.isna()),
         raw["lon_text"] + "," + raw["lat_text"],
         "non-numeric longitude/latitude",
         "coordinates must be decimal degrees, e.g. -0.1136,51.5033",
     )
-    _refuse_lines(
-        file,
+    checks.note(
         line,
-        located & ~(lon.between(-180.0, 180.0) & lat.between(-90.0, 90.0)),
+        located
+        & lon.notna()
+        & lat.notna()
+        & ~(lon.between(-180.0, 180.0) & lat.between(-90.0, 90.0)),
         raw["lon_text"] + "," + raw["lat_text"],
         "longitude/latitude out of range",
         "longitude must lie in [-180, 180] and latitude in [-90, 90] (WGS84 degrees)",
@@ -461,23 +621,51 @@ def _finish(raw: pd.DataFrame, file: Path) -> tuple[pd.DataFrame, int]:
     return crimes[list(CRIME_COLUMNS)], int((~located).sum())
 
 
-def _refuse_lines(
-    file: Path,
-    line: pd.Series,
-    bad: pd.Series,
-    value: pd.Series,
-    problem: str,
-    fix: str,
-) -> None:
-    if not bad.any():
-        return
-    lines = line[bad].tolist()
-    values = value[bad].tolist()
-    shown = "; ".join(
-        f"line {n}: {v!r}" for n, v in zip(lines[:_SHOWN_LINES], values[:_SHOWN_LINES], strict=True)
-    )
-    more = f" and {len(lines) - _SHOWN_LINES} more" if len(lines) > _SHOWN_LINES else ""
-    raise CrimeFileError(f"{file.name}: {problem} at {shown}{more}; {fix}")
+class _Checks:
+    """The problems of a file's rows, gathered a chunk at a time into one bounded tally."""
+
+    def __init__(self) -> None:
+        self.tally = ProblemTally(keep=SHOWN_PER_KIND)
+        self._fixes: dict[str, str] = {}
+        self._chunk: list[RowProblem] = []
+
+    def note(
+        self, line: pd.Series, bad: pd.Series, value: pd.Series, problem: str, fix: str
+    ) -> None:
+        """Note ``problem`` for the rows where ``bad`` holds (only the first few keep a text)."""
+        if not bad.any():
+            return
+        self._fixes.setdefault(problem, fix)
+        # Only the rows a tally may show need their value spelt out.
+        lines = line[bad].to_numpy(dtype=np.int64)
+        shown = value[bad].iloc[:SHOWN_PER_KIND].tolist()
+        self._chunk.extend(
+            RowProblem(int(n), f"{problem}: {shown[i]!r}" if i < len(shown) else problem)
+            for i, n in enumerate(lines)
+        )
+
+    def flush(self) -> None:
+        """Count the chunk's problems (its rows are no other chunk's)."""
+        self.tally.add(self._chunk)
+        self._chunk = []
+
+    def refusal(self, file: Path, rows_read: int) -> str:
+        """The message refusing the file: each kind's row count, first lines and fix."""
+        parts = []
+        for kind in self.tally.kinds():
+            values = "; ".join(
+                f"line {p.line}: {p.reason.removeprefix(kind.kind + ': ')}" for p in kind.first
+            )
+            more = kind.rows - len(kind.first)
+            parts.append(
+                f"{kind.kind} at {values}"
+                + (f" and {more:,} more" if more > 0 else "")
+                + f" ({kind.rows:,} rows); {self._fixes.get(kind.kind, '')}"
+            )
+        return (
+            f"{file.name}: {self.tally.bad_rows:,} bad rows, nothing stored (of {rows_read:,} "
+            "rows):\n  " + "\n  ".join(parts)
+        )
 
 
 def _show(numbers: list[int]) -> str:

@@ -245,15 +245,18 @@ def test_csv_without_a_column_is_refused_naming_it(tmp_path: Path) -> None:
         read_police_uk(path)
 
 
-def test_flat_api_csv_header_gets_a_hint(tmp_path: Path) -> None:
+def test_flat_api_csv_is_read(tmp_path: Path) -> None:
     path = tmp_path / "crimes_london_flat.csv"
     path.write_text(
         "id,persistent_id,month,category,latitude,longitude,street_name\n"
         "1,,2025-12,drugs,51.5,-0.12,On or near Strand\n",
         encoding="utf-8",
     )
-    with pytest.raises(CrimeFileError, match=r"flattened API response: read the original \.json"):
-        read_police_uk(path)
+    crimes = read_police_uk(path).crimes
+    assert crimes[["police_uk_id", "crime_type", "street_name", "lon", "lat"]].values.tolist() == [
+        ["1", "Drugs", "On or near Strand", -0.12, 51.5]
+    ]
+    assert crimes["month"].tolist() == [dt.date(2025, 12, 1)]
 
 
 def test_csv_with_a_bad_coordinate_is_refused_naming_the_line(tmp_path: Path) -> None:
