@@ -280,6 +280,15 @@ def cmd_reports_import(settings: Settings, args: argparse.Namespace) -> None:
         easting=args.easting_field,
         northing=args.northing_field,
     )
+    # Every bad row goes to the rejects file when one is named, or when the good rows are
+    # stored without them; the terminal gets the first rows of each kind of problem only.
+    rejects = (
+        Path(args.rejects)
+        if args.rejects
+        else Path(f"{path.stem}.rejects.csv")
+        if args.skip_invalid
+        else None
+    )
     engine = _migrated(settings)
     try:
         with Session(engine) as session, session.begin():
@@ -291,41 +300,47 @@ def cmd_reports_import(settings: Settings, args: argparse.Namespace) -> None:
                 fields=fields,
                 skip_invalid=args.skip_invalid,
                 progress=_progress(f"importing {path.name}"),
+                rejects=rejects,
             )
     except import_queries.ImportRefused as refused:
-        for problem in refused.problems:
-            _note(f"{path.name}: line {problem.line}: {problem.reason}")
+        _note(*refused.tally.summary(path.name))
+        if rejects is not None:
+            _note(f"every bad row is listed in {rejects}")
         raise
     if outcome.already_imported:
         _say(f"{path.name} was imported before (same content): nothing added")
         return
     _say(f"{path.name}: stored {outcome.stored} reports")
-    if outcome.rejected:
-        rejects = Path(args.rejects or f"{path.stem}.rejects.csv")
-        import_queries.write_rejects(rejects, outcome.rejected)
-        _say(f"skipped {len(outcome.rejected)} bad rows, listed in {rejects}")
+    if outcome.skipped:
+        _say(f"skipped {outcome.skipped} bad rows, listed in {rejects}")
+        _say(*(f"  {kind}: {rows:,} rows" for kind, rows in outcome.kinds))
 
 
 def cmd_crimes_import(settings: Settings, args: argparse.Namespace) -> None:
-    """Import police.uk files (bulk CSV or API JSON), each whole or not at all."""
-    engine = _migrated(settings)
-    for name in args.paths:
-        path = Path(name)
+    """Import police.uk files (bulk CSV or API JSON), all of them in one go or none."""
+    paths = [Path(name) for name in args.paths]
+    for path in paths:
         if not path.is_file():
             raise WalkTalkError(f"no such file: {path}")
-        with Session(engine) as session, session.begin():
-            outcome = import_queries.import_crimes(
+    engine = _migrated(settings)
+    # One transaction for every file: a refused file leaves the files before it unstored too.
+    with Session(engine) as session, session.begin():
+        outcomes = [
+            import_queries.import_crimes(
                 session,
                 path,
                 imported_by=CLI_ACTOR,
                 progress=_progress(f"importing {path.name}"),
             )
+            for path in paths
+        ]
+    for outcome in outcomes:
         if outcome.already_imported:
-            _say(f"{path.name} was imported before (same content): nothing added")
+            _say(f"{outcome.file_name} was imported before (same content): nothing added")
         else:
             _say(
-                f"{path.name}: stored {outcome.stored} crimes, skipped {outcome.skipped} "
-                "published without a location"
+                f"{outcome.file_name}: stored {outcome.stored} crimes, skipped "
+                f"{outcome.skipped} published without a location"
             )
 
 
@@ -628,7 +643,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="store the good rows; write the bad ones to a CSV",
     )
-    rimport.add_argument("--rejects", help="where --skip-invalid writes bad rows")
+    rimport.add_argument(
+        "--rejects",
+        help="write every bad row (line, reason) to this CSV; by default --skip-invalid "
+        "writes them to NAME.rejects.csv",
+    )
     rimport.add_argument("--lon-field", default="lon")
     rimport.add_argument("--lat-field", default="lat")
     rimport.add_argument("--easting-field", default="easting", help="EPSG:27700 alternative")
@@ -638,7 +657,12 @@ def build_parser() -> argparse.ArgumentParser:
     crimes = groups.add_parser("crimes", help="police.uk crimes (context)").add_subparsers(
         dest="cmd", required=True
     )
-    cimport = crimes.add_parser("import", help="import police.uk CSV or API JSON files")
+    cimport = crimes.add_parser(
+        "import",
+        help="import police.uk CSV or API JSON files, all or none",
+        description="Import police.uk files in one transaction: if any file is refused, "
+        "nothing from any of them is stored.",
+    )
     cimport.add_argument("paths", nargs="+")
     cimport.set_defaults(func=cmd_crimes_import)
 

@@ -167,6 +167,9 @@ class Import(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(Text)
+    # A digest of the parsed rows, normalised and sorted (service.queries.imports.rows_digest):
+    # the same rows in a file saved another way. Empty for files without good rows.
+    content_sha256: Mapped[str | None] = mapped_column(Text)
     file_name: Mapped[str] = mapped_column(Text)
     rows_stored: Mapped[int] = mapped_column(Integer)
     rows_skipped: Mapped[int] = mapped_column(Integer)
@@ -175,7 +178,10 @@ class Import(Base):
     )
     imported_by: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("kind", "sha256", name="imports_kind_sha256_key"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "sha256", name="imports_kind_sha256_key"),
+        Index("imports_kind_content_idx", "kind", "content_sha256", unique=True),
+    )
 
 
 class Report(Base):

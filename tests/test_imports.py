@@ -206,14 +206,25 @@ def test_supervisors_import_over_the_api(
         "/imports", headers=supervisor, files={"file": ("renamed.csv", good, "text/csv")}
     )
     assert again.json()["already_imported"] is True
+    # Its good rows are api.csv's, stored already: the same rows are not stored twice.
     skipped = client.post(
         "/imports",
         headers=supervisor,
         data={"skip_invalid": "true"},
         files={"file": ("api-bad.csv", bad, "text/csv")},
     )
-    assert skipped.json()["stored"] == 3
-    assert [p["line"] for p in skipped.json()["skipped"]] == [5]
+    assert skipped.json()["already_imported"] is True and skipped.json()["stored"] == 0
+    new_rows = _write(
+        tmp_path / "api-new.csv", [[*ROWS[0][:2], "isolated", *ROWS[0][3:]], [*ROWS[0][:1], "y"]]
+    ).read_bytes()
+    skipped = client.post(
+        "/imports",
+        headers=supervisor,
+        data={"skip_invalid": "true"},
+        files={"file": ("api-new.csv", new_rows, "text/csv")},
+    )
+    assert skipped.json()["stored"] == 1 and skipped.json()["skipped_rows"] == 1
+    assert {p["line"] for p in skipped.json()["skipped"]} == {3}
     partner = {"Authorization": f"Bearer {issue_token('partner', boroughs=['E09000022'])}"}
     assert (
         client.post(

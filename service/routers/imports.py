@@ -26,8 +26,8 @@ def import_reports(
 ) -> dict[str, Any]:
     """Import a file of reports whole, or nothing with every bad row named (422).
 
-    With ``skip_invalid`` the good rows are stored and the bad ones listed in the answer. A
-    file imported before adds nothing.
+    With ``skip_invalid`` the good rows are stored, the bad ones counted per kind of problem
+    and the first of each kind listed in the answer. A file imported before adds nothing.
     """
     # A plain def reading the spooled upload: the import's database work stays off the loop.
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
@@ -48,5 +48,9 @@ def import_reports(
         "file": outcome.file_name,
         "already_imported": outcome.already_imported,
         "stored": outcome.stored,
+        # The first rows of each kind of problem, and the counts: a small answer however
+        # many rows were bad.
         "skipped": [{"line": p.line, "reason": p.reason} for p in outcome.rejected],
+        "skipped_rows": outcome.skipped,
+        "skipped_kinds": [{"kind": kind, "rows": rows} for kind, rows in outcome.kinds],
     }
