@@ -113,14 +113,15 @@ def test_nothing_identifying_is_stored_or_logged(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"lon": "NaN"}, "lon"),
-        ({"lat": 91}, "lat"),
-        ({"lon": float("inf")}, "lon"),
-        ({"lon": -0.1276, "lat": 51.5007}, "outside the area this service covers"),
-        ({"categories": ["dark_alley"]}, "dark_alley"),
-        ({"categories": []}, "categor"),
-        ({"text": "x" * 1001}, "1001"),
-        ({"time_band": "midnight"}, "midnight"),
+        # The public are told in plain words, not the fields' names (issue 9, item 13).
+        ({"lon": "NaN"}, "We could not read the place: choose it on the map again."),
+        ({"lat": 91}, "We could not read the place: choose it on the map again."),
+        ({"lon": float("inf")}, "We could not read the place: choose it on the map again."),
+        ({"lon": -0.1276, "lat": 51.5007}, "this place is outside the area the scheme covers"),
+        ({"categories": ["dark_alley"]}, "One of the reasons is not one we know"),
+        ({"categories": []}, "Choose at least one thing that made you feel unsafe."),
+        ({"text": "x" * 1001}, "Your note is too long: keep it to 1,000 characters."),
+        ({"time_band": "midnight"}, "Choose the time of day from the list."),
     ],
 )
 def test_bad_submissions_are_422_and_say_why(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from geo.darkness import LONDON
 from service.auth import EVERYONE, SESSION_COOKIE, Allow, Principal
 from service.db import SessionDep
 from service.errors import Unauthorized
@@ -82,7 +83,8 @@ def report_form(request: Request, session: SessionDep, principal: Anyone) -> HTM
         "report.html",
         {
             "categories": CATEGORIES,
-            "today": date.today().isoformat(),
+            # London's date, as the form's API checks it, not the server clock's zone.
+            "today": datetime.now(LONDON).date().isoformat(),
             "config": config,
             "asset_url": ASSET_URL,
         },

@@ -129,9 +129,10 @@ def submit_report(request: Request, session: SessionDep, body: ReportBody) -> Re
         ) from None
     if not isinstance(submitted, dict):
         raise InvalidInput("the body must be a JSON object (a GeoJSON Feature or lon/lat fields)")
-    parsed = parse_report_object(submitted, categories=SLUGS)
+    parsed = parse_report_object(submitted, categories=SLUGS, for_public=True)
     if parsed.problems:
-        raise InvalidInput(_problems(parsed.problems))
+        # Each is a sentence of its own in plain words (see parse_report_object).
+        raise InvalidInput(" ".join(p.reason for p in parsed.problems))
     result = queries.store_reports(
         session, parsed.frame, source="public", status="pending", for_public=True
     )
