@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from geo.darkness import sun_times
 from geo.routes import InvalidRoute, check_route
 from geo.streets import StreetNetwork, wander_grid, wander_streets
-from service.auth import Principal, Role
 from service.queries import safeguarding, surveys
 from service.queries import walks as walk_queries
 from service.queries.wards import require_active_ward_set
@@ -60,6 +59,8 @@ CONCERN_NOTES = {
 _CATEGORY_WEIGHTS = np.array(
     [0.25, 0.16, 0.12, 0.1, 0.06, 0.05, 0.06, 0.08, 0.05, 0.04, 0.02, 0.01]
 )
+
+SEEDER = "demo seed"  # who the demo's surveys, links and answers are recorded as
 
 
 @dataclass
@@ -106,8 +107,7 @@ def seed_walks(
     rng = np.random.default_rng(seed)
     today = today or datetime.now(LONDON).date()
     wards = _demo_wards(session, streets, rng)
-    boroughs = tuple(sorted(set(wards["borough_code"])))
-    seeder = Principal(role=Role.supervisor, name="demo seed", borough_codes=boroughs)
+    seeder = SEEDER
     done = WalksSeeded()
     people: dict[str, tuple[uuid.UUID, list[uuid.UUID]]] = {}
     officers, buddies = [], []
@@ -118,7 +118,6 @@ def seed_walks(
             shoulder_number=f"DEMO{number:03d}",
             ward_codes=[ward.code],
             command_unit="AS",
-            principal=seeder,
         )["id"]
         pair = [
             walk_queries.create_buddy(
@@ -145,7 +144,6 @@ def seed_walks(
         minutes = int(rng.integers(35, 80))
         walk_id, _ = walk_queries.create_walk(
             session,
-            principal=seeder,
             officer_id=officer,
             buddy_id=pair[int(rng.integers(len(pair)))],
             kind=str(rng.choice(KINDS, p=[0.45, 0.25, 0.2, 0.1])),
@@ -167,7 +165,7 @@ def seed_walks(
                 walk_id,
                 disclosed=disclosed,
                 reference=None,
-                principal=seeder,
+                by=seeder,
                 hours=24,
             )
             if disclosed:
@@ -176,13 +174,13 @@ def seed_walks(
             safeguarding.close_walk(
                 session, walk_id, actual_start=actual_start, actual_end=actual_end
             )
-        walk_queries.store_route(session, walk_id, mapping(line), key=key, principal=seeder)
+        walk_queries.store_route(session, walk_id, mapping(line), key=key)
         done.routes_on_streets += on_streets
         if upcoming:
             continue
         themes = _concerns(session, walk_id, line, actual_start, walked, rng, seeder, done)
         baseline = int(rng.choice([1, 2, 3, 4], p=[0.15, 0.35, 0.35, 0.15]))
-        surveys.record_baseline(session, walk_id, safety=baseline, principal=seeder)
+        surveys.record_baseline(session, walk_id, safety=baseline)
         _surveys(session, walk_id, key, baseline, themes, rng, seeder, done)
     done.walks = len(done.walk_ids)
     _flag_synthetic(session, officers, buddies, done.walk_ids)
@@ -269,7 +267,7 @@ def _concerns(
     start: datetime,
     minutes: float,
     rng: np.random.Generator,
-    seeder: Principal,
+    seeder: str,
     done: WalksSeeded,
 ) -> list[str]:
     """Concerns raised along the way (0 to 4), at points on the route; their categories."""
@@ -291,7 +289,6 @@ def _concerns(
                 "suggestion": None,
                 "at": start + timedelta(minutes=minutes * where),
             },
-            principal=seeder,
         )
         done.concerns += 1
         themes.append(category)
@@ -305,7 +302,7 @@ def _surveys(
     baseline: int,
     themes: list[str],
     rng: np.random.Generator,
-    seeder: Principal,
+    seeder: str,
     done: WalksSeeded,
 ) -> None:
     """The officer's survey (most walks) and the buddy's (three in four), through her link."""
@@ -318,10 +315,10 @@ def _surveys(
             actions=sorted({ACTION_FOR_THEME[t] for t in themes if t in ACTION_FOR_THEME}),
             follow_up_walk=bool(rng.random() < 0.3),
             notes=None,
-            principal=seeder,
+            by=seeder,
         )
     if rng.random() < 0.75:
-        link = surveys.create_survey_link(session, walk_id, key=key, days=7, principal=seeder)
+        link = surveys.create_survey_link(session, walk_id, key=key, days=7, by=seeder)
         surveys.record_buddy_survey(
             session,
             link.secret,

@@ -17,8 +17,8 @@ from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
 from boundaries.bundled import find_command_unit
-from service.auth import Principal, Role, keyed_hash, new_secret
-from service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from service.auth import Role, keyed_hash, new_secret
+from service.errors import InvalidInput, NotFound, Unauthorized
 from service.queries.wards import borough_codes, require_active_ward_set
 
 DEFAULT_LIFETIME = timedelta(days=90)
@@ -225,16 +225,6 @@ def list_tokens(session: Session, *, within: tuple[str, ...] | None = None) -> l
         text(_SELECT + where + "ORDER BY created_at DESC"), {"within": list(within or [])}
     ).all()
     return [_info(r) for r in rows]
-
-
-def check_within(principal: Principal, scope_boroughs: tuple[str, ...]) -> None:
-    """Refuse a supervisor acting on a token outside their command unit's boroughs."""
-    outside = sorted(set(scope_boroughs) - set(principal.borough_codes))
-    if outside:
-        raise Forbidden(
-            f"boroughs {', '.join(outside)} are outside your scope "
-            f"({', '.join(principal.borough_codes)})"
-        )
 
 
 def revoke_token(session: Session, token_id: uuid.UUID) -> TokenInfo:

@@ -8,18 +8,15 @@ No buddy, contact, meeting point or survey text is ever in an export.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.auth import Principal, Role
-from service.errors import Forbidden
+from service.policy import RouteView, Scope
 from service.queries.wards import require_active_ward_set
-
-RouteView = Literal["trimmed", "full"]
 
 EXPORT_COLUMNS = (
     "id",
@@ -67,20 +64,17 @@ SELECT w.id::text AS id, w.ward_code, w.borough_code, w.kind, w.planned_start, w
 """
 
 
-def export_frame(session: Session, principal: Principal, *, view: RouteView) -> gpd.GeoDataFrame:
-    """The walks in the caller's scope with the routes an export may carry (EPSG:4326).
+def export_frame(session: Session, scope: Scope, *, view: RouteView) -> gpd.GeoDataFrame:
+    """The walks of a scope with the given routes (``policy.export_view`` chose), EPSG:4326.
 
-    Officers' exports, and supervisors' unless they ask for ``full``, carry trimmed routes;
-    a walk whose trimmed route is too short to show has no geometry.
+    A walk whose trimmed route is too short to show has no geometry.
     """
-    if view == "full" and principal.role is not Role.supervisor:
-        raise Forbidden("exports carry trimmed routes; only supervisors may export full routes")
-    if principal.role is Role.officer:
-        scope, params = "w.ward_code = ANY(:scope)", {"scope": list(principal.ward_codes)}
+    if scope.ward_codes is not None:
+        where, params = "w.ward_code = ANY(:scope)", {"scope": list(scope.ward_codes)}
     else:
-        scope, params = "w.borough_code = ANY(:scope)", {"scope": list(principal.borough_codes)}
+        where, params = "w.borough_code = ANY(:scope)", {"scope": list(scope.borough_codes)}
     route = "w.route" if view == "full" else "w.route_trimmed"
-    query = text(_SELECT.format(route=route, scope=scope)).bindparams(
+    query = text(_SELECT.format(route=route, scope=where)).bindparams(
         set_id=require_active_ward_set(session).id, **params
     )
     frame = gpd.read_postgis(query, session.connection(), geom_col="geom", crs=4326)

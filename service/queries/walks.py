@@ -1,7 +1,8 @@
-"""Officers, buddies and walks in PostGIS, and who may see a walk's route.
+"""Officers, buddies and walks in PostGIS: a walk's full route and its trimmed copy.
 
-A buddy's route shows where she lives and works: officers of the walk's ward and supervisors
-see it whole; officers of other wards see it with both ends cut away; nobody else sees it.
+A buddy's route shows where she lives and works, so every walk keeps a copy with both ends cut
+away. Which copy a caller gets is ``service.policy``'s decision; these functions take it (a
+route view, a scope) as a plain value.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from geo.routes import (
     darkness_along,
     trim_route_ends,
 )
-from service.auth import Principal, Role
-from service.errors import Forbidden, InvalidInput, NotFound
+from service.errors import InvalidInput, NotFound
+from service.policy import RouteView, Scope, walk_view_fields
 from service.queries.reports import store_reports
 from service.queries.wards import require_active_ward_set
 from service.taxonomy import SLUGS
@@ -40,7 +41,8 @@ from service.taxonomy import SLUGS
 WALK_KINDS = ("commute", "park", "transport_hub", "other")
 
 
-def _ward_boroughs(session: Session, codes: list[str]) -> dict[str, str]:
+def ward_boroughs(session: Session, codes: list[str]) -> dict[str, str]:
+    """Each ward's borough in the active set; an unknown ward is refused by name."""
     active = require_active_ward_set(session)
     rows = session.execute(
         text("SELECT code, borough_code FROM wards WHERE ward_set_id = :id AND code = ANY(:c)"),
@@ -62,13 +64,9 @@ def create_officer(
     shoulder_number: str,
     ward_codes: list[str],
     command_unit: str,
-    principal: Principal,
 ) -> dict[str, Any]:
-    """Register an officer for wards inside the supervisor's boroughs."""
-    boroughs = sorted(set(_ward_boroughs(session, ward_codes).values()))
-    outside = sorted(set(boroughs) - set(principal.borough_codes))
-    if outside:
-        raise Forbidden(f"wards in boroughs {', '.join(outside)} are outside your scope")
+    """Register an officer for wards (the caller's right to them is checked by the policy)."""
+    boroughs = sorted(set(ward_boroughs(session, ward_codes).values()))
     taken = session.execute(
         text("SELECT 1 FROM officers WHERE shoulder_number = :n"), {"n": shoulder_number}
     ).first()
@@ -104,9 +102,9 @@ def get_officer(session: Session, officer_id: uuid.UUID) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def list_officers(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Officers in the caller's scope."""
-    condition, params = _officer_scope(principal)
+def list_officers(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Officers in a scope: sharing a ward with it, or else a borough."""
+    condition, params = _officer_scope(scope)
     rows = session.execute(
         text(
             "SELECT id, name, shoulder_number, ward_codes, borough_codes, command_unit "
@@ -117,10 +115,10 @@ def list_officers(session: Session, principal: Principal) -> list[dict[str, Any]
     return [dict(r._mapping) for r in rows]
 
 
-def _officer_scope(principal: Principal) -> tuple[str, dict[str, Any]]:
-    if principal.role is Role.officer:
-        return "ward_codes && CAST(:wards AS text[])", {"wards": list(principal.ward_codes)}
-    return "borough_codes && CAST(:boroughs AS text[])", {"boroughs": list(principal.borough_codes)}
+def _officer_scope(scope: Scope) -> tuple[str, dict[str, Any]]:
+    if scope.ward_codes is not None:
+        return "ward_codes && CAST(:wards AS text[])", {"wards": list(scope.ward_codes)}
+    return "borough_codes && CAST(:boroughs AS text[])", {"boroughs": list(scope.borough_codes)}
 
 
 def create_buddy(
@@ -135,7 +133,7 @@ def create_buddy(
     wards = [w for w in (home_ward, work_ward) if w]
     if not wards:
         raise InvalidInput("a buddy needs a home_ward or a work_ward")
-    boroughs = _ward_boroughs(session, wards)
+    boroughs = ward_boroughs(session, wards)
     if session.execute(text("SELECT 1 FROM buddies WHERE code = :c"), {"c": code}).first():
         raise InvalidInput(f"buddy code {code!r} is already used: choose another")
     buddy_id = session.execute(
@@ -195,7 +193,6 @@ def pairing_warning(session: Session, officer_id: uuid.UUID, buddy_id: uuid.UUID
 def create_walk(
     session: Session,
     *,
-    principal: Principal,
     officer_id: uuid.UUID,
     buddy_id: uuid.UUID | None,
     kind: str,
@@ -221,16 +218,7 @@ def create_walk(
             f"a walk and talk lasts at least 30 minutes; this one is planned for "
             f"{minutes:.0f}: move planned_end later"
         )
-    officer = get_officer(session, officer_id)
-    ward = ward_code or officer["ward_codes"][0]
-    if ward not in officer["ward_codes"]:
-        raise InvalidInput(f"ward {ward} is not one of the officer's wards")
-    if principal.role is Role.officer and ward not in principal.ward_codes:
-        raise Forbidden(f"ward {ward} is not one of your wards")
-    if principal.role is Role.supervisor and officer["borough_codes"][0] not in (
-        principal.borough_codes
-    ):
-        raise Forbidden("that officer is outside your boroughs")
+    ward, _ = planned_ward(session, officer_id, ward_code)
     warning = None
     if buddy_id is not None:
         get_buddy(session, buddy_id)
@@ -254,7 +242,7 @@ def create_walk(
             "officer": officer_id,
             "buddy": buddy_id,
             "ward": ward,
-            "borough": _ward_boroughs(session, [ward])[ward],
+            "borough": ward_boroughs(session, [ward])[ward],
             "kind": kind,
             "start": planned_start,
             "end": planned_end,
@@ -266,6 +254,15 @@ def create_walk(
     return walk_id, warning
 
 
+def planned_ward(session: Session, officer_id: uuid.UUID, ward_code: str | None) -> tuple[str, str]:
+    """The ward a walk is planned in (given, else the officer's first) and its borough."""
+    officer = get_officer(session, officer_id)
+    ward = ward_code or officer["ward_codes"][0]
+    if ward not in officer["ward_codes"]:
+        raise InvalidInput(f"ward {ward} is not one of the officer's wards")
+    return ward, ward_boroughs(session, [ward]).get(ward, officer["borough_codes"][0])
+
+
 def trim_seed(key: bytes, walk_id: uuid.UUID) -> str:
     """A secret, stable seed for a walk's trimmed ends.
 
@@ -275,11 +272,10 @@ def trim_seed(key: bytes, walk_id: uuid.UUID) -> str:
 
 
 def store_route(
-    session: Session, walk_id: uuid.UUID, geometry: Any, *, key: bytes, principal: Principal
+    session: Session, walk_id: uuid.UUID, geometry: Any, *, key: bytes
 ) -> dict[str, Any]:
     """Validate and store a walk's route with its trimmed copy, wards, length and darkness."""
-    walk = _walk_row(session, walk_id)
-    _require_full_access(principal, walk)
+    walk = walk_place(session, walk_id)
     try:
         line = check_route(geometry)
     except InvalidRoute as exc:
@@ -343,7 +339,7 @@ def _darkness(line: LineString, start: datetime, end: datetime) -> tuple[float, 
 
 def refresh_darkness(session: Session, walk_id: uuid.UUID) -> None:
     """Recompute a stored route's darkness from the walk's times (after it was walked)."""
-    walk = _walk_row(session, walk_id)
+    walk = walk_place(session, walk_id)
     route = session.execute(
         text("SELECT ST_AsText(route) FROM walks WHERE id = :id"), {"id": walk_id}
     ).scalar_one()
@@ -383,7 +379,8 @@ class _Walk:
     actual_end: datetime | None
 
 
-def _walk_row(session: Session, walk_id: uuid.UUID) -> _Walk:
+def walk_place(session: Session, walk_id: uuid.UUID) -> _Walk:
+    """A walk's ward, borough and times (what access decisions and darkness need)."""
     row = session.execute(
         text(
             "SELECT id, ward_code, borough_code, planned_start, planned_end, actual_start, "
@@ -396,24 +393,12 @@ def _walk_row(session: Session, walk_id: uuid.UUID) -> _Walk:
     return _Walk(**row._mapping)
 
 
-def route_view(principal: Principal, ward_code: str, borough_code: str) -> str:
-    """Which route the caller may see: ``full``, ``trimmed`` or refused."""
-    if principal.role is Role.supervisor and borough_code in principal.borough_codes:
-        return "full"
-    if principal.role is Role.officer:
-        return "full" if ward_code in principal.ward_codes else "trimmed"
-    raise Forbidden("walks and their routes are for officers and their supervisors only")
+def walk_feature(session: Session, walk_id: uuid.UUID, view: RouteView) -> dict[str, Any]:
+    """A walk as a GeoJSON Feature with the given route and what that view may carry.
 
-
-def _require_full_access(principal: Principal, walk: _Walk) -> None:
-    if route_view(principal, walk.ward_code, walk.borough_code) != "full":
-        raise Forbidden(f"only officers of ward {walk.ward_code} and their supervisors may do this")
-
-
-def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> dict[str, Any]:
-    """A walk as a GeoJSON Feature with the route this caller may see."""
-    walk = _walk_row(session, walk_id)
-    view = route_view(principal, walk.ward_code, walk.borough_code)
+    A trimmed view carries only what the trimmed route shows (``policy.walk_view_fields``):
+    its own length, not the full route's, and no people, times or darkness.
+    """
     column = "route" if view == "full" else "route_trimmed"
     row = session.execute(
         text(
@@ -425,7 +410,9 @@ def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> 
             "CASE WHEN :full THEN route_wards ELSE ARRAY(SELECT DISTINCT wd.code "
             "FROM ward_parts p JOIN wards wd ON wd.id = p.ward_id "
             "WHERE p.ward_set_id = :set_id AND ST_Intersects(p.geom, route_trimmed) "
-            "ORDER BY wd.code) END AS route_wards, length_m, "
+            "ORDER BY wd.code) END AS route_wards, "
+            "CASE WHEN :full THEN length_m "
+            "ELSE round(ST_Length(route_trimmed::geography)::numeric, 1)::float8 END AS length_m, "
             "dark_at_start, dark_share, consent_keep_route, consent_contact, consent_date, "
             "closed_at, baseline_safety, synthetic, "
             "CASE WHEN :full THEN ST_AsGeoJSON(meeting_point, 6) END AS meeting_point "
@@ -436,6 +423,8 @@ def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> 
     properties = {k: v for k, v in row._mapping.items() if k != "geometry"}
     properties["meeting_point"] = json.loads(row.meeting_point) if row.meeting_point else None
     properties["route_view"] = view
+    shown = walk_view_fields(view, properties)
+    properties = {k: (v if k in shown else None) for k, v in properties.items()}
     return {
         "type": "Feature",
         "id": str(walk_id),
@@ -444,12 +433,12 @@ def walk_feature(session: Session, walk_id: uuid.UUID, principal: Principal) -> 
     }
 
 
-def list_walks(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Walks in the caller's scope, without routes (ask for one walk to see its route)."""
-    if principal.role is Role.officer:
-        condition, params = "ward_code = ANY(:wards)", {"wards": list(principal.ward_codes)}
+def list_walks(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Walks in a scope, without routes (ask for one walk to see its route)."""
+    if scope.ward_codes is not None:
+        condition, params = "ward_code = ANY(:wards)", {"wards": list(scope.ward_codes)}
     else:
-        condition, params = "borough_code = ANY(:b)", {"b": list(principal.borough_codes)}
+        condition, params = "borough_code = ANY(:b)", {"b": list(scope.borough_codes)}
     rows = session.execute(
         text(
             "SELECT id, kind, officer_id, ward_code, planned_start, planned_end, length_m, "
@@ -461,14 +450,9 @@ def list_walks(session: Session, principal: Principal) -> list[dict[str, Any]]:
     return [json.loads(json.dumps(dict(r._mapping), default=str)) for r in rows]
 
 
-def walk_route_wkt(session: Session, walk_id: uuid.UUID, principal: Principal) -> str:
-    """The route this caller may see, as WKT (refused when the walk has none they may see)."""
-    walk = _walk_row(session, walk_id)
-    column = (
-        "route"
-        if route_view(principal, walk.ward_code, walk.borough_code) == "full"
-        else ("route_trimmed")
-    )
+def walk_route_wkt(session: Session, walk_id: uuid.UUID, view: RouteView) -> str:
+    """The walk's full or trimmed route as WKT (refused when it has none of that kind)."""
+    column = "route" if view == "full" else "route_trimmed"
     wkt = session.execute(
         text(f"SELECT ST_AsText({column}) FROM walks WHERE id = :id"), {"id": walk_id}
     ).scalar_one()
@@ -478,7 +462,7 @@ def walk_route_wkt(session: Session, walk_id: uuid.UUID, principal: Principal) -
 
 
 def add_concern(
-    session: Session, walk_id: uuid.UUID, concern: dict[str, Any], *, principal: Principal
+    session: Session, walk_id: uuid.UUID, concern: dict[str, Any]
 ) -> tuple[uuid.UUID, bool]:
     """Store a concern raised on the walk as a published ``walk_concern`` report.
 
@@ -489,8 +473,7 @@ def add_concern(
     Returns the report's id and whether it is new: a concern sent again with the same
     ``client_ref`` (the live page's own id for it) is the one stored before.
     """
-    walk = _walk_row(session, walk_id)
-    _require_full_access(principal, walk)
+    walk = walk_place(session, walk_id)
     client_ref = concern.get("client_ref")
     if client_ref is not None:
         # Locked so two resends at once cannot both get in (the unique index would refuse one).
@@ -566,17 +549,9 @@ def _concern_place(concern: dict[str, Any]) -> tuple[Any, Any, LineString | None
     return lon, lat, stretch
 
 
-def require_walk_officer(session: Session, walk_id: uuid.UUID, principal: Principal) -> None:
-    """Refuse anyone but the walk's ward officers and their supervisors."""
-    _require_full_access(principal, _walk_row(session, walk_id))
-
-
-def editor_context(
-    session: Session, walk_id: uuid.UUID, principal: Principal
-) -> tuple[gpd.GeoDataFrame, str | None]:
+def editor_context(session: Session, walk_id: uuid.UUID) -> tuple[gpd.GeoDataFrame, str | None]:
     """What the route-drawing page needs: the walk's ward outline and any saved route (WKT)."""
-    walk = _walk_row(session, walk_id)
-    _require_full_access(principal, walk)
+    walk = walk_place(session, walk_id)
     active = require_active_ward_set(session)
     ward = gpd.read_postgis(
         text(
@@ -593,13 +568,13 @@ def editor_context(
     return ward, route
 
 
-def list_buddies(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Buddies living or working in the caller's wards (officers) or boroughs (supervisors)."""
-    if principal.role is Role.officer:
+def list_buddies(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Buddies living or working in a scope's wards, or else its boroughs."""
+    if scope.ward_codes is not None:
         condition = "(home_ward = ANY(:wards) OR work_ward = ANY(:wards))"
-        params: dict[str, Any] = {"wards": list(principal.ward_codes)}
+        params: dict[str, Any] = {"wards": list(scope.ward_codes)}
     else:
-        condition, params = "borough_code = ANY(:b)", {"b": list(principal.borough_codes)}
+        condition, params = "borough_code = ANY(:b)", {"b": list(scope.borough_codes)}
     rows = session.execute(
         text(
             "SELECT id, code, home_ward, work_ward, borough_code FROM buddies "
@@ -610,11 +585,8 @@ def list_buddies(session: Session, principal: Principal) -> list[dict[str, Any]]
     return [dict(r._mapping) for r in rows]
 
 
-def buddy_contact(session: Session, buddy_id: uuid.UUID, principal: Principal) -> str:
-    """A buddy's contact details, for a supervisor of her borough."""
-    buddy = get_buddy(session, buddy_id)
-    if buddy["borough_code"] not in principal.borough_codes:
-        raise Forbidden("that buddy is outside your boroughs")
+def buddy_contact(session: Session, buddy_id: uuid.UUID) -> str:
+    """A buddy's contact details (the policy decides who may read them)."""
     contact = session.execute(
         text("SELECT contact FROM buddy_contacts WHERE buddy_id = :id"), {"id": buddy_id}
     ).scalar_one_or_none()

@@ -23,6 +23,7 @@ from service.db import SessionDep
 from service.queries import walks as queries
 from service.queries.wards import require_active_ward_set
 from service.routers.maps import ASSET_URL
+from service.routers.walks import require_walk_officer
 from service.taxonomy import CATEGORIES
 
 router = APIRouter(tags=["walks"], include_in_schema=False)
@@ -45,8 +46,8 @@ def live_walk(
     """The page an officer keeps open on the walk: track, Start/Pause/Finish, "Concern here"."""
     if principal.is_public:
         return RedirectResponse(f"/login?next=/walks/{walk_id}/live", status_code=303)
-    queries.require_walk_officer(session, walk_id, principal)
-    ward, route = queries.editor_context(session, walk_id, principal)
+    require_walk_officer(session, principal, walk_id)
+    ward, route = queries.editor_context(session, walk_id)
     outline = ward.assign(geometry=ward.geometry.simplify(OUTLINE_TOLERANCE_DEG))
     tiles = request.app.state.tiles
     config = {

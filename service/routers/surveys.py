@@ -23,7 +23,7 @@ from service.db import SessionDep
 from service.errors import InvalidInput, WalkTalkError
 from service.queries import audit
 from service.queries import surveys as queries
-from service.queries.walks import require_walk_officer
+from service.routers.walks import require_walk_officer
 from service.taxonomy import ACTIONS, CATEGORIES
 
 router = APIRouter(tags=["surveys"])
@@ -86,7 +86,8 @@ def record_baseline(
     session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: BaselineIn
 ) -> Any:
     """Record the buddy's baseline: how safe she feels on this route before the walk."""
-    answer = queries.record_baseline(session, walk_id, safety=body.safety, principal=principal)
+    require_walk_officer(session, principal, walk_id)
+    answer = queries.record_baseline(session, walk_id, safety=body.safety)
     audit.record(session, principal, "record baseline survey", str(walk_id))
     session.commit()
     return answer
@@ -99,9 +100,8 @@ def record_officer_survey(
     session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: OfficerSurveyIn
 ) -> Any:
     """The officer's survey after the walk (once per walk)."""
-    survey = queries.record_officer_survey(
-        session, walk_id, principal=principal, **body.model_dump()
-    )
+    require_walk_officer(session, principal, walk_id)
+    survey = queries.record_officer_survey(session, walk_id, by=principal.name, **body.model_dump())
     audit.record(session, principal, "record officer survey", str(walk_id))
     session.commit()
     return survey
@@ -110,7 +110,8 @@ def record_officer_survey(
 @router.get("/walks/{walk_id}/surveys", operation_id="walk_surveys")
 def walk_surveys(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> Any:
     """The baseline, the officer's and the buddy's answers, and whether her link was used."""
-    surveys = queries.walk_surveys(session, walk_id, principal)
+    require_walk_officer(session, principal, walk_id)
+    surveys = queries.walk_surveys(session, walk_id)
     audit.record(session, principal, "read walk surveys", str(walk_id))
     session.commit()
     return surveys
@@ -131,12 +132,13 @@ def make_buddy_survey_link(
     gets JSON with ``url``, ``expires_at`` and ``qr_svg``.
     """
     settings = request.app.state.settings
+    require_walk_officer(session, principal, walk_id)
     link = queries.create_survey_link(
         session,
         walk_id,
         key=request.app.state.secret_key,
         days=settings.survey_link_days,
-        principal=principal,
+        by=principal.name,
     )
     audit.record(session, principal, "make buddy survey link", str(walk_id))
     session.commit()
@@ -181,7 +183,7 @@ def buddy_survey_link_page(
     """The officer's page that makes the link and shows its QR code for the buddy to scan."""
     if principal.is_public:
         return RedirectResponse(f"/login?next=/walks/{walk_id}/buddy-survey-link", 303)
-    require_walk_officer(session, walk_id, principal)  # partners and planners: the usual 403
+    require_walk_officer(session, principal, walk_id)  # partners and planners: the usual 403
     return templates.TemplateResponse(
         request,
         "survey_link.html",

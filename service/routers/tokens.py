@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from service import policy
 from service.auth import Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
@@ -85,7 +86,7 @@ def create_token(
         boroughs=body.boroughs,
         command_unit=body.command_unit,
     )
-    queries.check_within(principal, scope.borough_codes)
+    policy.require_boroughs(principal, scope.borough_codes, "that token's scope")
     info, raw = queries.create_token(
         session,
         key=request.app.state.secret_key,
@@ -103,7 +104,8 @@ def create_token(
 @router.delete("/tokens/{token_id}", operation_id="revoke_token", response_model=TokenPublic)
 def revoke_token(session: SessionDep, principal: Supervisor, token_id: uuid.UUID) -> TokenPublic:
     """Revoke a token at once; its browser sessions end too."""
-    queries.check_within(principal, queries.get_token(session, token_id).borough_codes)
+    scope = queries.get_token(session, token_id).borough_codes
+    policy.require_boroughs(principal, scope, "that token's scope")
     info = queries.revoke_token(session, token_id)
     audit.record(session, principal, "revoke token", f"{info.id} {info.name}")
     session.commit()

@@ -16,7 +16,8 @@ from geo.gpx import route_from_gpx
 from geo.routes import InvalidRoute, check_route
 from maps.route_edit import render_route_editor
 from maps.routes import render_route_map
-from service.auth import EVERYONE, Allow, Principal, Role
+from service import policy
+from service.auth import EVERYONE, Allow, Principal
 from service.db import SessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
@@ -24,13 +25,24 @@ from service.input_guard import RequestBody
 from service.queries import audit, safeguarding, walk_exports
 from service.queries import walks as queries
 from service.queries.exposure import nearby_points, route_exposure
-from service.queries.walk_exports import RouteView
 from service.queries.wards import require_active_ward_set
 from service.routers.maps import ASSET_URL
 
 router = APIRouter(tags=["walks"])
-Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
-Supervisor = Annotated[Principal, Depends(Allow(Role.supervisor))]
+Staff = Annotated[Principal, Depends(Allow(*policy.STAFF))]
+Supervisor = Annotated[Principal, Depends(Allow(*policy.SUPERVISORS))]
+
+
+def walk_view(session: SessionDep, principal: Principal, walk_id: uuid.UUID) -> policy.RouteView:
+    """Which route of this walk the caller may see (``policy.route_view``)."""
+    return policy.route_view(principal, queries.walk_place(session, walk_id))
+
+
+def require_walk_officer(session: SessionDep, principal: Principal, walk_id: uuid.UUID) -> None:
+    """Refuse anyone but the walk's ward officers and their supervisors."""
+    policy.require_full_view(principal, queries.walk_place(session, walk_id))
+
+
 # Pages take anyone so the public are sent to sign in, then refuse by role inside.
 Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
 
@@ -77,7 +89,9 @@ class WalkCreate(BaseModel):
 @router.post("/officers", operation_id="create_officer", status_code=201)
 def create_officer(session: SessionDep, principal: Supervisor, body: OfficerCreate) -> Any:
     """Register an officer (supervisors, within their boroughs)."""
-    officer = queries.create_officer(session, principal=principal, **body.model_dump())
+    boroughs = queries.ward_boroughs(session, body.ward_codes).values()
+    policy.require_boroughs(principal, boroughs, "one of those wards")
+    officer = queries.create_officer(session, **body.model_dump())
     audit.record(session, principal, "create officer", str(officer["id"]))
     session.commit()
     return officer
@@ -86,7 +100,7 @@ def create_officer(session: SessionDep, principal: Supervisor, body: OfficerCrea
 @router.get("/officers", operation_id="list_officers")
 def list_officers(session: SessionDep, principal: Staff) -> Any:
     """Officers in the caller's wards or boroughs."""
-    return {"officers": queries.list_officers(session, principal)}
+    return {"officers": queries.list_officers(session, policy.scope_of(principal))}
 
 
 @router.post("/buddies", operation_id="create_buddy", status_code=201)
@@ -101,13 +115,15 @@ def create_buddy(session: SessionDep, principal: Staff, body: BuddyCreate) -> An
 @router.get("/buddies", operation_id="list_buddies")
 def list_buddies(session: SessionDep, principal: Staff) -> Any:
     """Buddies in the caller's wards or boroughs, by code (never contact details)."""
-    return {"buddies": queries.list_buddies(session, principal)}
+    return {"buddies": queries.list_buddies(session, policy.scope_of(principal))}
 
 
 @router.get("/buddies/{buddy_id}/contact", operation_id="buddy_contact")
 def buddy_contact(session: SessionDep, principal: Supervisor, buddy_id: uuid.UUID) -> Any:
     """A buddy's contact details: supervisors only, and every read is audited."""
-    contact = queries.buddy_contact(session, buddy_id, principal)
+    buddy = queries.get_buddy(session, buddy_id)
+    policy.require_boroughs(principal, [buddy["borough_code"]], "that buddy")
+    contact = queries.buddy_contact(session, buddy_id)
     audit.record(session, principal, "read buddy contact", str(buddy_id))
     session.commit()
     return {"buddy_id": buddy_id, "contact": contact}
@@ -116,7 +132,10 @@ def buddy_contact(session: SessionDep, principal: Supervisor, buddy_id: uuid.UUI
 @router.post("/walks", operation_id="create_walk", status_code=201)
 def create_walk(session: SessionDep, principal: Staff, body: WalkCreate) -> Any:
     """Plan a walk (at least 30 minutes); an unusual pairing is warned about, not refused."""
-    walk_id, warning = queries.create_walk(session, principal=principal, **body.model_dump())
+    ward, borough = queries.planned_ward(session, body.officer_id, body.ward_code)
+    policy.require_ward(principal, ward)
+    policy.require_boroughs(principal, [borough], f"ward {ward}")
+    walk_id, warning = queries.create_walk(session, **body.model_dump())
     audit.record(session, principal, "create walk", str(walk_id))
     session.commit()
     return {"id": walk_id, "warnings": [warning] if warning else []}
@@ -125,7 +144,7 @@ def create_walk(session: SessionDep, principal: Staff, body: WalkCreate) -> Any:
 @router.get("/walks", operation_id="list_walks")
 def list_walks(session: SessionDep, principal: Staff) -> Any:
     """Walks in the caller's wards or boroughs (routes are fetched one walk at a time)."""
-    return {"walks": queries.list_walks(session, principal)}
+    return {"walks": queries.list_walks(session, policy.scope_of(principal))}
 
 
 @router.get(
@@ -139,7 +158,8 @@ def export_walks(
     principal: Staff,
     fmt: ExportFormat,
     route: Annotated[
-        RouteView, Query(description="trimmed (both ends cut away) or, for supervisors, full")
+        policy.RouteView,
+        Query(description="trimmed (both ends cut away) or, for supervisors, full"),
     ] = "trimmed",
     crs: Annotated[int, Query(description="GeoPackage CRS: 4326 or 27700")] = 4326,
 ) -> Response:
@@ -149,7 +169,8 @@ def export_walks(
     point or free text is included.
     """
     check_crs(crs)
-    frame = walk_exports.export_frame(session, principal, view=route)
+    view = policy.export_view(principal, route)
+    frame = walk_exports.export_frame(session, policy.scope_of(principal), view=view)
     if fmt == "csv":
         body = walk_exports.export_csv(frame)
     elif fmt == "geojson":
@@ -164,7 +185,7 @@ def export_walks(
 @router.get("/walks/{walk_id}", operation_id="get_walk")
 def get_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> JSONResponse:
     """One walk as GeoJSON: the full route for its ward's officers and supervisors, else trimmed."""
-    feature = queries.walk_feature(session, walk_id, principal)
+    feature = queries.walk_feature(session, walk_id, walk_view(session, principal, walk_id))
     audit.record(
         session, principal, f"read walk ({feature['properties']['route_view']} route)", str(walk_id)
     )
@@ -193,9 +214,8 @@ def put_route(
             raise InvalidInput(
                 "send the route as GeoJSON (a LineString or a Feature) or as a GPX file"
             ) from None
-    result = queries.store_route(
-        session, walk_id, body, key=request.app.state.secret_key, principal=principal
-    )
+    require_walk_officer(session, principal, walk_id)
+    result = queries.store_route(session, walk_id, body, key=request.app.state.secret_key)
     audit.record(session, principal, "store walk route", str(walk_id))
     session.commit()
     return result
@@ -237,7 +257,8 @@ def add_concern(
     response: Response,
 ) -> Any:
     """Record a concern raised on the walk; it counts as a published report (walk concern)."""
-    report_id, new = queries.add_concern(session, walk_id, body.model_dump(), principal=principal)
+    require_walk_officer(session, principal, walk_id)
+    report_id, new = queries.add_concern(session, walk_id, body.model_dump())
     if new:
         audit.record(session, principal, "add walk concern", str(walk_id))
     else:
@@ -251,7 +272,7 @@ def walk_exposure(
     session: SessionDep, principal: Staff, walk_id: uuid.UUID, within: Within = 50
 ) -> Any:
     """Reports, walk concerns and crimes within N metres of the walk's route, per 100 m."""
-    wkt = queries.walk_route_wkt(session, walk_id, principal)
+    wkt = queries.walk_route_wkt(session, walk_id, walk_view(session, principal, walk_id))
     return {"walk_id": walk_id, **route_exposure(session, wkt, within=within)}
 
 
@@ -300,13 +321,13 @@ def answer_safeguarding(
     body: SafeguardingAnswer,
 ) -> Any:
     """Answer the safeguarding question; a yes needs the report's reference before a deadline."""
-    queries.require_walk_officer(session, walk_id, principal)
+    require_walk_officer(session, principal, walk_id)
     record = safeguarding.answer(
         session,
         walk_id,
         disclosed=body.disclosed,
         reference=body.reference,
-        principal=principal,
+        by=principal.name,
         hours=request.app.state.settings.safeguarding_hours,
     )
     audit.record(session, principal, "answer safeguarding", str(walk_id))
@@ -319,7 +340,7 @@ def give_reference(
     session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: ReferenceGiven
 ) -> Any:
     """Add the reference of the report made the usual way."""
-    queries.require_walk_officer(session, walk_id, principal)
+    require_walk_officer(session, principal, walk_id)
     record = safeguarding.give_reference(session, walk_id, body.reference)
     audit.record(session, principal, "give safeguarding reference", str(walk_id))
     session.commit()
@@ -329,7 +350,7 @@ def give_reference(
 @router.get("/safeguarding", operation_id="open_safeguarding_flags")
 def open_flags(session: SessionDep, principal: Supervisor) -> Any:
     """Disclosures awaiting review in the supervisor's boroughs, overdue first."""
-    flags = safeguarding.open_flags(session, principal)
+    flags = safeguarding.open_flags(session, principal.borough_codes)
     audit.record(session, principal, "list safeguarding flags", f"{len(flags)} open")
     session.commit()
     return {"flags": flags}
@@ -338,7 +359,9 @@ def open_flags(session: SessionDep, principal: Supervisor) -> Any:
 @router.post("/safeguarding/{walk_id}/review", operation_id="review_safeguarding")
 def review_flag(session: SessionDep, principal: Supervisor, walk_id: uuid.UUID) -> Any:
     """Close a flag once its reference is there; the reviewer is recorded."""
-    record = safeguarding.review(session, walk_id, principal)
+    place = queries.walk_place(session, walk_id)
+    policy.require_boroughs(principal, [place.borough_code], "that walk")
+    record = safeguarding.review(session, walk_id, by=principal.name)
     audit.record(session, principal, "review safeguarding", str(walk_id))
     session.commit()
     return record
@@ -347,7 +370,7 @@ def review_flag(session: SessionDep, principal: Supervisor, walk_id: uuid.UUID) 
 @router.post("/walks/{walk_id}/close", operation_id="close_walk")
 def close_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID, body: WalkClosing) -> Any:
     """Close a walk with its actual times (only after the safeguarding question)."""
-    queries.require_walk_officer(session, walk_id, principal)
+    require_walk_officer(session, principal, walk_id)
     closed = safeguarding.close_walk(
         session, walk_id, actual_start=body.actual_start, actual_end=body.actual_end
     )
@@ -369,7 +392,8 @@ def route_editor(
     """The page where a signed-in officer draws the buddy's route and saves it."""
     if principal.is_public:
         return RedirectResponse(f"/login?next=/walks/{walk_id}/route/edit", status_code=303)
-    ward, route = queries.editor_context(session, walk_id, principal)
+    require_walk_officer(session, principal, walk_id)
+    ward, route = queries.editor_context(session, walk_id)
     html = render_route_editor(
         ward=ward,
         existing_route=wkt.loads(route) if route else None,
@@ -400,11 +424,11 @@ def walk_map(
     """The walk's route coloured by what was reported along it, with concerns and crimes."""
     if principal.is_public:
         return RedirectResponse(f"/login?next=/maps/walks/{walk_id}", status_code=303)
-    wkt_text = queries.walk_route_wkt(session, walk_id, principal)
+    view = walk_view(session, principal, walk_id)
+    wkt_text = queries.walk_route_wkt(session, walk_id, view)
     exposure = route_exposure(session, wkt_text, within=within)
     concerns, reports, crimes, wards = nearby_points(session, wkt_text, within=within)
-    properties = queries.walk_feature(session, walk_id, principal)["properties"]
-    view = properties["route_view"]
+    properties = queries.walk_feature(session, walk_id, view)["properties"]
     notes = (
         ["Route trimmed: both ends are hidden for officers of other wards."]
         if (view == "trimmed")

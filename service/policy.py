@@ -1,0 +1,121 @@
+"""Who may see what: every access decision of the service, made here and nowhere else.
+
+DESIGN.md's two secrets are a buddy's route ends and a reporter's exact point. The rules:
+
+- **Roles per route** are declared on each route with ``Allow(...)`` from the role groups
+  below; ``tests/test_role_matrix.py`` reads them and calls every route as every kind of caller.
+- **Scope**: an officer's answers are limited to her wards, everyone else's to their boroughs
+  (:func:`scope_of`).
+- **Routes**: officers of the walk's ward and supervisors of its borough see the full route
+  and everything of the walk; officers of other wards see the trimmed route and only what the
+  trimmed route shows (:func:`route_view`, :func:`walk_view_fields`); partners, planners and
+  the public see no walk at all.
+- **Counts**: supervisors see exact aggregate counts; everyone else gets counts protected by
+  the disclosure rule (:func:`sees_exact_counts`).
+
+Query modules take the plain values these functions return (a :class:`Scope`, a route view,
+a tuple of boroughs); they never see the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from service.auth import Principal, Role
+from service.errors import Forbidden
+
+RouteView = Literal["full", "trimmed"]
+
+STAFF = (Role.officer, Role.supervisor)
+"""Roles that work with walks, routes, buddies and individual reports."""
+SUPERVISORS = (Role.supervisor,)
+"""The role that runs the scheme: officers, tokens, moderation, imports, evaluation."""
+
+# What a trimmed view of a walk may show. The full route's length, darkness and times would
+# let a reader of another ward work out where the trimmed-off ends lie, and the officer's id
+# and the buddy's are the people; so a trimmed view carries only what the trimmed line shows.
+TRIMMED_WALK_FIELDS = frozenset(
+    {"kind", "ward_code", "borough_code", "route_wards", "length_m", "synthetic", "route_view"}
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The places a caller's answers are limited to.
+
+    ``ward_codes`` is set for officers (their wards); ``None`` means limited by borough only.
+    """
+
+    borough_codes: tuple[str, ...]
+    ward_codes: tuple[str, ...] | None = None
+
+
+class WalkPlace(Protocol):
+    """Where a walk belongs: all a route-view decision needs to know of it."""
+
+    @property
+    def ward_code(self) -> str:
+        """The walk's ward."""
+        ...
+
+    @property
+    def borough_code(self) -> str:
+        """The ward's borough."""
+        ...
+
+
+def scope_of(principal: Principal) -> Scope:
+    """The caller's scope: an officer's wards, or anyone else's boroughs."""
+    if principal.role is Role.officer:
+        return Scope(borough_codes=principal.borough_codes, ward_codes=principal.ward_codes)
+    return Scope(borough_codes=principal.borough_codes)
+
+
+def route_view(principal: Principal, walk: WalkPlace) -> RouteView:
+    """Which of a walk's routes the caller may see; refuse those who may see none."""
+    if principal.role is Role.supervisor:
+        if walk.borough_code in principal.borough_codes:
+            return "full"
+        raise Forbidden(f"that walk is in borough {walk.borough_code}, outside your boroughs")
+    if principal.role is Role.officer:
+        return "full" if walk.ward_code in principal.ward_codes else "trimmed"
+    raise Forbidden("walks and their routes are for officers and their supervisors only")
+
+
+def require_full_view(principal: Principal, walk: WalkPlace) -> None:
+    """Refuse anyone but the walk's ward officers and their supervisors."""
+    if route_view(principal, walk) != "full":
+        raise Forbidden(f"only officers of ward {walk.ward_code} and their supervisors may do this")
+
+
+def walk_view_fields(view: RouteView, fields: Iterable[str]) -> set[str]:
+    """The walk properties a view may carry, out of ``fields``."""
+    return set(fields) if view == "full" else set(fields) & TRIMMED_WALK_FIELDS
+
+
+def export_view(principal: Principal, asked: RouteView) -> RouteView:
+    """The route an export may carry: trimmed, or full for supervisors who ask for it."""
+    if asked == "full" and principal.role is not Role.supervisor:
+        raise Forbidden("exports carry trimmed routes; only supervisors may export full routes")
+    return asked
+
+
+def require_boroughs(principal: Principal, boroughs: Iterable[str], what: str = "that") -> None:
+    """Refuse when any of ``boroughs`` is outside the caller's boroughs."""
+    outside = sorted(set(boroughs) - set(principal.borough_codes))
+    if outside:
+        own = ", ".join(principal.borough_codes) or "none"
+        raise Forbidden(f"{what} is in borough(s) {', '.join(outside)}, outside your scope ({own})")
+
+
+def require_ward(principal: Principal, ward_code: str) -> None:
+    """An officer may act only in her own wards (supervisors are checked by borough)."""
+    if principal.role is Role.officer and ward_code not in principal.ward_codes:
+        raise Forbidden(f"ward {ward_code} is not one of your wards")
+
+
+def sees_exact_counts(principal: Principal) -> bool:
+    """Supervisors see exact aggregate counts; everyone else sees protected ones."""
+    return principal.role is Role.supervisor
