@@ -39,14 +39,21 @@ def record(session: Session, principal: Principal, action: str, target: str = ""
     )
 
 
-def read_log(session: Session, *, limit: int, before_id: int | None = None) -> list[AuditRecord]:
-    """The newest entries first."""
+def read_log(
+    session: Session, *, boroughs: tuple[str, ...], limit: int, before_id: int | None = None
+) -> list[AuditRecord]:
+    """The newest entries first, of the tokens whose scope shares a borough with ``boroughs``.
+
+    Targets name walks and buddies: a supervisor of another command unit reads none of them.
+    """
     rows = session.execute(
         text(
-            "SELECT at, actor, role, action, target FROM audit_log "
-            "WHERE (CAST(:before AS bigint) IS NULL OR id < :before) "
-            "ORDER BY id DESC LIMIT :limit"
+            "SELECT a.at, a.actor, a.role, a.action, a.target FROM audit_log a "
+            "JOIN api_tokens t ON t.id = a.token_id "
+            "WHERE t.borough_codes && CAST(:boroughs AS text[]) "
+            "AND (CAST(:before AS bigint) IS NULL OR a.id < :before) "
+            "ORDER BY a.id DESC LIMIT :limit"
         ),
-        {"before": before_id, "limit": limit},
+        {"boroughs": list(boroughs), "before": before_id, "limit": limit},
     ).all()
     return [AuditRecord(r.at, r.actor, r.role, r.action, r.target) for r in rows]

@@ -38,8 +38,12 @@ def read_audit_log(
     principal: Annotated[Principal, Depends(Allow(Role.supervisor))],
     limit: Annotated[int | None, Query(ge=1, le=5000)] = None,
 ) -> AuditLogPublic:
-    """Read the audit log (the read itself is logged)."""
+    """Read the audit log of the tokens of your boroughs (the read itself is logged)."""
     audit.record(session, principal, "read audit log")
     session.commit()
-    entries = audit.read_log(session, limit=limit or request.app.state.settings.audit_page_size)
+    entries = audit.read_log(
+        session,
+        boroughs=principal.borough_codes,
+        limit=limit or request.app.state.settings.audit_page_size,
+    )
     return AuditLogPublic(entries=[AuditEntryPublic(**e.__dict__) for e in entries])

@@ -37,7 +37,7 @@ from geo.kde import DensitySurface, kernel_density
 from maps.heatmap import render_heatmap
 from maps.hotspots import render_hot_spot_map
 from service.db import SessionDep
-from service.errors import InvalidInput
+from service.errors import InvalidInput, NotFound
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
 from service.method_note import method_note
 from service.queries import aggregates
@@ -185,6 +185,12 @@ def heat_surface(
     """Kernel density of the hexagon counts the caller may see (suppressed cells weigh 0)."""
     edge = _edge(edge_m)
     cells, exact = _report_counts(session, query, edge)
+    if cells.empty:
+        raise NotFound(
+            "there is nothing to map: none of the active wards is in the boroughs you may "
+            f"see ({', '.join(query.selection.boroughs) or 'none'}); ask a supervisor to "
+            "check your token's scope"
+        )
     shown, suppressed = protect(exact, query.rule)
     x, y = hex_centres(cells["i"], cells["j"], edge)
     # One edge (0.58 of the distance between centres): the sum of the cells' kernels is smooth,

@@ -174,7 +174,8 @@ def themes_csv_body(answer: ThemesAnswer) -> bytes:
             # The one suppressed marker: the count left empty and ``suppressed`` true.
             "count": shown["count"].astype("Int64"),
             "suppressed": shown["suppressed"].map({True: "true", False: "false"}),
-            "notes": [" ".join(answer.note)] + [""] * (len(shown) - 1),
+            # No rows, no note row: an empty file stays one rectangular (empty) table.
+            "notes": ([" ".join(answer.note)] + [""] * (len(shown) - 1))[: len(shown)],
         }
     )
     return frame.to_csv(index=False).encode()
