@@ -537,34 +537,30 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
                 "note: set WALKTALK_SECURE_COOKIES=true so browsers send the session cookie "
                 "over HTTPS only"
             )
-    uvicorn.Server(server_config(create_app(settings), args.host, args.port, tls=tls)).run()
+    uvicorn.run(create_app(settings), **uvicorn_options(args.host, args.port, tls=tls))
 
 
-def server_config(
-    app: Any,
+def uvicorn_options(
     host: str,
     port: int,
     *,
     tls: tuple[str, str] | None = None,
     log_level: str = "info",
     access_log: bool = True,
-) -> Any:
-    """How ``serve`` runs uvicorn (tests serve the app the same way)."""
-    import uvicorn
-
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=access_log,
+) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn (tests serve the app with the same options)."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": access_log,
         # The client's address is ours to judge (WALKTALK_TRUSTED_PROXIES), not uvicorn's:
         # its default believes X-Forwarded-For from loopback, so any local client could
         # name itself anew per request.
-        proxy_headers=False,
-        ssl_keyfile=tls[0] if tls else None,
-        ssl_certfile=tls[1] if tls else None,
-    )
+        "proxy_headers": False,
+        "ssl_keyfile": tls[0] if tls else None,
+        "ssl_certfile": tls[1] if tls else None,
+    }
 
 
 # -- parser ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.auth import Role
-from service.cli import server_config
+from service.cli import uvicorn_options
 from service.cluster import Cluster, ClusterError, ensure_postgis, find_bindir, server_major_version
 from service.db import migrate
 from service.queries import tokens as token_queries
@@ -263,7 +263,9 @@ def live_server(app_settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, for the browser."""
     port = _free_port()
     server = uvicorn.Server(
-        server_config(create_app(app_settings), "127.0.0.1", port, log_level="warning")
+        uvicorn.Config(
+            create_app(app_settings), **uvicorn_options("127.0.0.1", port, log_level="warning")
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

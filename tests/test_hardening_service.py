@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
 from service.app import create_app
-from service.cli import server_config
+from service.cli import uvicorn_options
 from service.settings import Settings
 from tests.conftest import _free_port
 
@@ -61,12 +61,14 @@ def _served(settings: Settings, *, access_log: bool = False) -> Iterator[str]:
     """The app under uvicorn on loopback, configured as `walktalk serve` configures it."""
     port = _free_port()
     server = uvicorn.Server(
-        server_config(
+        uvicorn.Config(
             create_app(settings),
-            "127.0.0.1",
-            port,
-            log_level="info" if access_log else "warning",
-            access_log=access_log,
+            **uvicorn_options(
+                "127.0.0.1",
+                port,
+                log_level="info" if access_log else "warning",
+                access_log=access_log,
+            ),
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

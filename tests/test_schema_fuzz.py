@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.auth import Role
-from service.cli import server_config
+from service.cli import uvicorn_options
 from service.queries import tokens as token_queries
 from service.settings import Settings
 from tests.conftest import _free_port, _temporary_database
@@ -74,7 +74,9 @@ def fuzz_server(
         engine.dispose()
         port = _free_port()
         server = uvicorn.Server(
-            server_config(create_app(settings), "127.0.0.1", port, log_level="warning")
+            uvicorn.Config(
+                create_app(settings), **uvicorn_options("127.0.0.1", port, log_level="warning")
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
