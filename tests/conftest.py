@@ -258,15 +258,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(app_settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, for the browser."""
+@contextmanager
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """``app`` under uvicorn on a free loopback port, as ``walktalk serve`` runs it; its URL."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(app_settings), **uvicorn_options("127.0.0.1", port, log_level="warning")
-        )
-    )
+    options.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options("127.0.0.1", port, **options)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -278,7 +275,14 @@ def live_server(app_settings: Settings) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def live_server(app_settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, for the browser."""
+    with serving(create_app(app_settings)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,21 +12,18 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx2 as httpx
 import psycopg
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
 from service.app import create_app
-from service.cli import uvicorn_options
 from service.settings import Settings
-from tests.conftest import _free_port
+from tests.conftest import serving
 
 REPORT = {
     "lon": -0.1136,
@@ -56,32 +53,13 @@ def _count_reports(url: str) -> int:
     return count
 
 
-@contextmanager
-def _served(settings: Settings, *, access_log: bool = False) -> Iterator[str]:
+def _served(settings: Settings, *, access_log: bool = False) -> Any:
     """The app under uvicorn on loopback, configured as `walktalk serve` configures it."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            **uvicorn_options(
-                "127.0.0.1",
-                port,
-                log_level="info" if access_log else "warning",
-                access_log=access_log,
-            ),
-        )
+    return serving(
+        create_app(settings),
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 # -- 1. load: the event loop never waits for the database ----------------------------------------

@@ -9,8 +9,6 @@ operation, so the whole run stays within a couple of minutes.
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
 from schemathesis import GenerationMode
@@ -27,10 +24,9 @@ from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.auth import Role
-from service.cli import uvicorn_options
 from service.queries import tokens as token_queries
 from service.settings import Settings
-from tests.conftest import _free_port, _temporary_database
+from tests.conftest import _temporary_database, serving
 
 SCOPES: dict[Role, dict[str, Any]] = {
     Role.supervisor: {"command_unit": "AS"},
@@ -72,23 +68,8 @@ def fuzz_server(
                 )
                 headers.append({"Authorization": f"Bearer {raw}"})
         engine.dispose()
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings), **uvicorn_options("127.0.0.1", port, log_level="warning")
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}", headers
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+        with serving(create_app(settings)) as base:
+            yield base, headers
 
 
 def _operations() -> list[Any]:
