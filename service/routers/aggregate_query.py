@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo.disclosure import DisclosureRule
 from geo.reports import TIME_BANDS
+from service import policy
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import Forbidden, InvalidInput
@@ -64,7 +65,7 @@ def scope_boroughs(session: SessionDep, principal: Principal) -> tuple[str, ...]
 
 def disclosure_for(request: Request, principal: Principal) -> DisclosureRule | None:
     """The disclosure rule for this caller: None (exact counts) for supervisors only."""
-    if principal.role is Role.supervisor:
+    if policy.sees_exact_counts(principal):
         return None
     settings = request.app.state.settings
     return DisclosureRule(k=settings.disclosure_k, base=settings.disclosure_rounding)

@@ -19,6 +19,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from service import policy
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import Forbidden
@@ -56,13 +57,8 @@ BoroughsDep = Annotated[tuple[str, ...], Depends(_borough_filter)]
 
 
 def _scope(principal: Principal, asked: tuple[str, ...]) -> tuple[str, ...]:
-    own = tuple(sorted(principal.borough_codes))
-    outside = sorted(set(asked) - set(own))
-    if outside:
-        raise Forbidden(
-            f"borough(s) {', '.join(outside)} are outside your scope ({', '.join(own)})"
-        )
-    return asked or own
+    policy.require_boroughs(principal, asked, "the evaluation asked for")
+    return asked or tuple(sorted(principal.borough_codes))
 
 
 def _evaluate(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from geo.reports import RowProblem, parse_report_object
+from service import policy
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -142,12 +143,6 @@ def submit_report(request: Request, session: SessionDep, body: ReportBody) -> Re
     return ReportAccepted(id=result.ids[0], status="pending")
 
 
-def _scope(principal: Principal) -> dict[str, Any]:
-    if principal.role is Role.officer:
-        return {"ward_codes": principal.ward_codes}
-    return {"borough_codes": principal.borough_codes}
-
-
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     if value is None:
         return None
@@ -160,6 +155,12 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
         raise InvalidInput(f"bbox {value!r} is not a lon/lat box with min < max")
     return x0, y0, x1, y1
+
+
+def _scope(scope: policy.Scope) -> dict[str, Any]:
+    if scope.ward_codes is not None:
+        return {"ward_codes": scope.ward_codes}
+    return {"borough_codes": scope.borough_codes}
 
 
 def report_filter(
@@ -185,7 +186,7 @@ def report_filter(
     if date_from and date_to and date_from > date_to:
         raise InvalidInput("date_from is after date_to")
     return queries.ReportFilter(
-        **_scope(principal),
+        **_scope(policy.scope_of(principal)),
         bbox=_bbox(bbox),
         ward=ward,
         borough=borough,
