@@ -151,8 +151,8 @@ class InputGuard:
 
     def _too_large(self) -> str:
         return (
-            f"the request body is larger than {self.body_limit:,} bytes: send less (simplify "
-            "a line or an area, or import a file with `walktalk reports import`)"
+            f"the request body is larger than {self.body_limit:,} bytes: simplify it first (a "
+            "line or an area), or import a file with `walktalk reports import`"
         )
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:

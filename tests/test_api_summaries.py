@@ -305,7 +305,9 @@ def assert_protected(ward: dict[str, Any], k: int = 10, base: int = 5) -> None:
             assert ward[f"top_category_{n}_label"] is None
             assert ward[f"top_category_{n}_count"] is None
     else:
-        assert ward["rate_per_km2"] == pytest.approx(round(ward["count"] / ward["area_km2"], 1))
+        # The rate is worked out from the exact area and rounded to 0.1; the area shown is
+        # rounded to 0.0001 km², so recomputing from it may round the other way at a .x5 edge.
+        assert ward["rate_per_km2"] == pytest.approx(ward["count"] / ward["area_km2"], abs=0.051)
     if ward["dark_suppressed"]:
         assert ward["dark_share"] is None
 
