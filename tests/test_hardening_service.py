@@ -139,8 +139,22 @@ def test_a_full_pool_answers_503_with_retry_after(
     supervisor = _auth(issue_token("supervisor", command_unit="AS"))
     with TestClient(create_app(settings)) as client:
         engine = client.app.state.engine  # type: ignore[attr-defined]
-        with engine.connect():  # the only connection, held
+        held, release = threading.Event(), threading.Event()
+
+        def hold_the_only_connection() -> None:
+            # In a thread of its own: the test's thread may run an event loop (Playwright's).
+            with engine.connect():
+                held.set()
+                release.wait(20)
+
+        holder = threading.Thread(target=hold_the_only_connection)
+        holder.start()
+        assert held.wait(10)
+        try:
             busy = client.get("/reports", headers=supervisor)
+        finally:
+            release.set()
+            holder.join(10)
         assert busy.status_code == 503
         assert busy.headers["content-type"] == PROBLEM
         assert busy.headers["retry-after"] == "5"
