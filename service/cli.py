@@ -352,33 +352,39 @@ def cmd_demo_seed(settings: Settings, args: argparse.Namespace) -> None:
             streets = read_osm_streets(args.streets)
         except (OSError, ValueError) as exc:
             raise WalkTalkError(f"--streets: {exc}") from None
+    # Said only once the transaction has committed: a failure later in it stores nothing.
+    done: list[str] = []
     with Session(_migrated(settings)) as session, session.begin():
         if args.if_empty and demo_queries.has_reports(session):
-            _say("reports already stored: no synthetic ones added")
+            done.append("reports already stored: no synthetic ones added")
         else:
             result = demo_queries.seed_reports(session, args.count, args.seed)
-            _say(
+            done.append(
                 f"stored {result.stored} synthetic reports (source 'synthetic'; "
                 "`walktalk demo purge` removes them)"
             )
-        if not args.walks:
-            return
-        if args.if_empty and demo_queries.has_walks(session):
-            _say("walks already stored: no demo walks added")
-            return
-        walks = seed_walks(
-            session,
-            key=settings.resolved_secret_key(),
-            count=args.walks,
-            seed=args.seed,
-            streets=streets,
-        )
-    _say(
-        f"stored {walks.walks} synthetic walks ({walks.routes_on_streets} along OpenStreetMap "
-        f"streets) of {walks.officers} demo officers and {walks.buddies} buddies, with "
-        f"{walks.concerns} concerns, {walks.buddy_surveys} buddy surveys and "
-        f"{walks.disclosures} safeguarding flags"
-    )
+        if args.walks and args.if_empty and demo_queries.has_walks(session):
+            done.append("walks already stored: no demo walks added")
+        elif args.walks and demo_queries.has_demo_walks(session):
+            done.append(
+                "demo walks already stored: no more added (`walktalk demo purge` removes them, "
+                "then `demo seed` makes new ones)"
+            )
+        elif args.walks:
+            walks = seed_walks(
+                session,
+                key=settings.resolved_secret_key(),
+                count=args.walks,
+                seed=args.seed,
+                streets=streets,
+            )
+            done.append(
+                f"stored {walks.walks} synthetic walks ({walks.routes_on_streets} along "
+                f"OpenStreetMap streets) of {walks.officers} demo officers and {walks.buddies} "
+                f"buddies, with {walks.concerns} concerns, {walks.buddy_surveys} buddy surveys "
+                f"and {walks.disclosures} safeguarding flags"
+            )
+    _say(*done)
 
 
 def cmd_demo_purge(settings: Settings, _: argparse.Namespace) -> None:

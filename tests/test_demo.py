@@ -172,8 +172,12 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     code, out, _ = walktalk("demo", "seed", "--if-empty", "--streets", *streets)
     assert code == 0
     assert "reports already stored" in out and "walks already stored" in out
+    # More reports on top of the demo: added; the demo's walks are not made twice.
+    code, out, err = walktalk("demo", "seed", "--count", "50", "--streets", *streets)
+    assert code == 0, err
+    assert "stored 50 synthetic reports" in out and "demo walks already stored" in out
     code, out, err = walktalk("demo", "seed", "--walks", "1", "--streets", "/nonexistent.osm")
     assert code != 0 and "--streets" in err and "nonexistent.osm" in err
     code, out, _ = walktalk("demo", "purge")
     assert code == 0
-    assert f"removed {300 + concerns} synthetic reports and walk concerns, 10 walks" in out
+    assert f"removed {350 + concerns} synthetic reports and walk concerns, 10 walks" in out

@@ -147,6 +147,13 @@ def has_reports(session: Session) -> bool:
     return bool(session.execute(text("SELECT EXISTS (SELECT FROM reports)")).scalar_one())
 
 
+def has_demo_walks(session: Session) -> bool:
+    """Whether the demo's officers and walks are stored (their shoulder numbers are fixed)."""
+    return bool(
+        session.execute(text("SELECT EXISTS (SELECT FROM officers WHERE synthetic)")).scalar_one()
+    )
+
+
 def has_walks(session: Session) -> bool:
     """Whether any walk is stored (``demo seed --if-empty`` then adds no demo walks)."""
     return bool(session.execute(text("SELECT EXISTS (SELECT FROM walks)")).scalar_one())
