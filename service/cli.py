@@ -29,6 +29,7 @@ from boundaries.bundled import (
     BundledWardSet,
 )
 from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
+from geo.osm import OsmFileError, read_osm_features
 from geo.streets import read_osm_streets
 from maps.assets import INSTALL_COMMAND, VENDOR_DIR, check_assets_installed
 from service.auth import Role
@@ -37,6 +38,7 @@ from service.db import libpq_url, migrate, require_migrated, sqlalchemy_url
 from service.errors import WalkTalkError
 from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
+from service.queries import osm as osm_queries
 from service.queries import retention as retention_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
@@ -342,6 +344,23 @@ def cmd_crimes_import(settings: Settings, args: argparse.Namespace) -> None:
                 f"{outcome.file_name}: stored {outcome.stored} crimes, skipped "
                 f"{outcome.skipped} published without a location"
             )
+
+
+def cmd_osm_load(settings: Settings, args: argparse.Namespace) -> None:
+    """Load OpenStreetMap extracts for the base map, all of them in one go or none."""
+    paths = [Path(name) for name in args.paths]
+    try:
+        extracts = [(path, read_osm_features(path)) for path in paths]
+    except OsmFileError as exc:
+        raise WalkTalkError(f"{exc}: nothing was loaded") from None
+    with Session(_migrated(settings)) as session, session.begin():
+        stored = [
+            (path, osm_queries.store_features(session, features, source=path.name))
+            for path, features in extracts
+        ]
+    for path, count in stored:
+        _say(f"{path.name}: {count} streets, paths, parks, water areas and lamps loaded")
+    _say("the base map's tiles (/tiles/{z}/{x}/{y}.mvt) now draw them; © OpenStreetMap (ODbL)")
 
 
 def cmd_demo_seed(settings: Settings, args: argparse.Namespace) -> None:
@@ -667,6 +686,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cimport.add_argument("paths", nargs="+")
     cimport.set_defaults(func=cmd_crimes_import)
+
+    osm = groups.add_parser("osm", help="OpenStreetMap data for the base map").add_subparsers(
+        dest="cmd", required=True
+    )
+    oload = osm.add_parser(
+        "load",
+        help="load .osm or .osm.pbf extracts, all or none",
+        description="Load the streets, paths, parks, water and street lamps of OpenStreetMap "
+        "extracts (.osm XML or .osm.pbf) for the base map's vector tiles; a feature loaded "
+        "again replaces the older copy.",
+    )
+    oload.add_argument("paths", nargs="+")
+    oload.set_defaults(func=cmd_osm_load)
 
     demo = groups.add_parser("demo", help="synthetic demo data").add_subparsers(
         dest="cmd", required=True

@@ -436,3 +436,29 @@ class SurveyLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("survey_links_walk_idx", "walk_id"),)
+
+
+class OsmFeature(Base):
+    """A street, path, park, water area or street lamp from OpenStreetMap (© OSM, ODbL).
+
+    The base map's own data: drawn as vector tiles, so map pages show streets with no tile
+    server. Loaded with ``walktalk osm load``; a feature loaded again replaces the older copy.
+    """
+
+    __tablename__ = "osm_features"
+
+    osm_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    osm_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    highway: Mapped[str | None] = mapped_column(Text)
+    lit: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('street', 'path', 'park', 'water', 'lamp')", name="osm_features_kind_check"
+        ),
+        Index("osm_features_geom_idx", "geom", postgresql_using="gist"),
+    )

@@ -146,6 +146,10 @@ def world(
             "code": WATERLOO,
             "fmt": "geojson",
             "path": "leaflet/dist/leaflet.js",
+            # A base-map tile over Borough High Street (zoom 16).
+            "z": "16",
+            "x": "32751",
+            "y": "21793",
         },
         "buddy": tuple(
             re.compile(re.escape(v)) for v in (str(buddy_id), buddy_code, BUDDY_CONTACT)
