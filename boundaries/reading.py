@@ -24,11 +24,13 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from geo.grid import GridMissing, to_wgs84
 from geo.polygons import missing_or_empty, not_polygonal, repair_polygons
 
 __all__ = ["BoundaryFileError", "WardFile", "read_boroughs", "read_wards"]
 
 WGS84 = "EPSG:4326"
+BRITISH_NATIONAL_GRID = CRS.from_epsg(27700)
 
 # PROJ scores the ESRI British National Grid .prj only 25: its scale factor is
 # rounded (0.999601272 against EPSG's 0.9996012717). Matches this weak are
@@ -470,6 +472,11 @@ def _to_wgs84(
         else "the file's CRS"
     )
     _refuse_wrong_units(path, frame, source, said, kind)
+    if source.equals(BRITISH_NATIONAL_GRID):
+        try:
+            to_wgs84()  # refuses when the OSTN15 grid is missing: GeoPandas would not say
+        except GridMissing as exc:
+            raise BoundaryFileError(f"{path}: {exc}") from None
     frame = frame.set_crs(source, allow_override=True).to_crs(WGS84)
     _refuse_outside_britain(path, frame, source_text, kind)
     return frame, source_text

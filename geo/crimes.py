@@ -422,7 +422,7 @@ def _flat_raw(
     if "outcome_status" in renamed:
         outcome = renamed.pop("outcome_status").map(_outcome_category)
     else:
-        outcome = renamed.get("outcome", column("outcome_category"))
+        outcome = renamed["outcome"]
     raw = pd.DataFrame(
         {
             "line": line,

@@ -48,7 +48,6 @@ def route_from_gpx(data: bytes | str) -> LineString:
     ]
     if not points:
         points = [(p.longitude, p.latitude) for route in parsed.routes for p in route.points]
-    check_point_count(len(points))
     if len(points) < 2:
         raise InvalidRoute(
             "the GPX file holds no track or route with two or more points (waypoints alone "

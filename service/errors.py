@@ -19,6 +19,8 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo.grid import GridMissing
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("walktalk")
 # Seconds a client is asked to wait when the database is down or every connection is busy.
@@ -170,6 +172,12 @@ def register_error_handlers(app: FastAPI) -> None:
             retry_after=RETRY_AFTER_S,
         )
 
+    async def on_grid_missing(_: Request, exc: Exception) -> JSONResponse:
+        # An installation fault, not the caller's: without OSTN15 places would be 2-5 m off.
+        log.error("OSTN15 grid missing: %s", exc)
+        return problem(503, ServiceUnavailable.title, str(exc), ServiceUnavailable.slug)
+
+    app.add_exception_handler(GridMissing, on_grid_missing)
     app.add_exception_handler(sa_exc.OperationalError, on_database_unavailable)
     app.add_exception_handler(sa_exc.InterfaceError, on_database_unavailable)
     app.add_exception_handler(sa_exc.TimeoutError, on_database_unavailable)

@@ -213,25 +213,32 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+def make_token(
+    settings: Settings, role: str, *, expires: str = "1d", name: str | None = None, **scope: Any
+) -> str:
+    """Create a token in ``settings``' database, as `walktalk tokens create` does; the secret."""
+    engine = create_engine(settings.database_url or "")
+    with Session(engine) as session, session.begin():
+        resolved = token_queries.resolve_scope(session, Role(role), **scope)
+        _, raw = token_queries.create_token(
+            session,
+            key=settings.resolved_secret_key(),
+            role=Role(role),
+            name=name or f"test {role}",
+            scope=resolved,
+            expires_at=token_queries.parse_expiry(expires),
+            created_by="tests",
+        )
+    engine.dispose()
+    return raw
+
+
 @pytest.fixture
 def issue_token(app_settings: Settings) -> Callable[..., str]:
     """Create a token in the app's database: ``issue_token("partner", boroughs=[...])``."""
 
-    def issue(role: str, *, expires: str = "1d", name: str | None = None, **scope: Any) -> str:
-        engine = create_engine(app_settings.database_url or "")
-        with Session(engine) as session, session.begin():
-            resolved = token_queries.resolve_scope(session, Role(role), **scope)
-            _, raw = token_queries.create_token(
-                session,
-                key=app_settings.resolved_secret_key(),
-                role=Role(role),
-                name=name or f"test {role}",
-                scope=resolved,
-                expires_at=token_queries.parse_expiry(expires),
-                created_by="tests",
-            )
-        engine.dispose()
-        return raw
+    def issue(role: str, **options: Any) -> str:
+        return make_token(app_settings, role, **options)
 
     return issue
 

@@ -33,11 +33,10 @@ from geo.disclosure import DisclosureRule, protect
 from service.app import create_app
 from service.auth import Role
 from service.queries import demo, demo_walks
-from service.queries import tokens as token_queries
 from service.queries.reports import store_reports
 from service.settings import Settings
 from service.taxonomy import LABELS
-from tests.conftest import _create_database, _drop_database, with_database
+from tests.conftest import _create_database, _drop_database, make_token, with_database
 
 LAMBETH, SOUTHWARK = "E09000022", "E09000028"
 WATERLOO = "E05014118"
@@ -132,7 +131,6 @@ def api(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def who(settings: Settings) -> dict[str, dict[str, str]]:
     """Request headers by role and scope."""
-    engine = create_engine(settings.database_url or "")
     scopes: dict[str, tuple[Role, dict[str, Any]]] = {
         "supervisor": (Role.supervisor, {"command_unit": "AS"}),
         "partner": (Role.partner, {"boroughs": [LAMBETH]}),
@@ -140,19 +138,9 @@ def who(settings: Settings) -> dict[str, dict[str, str]]:
         "officer": (Role.officer, {"wards": [WATERLOO]}),
     }
     headers: dict[str, dict[str, str]] = {"public": {}}
-    with Session(engine) as session, session.begin():
-        for name, (role, scope) in scopes.items():
-            _, raw = token_queries.create_token(
-                session,
-                key=settings.resolved_secret_key(),
-                role=role,
-                name=f"summary test {name}",
-                scope=token_queries.resolve_scope(session, role, **scope),
-                expires_at=token_queries.parse_expiry("1d"),
-                created_by="tests",
-            )
-            headers[name] = {"Authorization": f"Bearer {raw}"}
-    engine.dispose()
+    for name, (role, scope) in scopes.items():
+        token = make_token(settings, role.value, name=f"summary test {name}", **scope)
+        headers[name] = {"Authorization": f"Bearer {token}"}
     return headers
 
 

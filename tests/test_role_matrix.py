@@ -63,12 +63,13 @@ OUTSIDERS = ("public", "partner", "planner", "supervisor_other")
 BAD_TOKENS = ("expired", "revoked")
 
 
-def _set_token(url: str, raw_hash_of: str, column: str) -> None:
+def _backdate(url: str, token_name: str, column: str) -> None:
+    """Set a token's ``expires_at`` or ``revoked_at`` to yesterday."""
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(
             text(f"UPDATE api_tokens SET {column} = now() - interval '1 day' WHERE name = :n"),
-            {"n": raw_hash_of},
+            {"n": token_name},
         )
     engine.dispose()
 
@@ -127,8 +128,8 @@ def world(
         "expired": auth(issue_token("partner", boroughs=["E09000022"], name="matrix expired")),
         "revoked": auth(issue_token("supervisor", command_unit="AS", name="matrix revoked")),
     }
-    _set_token(str(app_settings.database_url), "matrix expired", "expires_at")
-    _set_token(str(app_settings.database_url), "matrix revoked", "revoked_at")
+    _backdate(str(app_settings.database_url), "matrix expired", "expires_at")
+    _backdate(str(app_settings.database_url), "matrix revoked", "revoked_at")
     engine = create_engine(app_settings.database_url or "")
     with engine.connect() as conn:
         throwaway_id = conn.execute(

@@ -19,14 +19,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
 from schemathesis import GenerationMode
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.auth import Role
-from service.queries import tokens as token_queries
 from service.settings import Settings
-from tests.conftest import _temporary_database, serving
+from tests.conftest import _temporary_database, make_token, serving
 
 SCOPES: dict[Role, dict[str, Any]] = {
     Role.supervisor: {"command_unit": "AS"},
@@ -53,21 +50,10 @@ def fuzz_server(
     """The app on loopback on its own database; the headers of the public and each role."""
     with _temporary_database(server_url, "walktalk_fuzz", template_db) as url:
         settings = _settings(url, tmp_path_factory.mktemp("fuzz-home"))
-        engine = create_engine(url)
         headers: list[dict[str, str]] = [{}]
-        with Session(engine) as session, session.begin():
-            for role, scope in SCOPES.items():
-                _, raw = token_queries.create_token(
-                    session,
-                    key=settings.resolved_secret_key(),
-                    role=role,
-                    name=f"fuzz {role.value}",
-                    scope=token_queries.resolve_scope(session, role, **scope),
-                    expires_at=token_queries.parse_expiry("1d"),
-                    created_by="tests",
-                )
-                headers.append({"Authorization": f"Bearer {raw}"})
-        engine.dispose()
+        for role, scope in SCOPES.items():
+            token = make_token(settings, role.value, name=f"fuzz {role.value}", **scope)
+            headers.append({"Authorization": f"Bearer {token}"})
         with serving(create_app(settings)) as base:
             yield base, headers
 

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crimes import CRIME_COLUMNS, CrimeFileError, read_police_uk
+from geo.crimes import file_sha256 as crime_file_sha256
 from geo.problems import ProblemTally
 from geo.reports import COLUMNS, ReportRows, RowProblem, iter_report_csv, parse_report_features
 from service.errors import InvalidInput
@@ -328,15 +329,6 @@ def import_reports(
 # -- police.uk crimes ------------------------------------------------------------------------
 
 
-def _path_sha256(path: Path) -> str:
-    """The hash of a file's bytes, read a megabyte at a time."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def import_crimes(
     session: Session,
     path: Path,
@@ -349,7 +341,7 @@ def import_crimes(
     Rows without a location are counted and skipped; points outside every ward are kept
     with no ward. Neither is an error.
     """
-    digest = _path_sha256(path)
+    digest = crime_file_sha256(path)
     if _previous_import(session, "crimes", digest=digest):
         return ImportOutcome(path.name, already_imported=True)
     try:
