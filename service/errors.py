@@ -48,6 +48,14 @@ class InvalidInput(WalkTalkError):
     slug = "invalid-input"
 
 
+class InvalidParameter(InvalidInput):
+    """A query parameter is wrong where a standard asks for 400 (OGC API - Features)."""
+
+    status = 400
+    title = "Invalid parameter"
+    slug = "invalid-parameter"
+
+
 class Unauthorized(WalkTalkError):
     """A token was given but is unknown, revoked or expired."""
 
@@ -131,7 +139,8 @@ def problem(status: int, title: str, detail: Any, slug: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> str:
+def describe_validation(exc: RequestValidationError) -> str:
+    """FastAPI's validation errors in one line: each bad parameter and what was wrong."""
     parts = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
@@ -148,7 +157,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return problem(422, "Invalid input", _describe_validation(exc), "invalid-input")
+        return problem(422, "Invalid input", describe_validation(exc), "invalid-input")
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
