@@ -41,6 +41,7 @@ demo: system-server $(INSTALLED) $(GRID) $(ASSETS)
 	$(BIN)/walktalk wards bundled
 	$(BIN)/walktalk crimes import $(POLICE_UK)
 	$(BIN)/walktalk osm load $(OSM_STREETS)
+	$(BIN)/walktalk population load
 	$(BIN)/walktalk demo seed --if-empty --streets $(OSM_STREETS)
 	$(BIN)/walktalk serve
 

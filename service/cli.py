@@ -36,9 +36,11 @@ from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis
 from service.db import libpq_url, migrate, require_migrated, sqlalchemy_url
 from service.errors import WalkTalkError
+from service.population_load import BUNDLED_DIR, load_population
 from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
 from service.queries import osm as osm_queries
+from service.queries import population as population_queries
 from service.queries import retention as retention_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
@@ -158,6 +160,8 @@ def _store_ward_set(
             _note(f"warning: {warning}")
         if check.problems:
             raise WalkTalkError(f"ward set {name!r} refused: " + "; ".join(check.problems))
+        # Residents per ward for rates per 1,000 (nothing when no population is loaded yet).
+        population_queries.store_ward_population(session, set_id)
         _say(
             f"loaded ward set {name!r}: {check.wards} wards from {path.name} "
             f"({ward_file.source_crs}), {check.parts} lookup pieces"
@@ -361,6 +365,21 @@ def cmd_osm_load(settings: Settings, args: argparse.Namespace) -> None:
     for path, count in stored:
         _say(f"{path.name}: {count} streets, paths, parks, water areas and lamps loaded")
     _say("the base map's tiles (/tiles/{z}/{x}/{y}.mvt) now draw them; © OpenStreetMap (ODbL)")
+
+
+def cmd_population_load(settings: Settings, args: argparse.Namespace) -> None:
+    """Load ONS LSOA population estimates (the bundled ones by default), all or none."""
+    folder = Path(args.folder) if args.folder else None
+    loaded = load_population(
+        _migrated(settings), folder, progress=_progress("storing LSOA estimates")
+    )
+    _say(
+        f"{loaded.folder.name}: {loaded.lsoas:,} LSOAs loaded, {loaded.persons:,} residents, "
+        f"{loaded.females:,} women"
+    )
+    for name, wards in loaded.wards.items():
+        _say(f"ward set {name!r}: residents apportioned by area to {wards} wards")
+    _say("rates per 1,000 residents and per 1,000 women now show in summaries and hot spots")
 
 
 def cmd_demo_seed(settings: Settings, args: argparse.Namespace) -> None:
@@ -699,6 +718,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     oload.add_argument("paths", nargs="+")
     oload.set_defaults(func=cmd_osm_load)
+
+    population = groups.add_parser(
+        "population", help="resident population for rates per 1,000"
+    ).add_subparsers(dest="cmd", required=True)
+    pload = population.add_parser(
+        "load",
+        help="load ONS LSOA population estimates, replacing any loaded before",
+        description="Load ONS mid-year LSOA population estimates (a CSV with LSOA11CD, "
+        "LAD11CD, Persons_All-Ages, Females_All-Ages) and the LSOA boundary shapefile "
+        "(EPSG:27700) from a folder, in one transaction, replacing those loaded before, and "
+        "apportion residents to every ward set's wards by area.",
+    )
+    pload.add_argument(
+        "folder", nargs="?", help=f"folder of the CSV and shapefile (default: {BUNDLED_DIR})"
+    )
+    pload.set_defaults(func=cmd_population_load)
 
     demo = groups.add_parser("demo", help="synthetic demo data").add_subparsers(
         dest="cmd", required=True

@@ -462,3 +462,51 @@ class OsmFeature(Base):
         ),
         Index("osm_features_geom_idx", "geom", postgresql_using="gist"),
     )
+
+
+class LsoaPopulation(Base):
+    """Residents of one London LSOA (ONS mid-2020 estimates, OGL v3.0) with its boundary.
+
+    Loaded with ``walktalk population load``; a load replaces every row. Apportioned to wards,
+    uploaded areas and hexagons by area for rates per 1,000 residents (``geo.population``).
+    """
+
+    __tablename__ = "lsoa_population"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    borough_code: Mapped[str] = mapped_column(Text)
+    borough_name: Mapped[str] = mapped_column(Text)
+    persons: Mapped[int] = mapped_column(Integer)
+    females: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint(
+            "persons >= 0 AND females >= 0 AND females <= persons",
+            name="lsoa_population_counts_check",
+        ),
+        Index("lsoa_population_geom_idx", "geom", postgresql_using="gist"),
+        Index("lsoa_population_borough_idx", "borough_code"),
+    )
+
+
+class WardPopulation(Base):
+    """Residents and women apportioned to one ward, kept per ward set (a cache of tobler's work).
+
+    Filled for every ward set when the population is loaded, and for a ward set when it is
+    loaded after the population; wards are never edited in place, so it stays right.
+    """
+
+    __tablename__ = "ward_population"
+
+    ward_id: Mapped[int] = mapped_column(
+        ForeignKey("wards.id", ondelete="CASCADE"), primary_key=True
+    )
+    ward_set_id: Mapped[int] = mapped_column(ForeignKey("ward_sets.id", ondelete="CASCADE"))
+    persons: Mapped[float] = mapped_column(Float)
+    females: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ward_population_set_idx", "ward_set_id"),)
