@@ -237,7 +237,7 @@ def check_coverage(
     if scope_km2 <= _EDGE_KM2:
         raise InvalidArea(
             f"the area lies entirely outside the wards of your scope (boroughs {boroughs}): "
-            "draw it over those wards, or ask for a token that covers the borough it is in"
+            "draw it over those wards, or ask for the borough it is in (borough=E09…)"
         )
     if scope_km2 < limits.min_km2:
         raise InvalidArea(

@@ -10,8 +10,12 @@ DESIGN.md's two secrets are a buddy's route ends and a reporter's exact point. T
   and everything of the walk; officers of other wards see the trimmed route and only what the
   trimmed route shows (:func:`route_view`, :func:`walk_view_fields`); partners, planners and
   the public see no walk at all.
-- **Counts**: supervisors see exact aggregate counts; everyone else gets counts protected by
-  the disclosure rule (:func:`sees_exact_counts`).
+- **Counts**: supervisors see exact aggregate counts of their own boroughs; everyone else, and
+  a supervisor looking beyond her boroughs, gets counts protected by the disclosure rule
+  (:func:`sees_exact_counts`).
+- **Aggregates add to the public's**: protected aggregates of every borough the public may
+  see are open to every signed-in role too; a caller's own boroughs are only the default
+  (:func:`aggregate_boroughs`).
 
 Query modules take the plain values these functions return (a :class:`Scope`, a route view,
 a tuple of boroughs); they never see the caller.
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from service.auth import Principal, Role
-from service.errors import Forbidden
+from service.errors import Forbidden, InvalidInput
 
 RouteView = Literal["full", "trimmed"]
 
@@ -116,6 +120,40 @@ def require_ward(principal: Principal, ward_code: str) -> None:
         raise Forbidden(f"ward {ward_code} is not one of your wards")
 
 
-def sees_exact_counts(principal: Principal) -> bool:
-    """Supervisors see exact aggregate counts; everyone else sees protected ones."""
-    return principal.role is Role.supervisor
+def aggregate_boroughs(
+    principal: Principal, asked: Iterable[str], every_borough: Iterable[str]
+) -> tuple[str, ...]:
+    """The boroughs an aggregate counts: those asked for, else the caller's own, else all.
+
+    The public's aggregates cover every borough of the active ward set, and signing in adds
+    to what a person may see, never takes away: a partner may ask for a neighbouring
+    borough's protected figures as the public may. Her own boroughs are the default because
+    they are what her work is about.
+
+    Raises
+    ------
+    InvalidInput
+        A borough asked for is not in the active ward set.
+
+    """
+    every = tuple(sorted(set(every_borough)))
+    wanted = tuple(sorted(set(asked)))
+    unknown = sorted(set(wanted) - set(every))
+    if unknown:
+        raise InvalidInput(
+            f"borough(s) {', '.join(unknown)} are not in the active ward set; "
+            f"choose from {', '.join(every)}"
+        )
+    if wanted:
+        return wanted
+    own = tuple(code for code in every if code in principal.borough_codes)
+    return own if (own and principal.role is not Role.public) else every
+
+
+def sees_exact_counts(principal: Principal, boroughs: Iterable[str] = ()) -> bool:
+    """Exact aggregate counts: for supervisors, and only over their own boroughs.
+
+    Everyone else, and a supervisor looking at another command unit's boroughs, sees counts
+    protected by the disclosure rule.
+    """
+    return principal.role is Role.supervisor and set(boroughs) <= set(principal.borough_codes)

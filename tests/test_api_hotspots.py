@@ -156,13 +156,34 @@ def test_a_lambeth_partner_gets_lambeth_only_as_protected_counts(client, who, po
     assert exact["disclosure"] is None
 
 
-@pytest.mark.parametrize(
-    "path", ["/hotspots", "/hotspots.csv", "/hotspots.gpkg", "/maps/hotspots", "/maps/heatmap"]
-)
-def test_another_borough_is_refused_to_a_partner(client, who, path):
-    response = client.get(path, headers=who["partner"], params={"borough": SOUTHWARK})
-    assert response.status_code == 403
-    assert "outside your scope" in response.json()["detail"]
+@pytest.mark.parametrize("path", ["/hotspots", "/hotspots.csv", "/hotspots.gpkg"])
+def test_a_partner_sees_another_borough_exactly_as_the_public_does(client, who, path):
+    # Signing in adds to what the public may see, never takes away (issue 10, item 5).
+    partner = client.get(path, headers=who["partner"], params={"borough": SOUTHWARK})
+    public = client.get(path, headers=who["public"], params={"borough": SOUTHWARK})
+    assert partner.status_code == public.status_code == 200, partner.text
+    if path.endswith(".gpkg"):
+        # A GeoPackage carries its write time; compare what it holds.
+        mine, theirs = (pyogrio.read_dataframe(io.BytesIO(a.content)) for a in (partner, public))
+        assert len(mine) > 0
+        pd.testing.assert_frame_equal(mine, theirs)
+    else:
+        assert partner.content == public.content
+
+
+@pytest.mark.parametrize("path", ["/maps/hotspots", "/maps/heatmap"])
+def test_a_partner_may_map_another_borough(client, who, path):
+    answer = client.get(path, headers=who["partner"], params={"borough": SOUTHWARK})
+    assert answer.status_code == 200, answer.text
+    assert "Southwark" in answer.text
+
+
+def test_a_borough_outside_the_ward_set_is_refused_naming_the_choices(client, who):
+    answer = client.get("/hotspots", headers=who["partner"], params={"borough": "E09000001"})
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert "E09000001 are not in the active ward set" in detail
+    assert f"{LAMBETH}, {SOUTHWARK}" in detail
 
 
 def test_an_officer_sees_her_wards_borough_and_the_public_every_borough(client, who):

@@ -388,12 +388,16 @@ def test_officers_planners_and_the_public_get_protected_figures_for_their_scope(
 
 
 @pytest.mark.parametrize("role", ["partner", "officer", "planner"])
-def test_a_borough_outside_the_scope_is_refused(api, who, role) -> None:
+def test_a_borough_beyond_the_callers_own_is_what_the_public_sees(api, who, role) -> None:
+    # Signing in adds to what the public may see, never takes away (issue 10, item 5).
     outside = SOUTHWARK if role != "planner" else LAMBETH
-    for path in ("/wards/summary", "/wards/summary.csv", "/maps/wards/summary"):
-        answer = api.get(path, params={"borough": outside}, headers=who[role])
-        assert answer.status_code == 403, (path, answer.text)
-        assert f"borough(s) {outside} are outside your scope" in answer.json()["detail"]
+    for path in ("/wards/summary", "/wards/summary.csv"):
+        mine = api.get(path, params={"borough": outside}, headers=who[role])
+        public = api.get(path, params={"borough": outside})
+        assert mine.status_code == public.status_code == 200, (path, mine.text)
+        assert mine.content == public.content
+    page = api.get("/maps/wards/summary", params={"borough": outside}, headers=who[role])
+    assert page.status_code == 200, page.text
 
 
 def test_bad_filters_are_refused_saying_how(api, who) -> None:
@@ -697,5 +701,10 @@ def test_an_area_takes_the_same_filters_and_scope_checks(api, who, stored) -> No
     want = area_oracle(stored, BRIXTON, (LAMBETH, SOUTHWARK))
     assert got["count"] == want["dark"] and got["dark_share"] == 1.0
     assert "after dark only (sun below -6 degrees)" in answer.json()["filters"]
-    refused = post_area(api, who["partner"], mapping(BRIXTON), borough=SOUTHWARK)
-    assert refused.status_code == 403
+    # Another borough's protected figures are the public's (issue 10, item 5); Brixton lies in
+    # Lambeth, so asked about Southwark only, the area has nothing of that borough to count.
+    mine = post_area(api, who["partner"], mapping(BRIXTON), borough=SOUTHWARK)
+    public = post_area(api, who["public"], mapping(BRIXTON), borough=SOUTHWARK)
+    assert mine.status_code == public.status_code == 422, mine.text
+    assert mine.json()["detail"] == public.json()["detail"]
+    assert "outside the wards of your scope (boroughs E09000028)" in mine.json()["detail"]

@@ -408,8 +408,13 @@ def test_themes_filters_are_checked(api: Any) -> None:
         "/themes", params={"month_from": "2020-01", "month_to": "2026-01"}, headers=partner
     )
     assert too_long.status_code == 422 and "at most 36 months" in too_long.json()["detail"]
-    outside = client.get("/themes", params={"borough": SOUTHWARK}, headers=partner)
-    assert outside.status_code == 403
+    # Another borough's protected themes are the public's (issue 10, item 5).
+    outside = client.get("/themes", params={**PERIOD, "borough": SOUTHWARK}, headers=partner)
+    public = client.get("/themes", params={**PERIOD, "borough": SOUTHWARK})
+    assert outside.status_code == public.status_code == 200, outside.text
+    assert outside.json() == public.json()
+    unknown = client.get("/themes", params={"borough": "E09000001"}, headers=partner)
+    assert unknown.status_code == 422 and "not in the active ward set" in unknown.text
     dark = client.get("/themes", params={**PERIOD, "dark": "true"}, headers=partner).json()
     assert any("walks walked at least half in the dark" in s for s in dark["method_note"])
     one_kind = client.get(

@@ -1,9 +1,9 @@
 """What every aggregate route shares: who may ask, the filters, the scope, disclosure control.
 
-Aggregates are for every role. The scope is the caller's boroughs (partners, planners,
-supervisors; an officer's are those of her wards); the public see every borough of the active
-ward set. Supervisors see exact counts; everyone else gets ``geo.disclosure``'s protected ones,
-whatever the filters.
+Aggregates are for every role, over any borough of the active ward set; a signed-in caller's
+own boroughs are the default (an officer's are those of her wards), the public's are all of
+them (``policy.aggregate_boroughs``). Supervisors see exact counts of their own boroughs;
+everyone else gets ``geo.disclosure``'s protected ones, whatever the filters.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from geo.disclosure import DisclosureRule
 from geo.reports import TIME_BANDS
 from service import policy
-from service.auth import EVERYONE, Allow, Principal, Role
+from service.auth import EVERYONE, Allow, Principal
 from service.db import SessionDep
-from service.errors import Forbidden, InvalidInput
+from service.errors import InvalidInput
 from service.queries import audit
 from service.queries.aggregates import AggregateFilter
 from service.queries.wards import borough_codes, require_active_ward_set
@@ -51,21 +51,21 @@ def parse_month(value: str | None, name: str) -> date | None:
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def scope_boroughs(session: SessionDep, principal: Principal) -> tuple[str, ...]:
-    """The boroughs whose reports the caller's aggregates may count."""
-    if principal.role is Role.public:
-        active = require_active_ward_set(session)
-        rows = session.execute(
-            text("SELECT DISTINCT borough_code FROM wards WHERE ward_set_id = :id ORDER BY 1"),
-            {"id": active.id},
-        ).scalars()
-        return tuple(rows)
-    return tuple(sorted(principal.borough_codes))
+def active_boroughs(session: SessionDep) -> tuple[str, ...]:
+    """Every borough of the active ward set: the widest scope of an aggregate."""
+    active = require_active_ward_set(session)
+    rows = session.execute(
+        text("SELECT DISTINCT borough_code FROM wards WHERE ward_set_id = :id ORDER BY 1"),
+        {"id": active.id},
+    ).scalars()
+    return tuple(rows)
 
 
-def disclosure_for(request: Request, principal: Principal) -> DisclosureRule | None:
-    """The disclosure rule for this caller: None (exact counts) for supervisors only."""
-    if policy.sees_exact_counts(principal):
+def disclosure_for(
+    request: Request, principal: Principal, boroughs: tuple[str, ...]
+) -> DisclosureRule | None:
+    """The disclosure rule for this caller and boroughs: None means exact counts."""
+    if policy.sees_exact_counts(principal, boroughs):
         return None
     settings = request.app.state.settings
     return DisclosureRule(k=settings.disclosure_k, base=settings.disclosure_rounding)
@@ -101,7 +101,8 @@ def aggregate_request(
     session: SessionDep,
     principal: Viewer,
     borough: Annotated[
-        list[str] | None, Query(description="borough code(s), E09…; default: your scope")
+        list[str] | None,
+        Query(description="borough code(s), E09…; default: your own boroughs (public: all)"),
     ] = None,
     month_from: Annotated[str | None, Query(description="first month, YYYY-MM")] = None,
     month_to: Annotated[str | None, Query(description="last month, YYYY-MM")] = None,
@@ -115,14 +116,7 @@ def aggregate_request(
     ] = None,
 ) -> AggregateRequest:
     """Parse and check the filters every aggregate takes."""
-    scope = scope_boroughs(session, principal)
-    if borough:
-        outside = sorted(set(borough) - set(scope))
-        if outside:
-            raise Forbidden(
-                f"borough(s) {', '.join(outside)} are outside your scope ({', '.join(scope)})"
-            )
-        scope = tuple(sorted(set(borough)))
+    scope = policy.aggregate_boroughs(principal, borough or (), active_boroughs(session))
     first, last = parse_month(month_from, "month_from"), parse_month(month_to, "month_to")
     if first and last and first > last:
         raise InvalidInput(f"month_from ({month_from}) is after month_to ({month_to})")
@@ -151,7 +145,7 @@ def aggregate_request(
             sources=tuple(sorted(set(source or ()))),
             borough_names=tuple(names.get(code, code) for code in scope),
         ),
-        rule=disclosure_for(request, principal),
+        rule=disclosure_for(request, principal, scope),
     )
 
 
