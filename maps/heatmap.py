@@ -30,6 +30,7 @@ from scipy import ndimage
 from geo.kde import DensitySurface
 from maps.attribution import DataAttribution
 from maps.control import MapBox
+from maps.controls import ControlsPanel, MapControls
 from maps.frames import checked_frame
 from maps.hotspots import (
     CRIME_COLUMNS,
@@ -69,8 +70,10 @@ class RampLegend(MapBox):
     """A legend of a continuous colour ramp: a title, a gradient bar, and its two ends.
 
     Drawn in a ``div.map-legend`` like :class:`maps.legend.Legend`, so the pages' legends look
-    alike and a browser test reads them the same way.
+    alike and a browser test reads them the same way. It folds on a phone, as they do.
     """
+
+    fold = "Legend"
 
     def __init__(
         self,
@@ -95,7 +98,13 @@ class RampLegend(MapBox):
 
     def inner_html(self) -> str:
         """The legend's content as HTML, every label escaped."""
-        lines = [f'<div class="map-legend-title">{html.escape(self.title)}</div>']
+        title, rest = self.fold_parts()
+        return title + rest
+
+    def fold_parts(self) -> tuple[str, str]:
+        """The legend's title (its summary when folded) and the rest, as HTML."""
+        title = f'<div class="map-legend-title">{html.escape(self.title)}</div>'
+        lines = []
         if self.subtitle:
             lines.append(f'<div class="map-legend-subtitle">{html.escape(self.subtitle)}</div>')
         gradient = ", ".join(self.colours)
@@ -107,7 +116,7 @@ class RampLegend(MapBox):
             f'<div class="map-ramp-ends"><span>{html.escape(self.low)}</span>'
             f"<span>{html.escape(self.high)}</span></div>"
         )
-        return "".join(lines)
+        return title, "".join(lines)
 
 
 def ramp_colours(steps: int = 6) -> list[str]:
@@ -176,6 +185,7 @@ def render_heatmap(
     attribution: str,
     asset_url: str,
     tiles: TileSource | None,
+    controls: MapControls | None = None,
 ) -> str:
     """Render a density surface as a heatmap page.
 
@@ -197,6 +207,8 @@ def render_heatmap(
         None for exact views.
     title, filters, note, attribution, asset_url, tiles
         As for ``maps.hotspots.render_hot_spot_map``.
+    controls : MapControls, optional
+        The filters, downloads and home link (:mod:`maps.controls`), drawn top left.
 
     Returns
     -------
@@ -207,6 +219,8 @@ def render_heatmap(
     ward_frame = checked_frame(wards, WARD_COLUMNS, "wards")
     crime_frame = None if crimes is None else checked_frame(crimes, CRIME_COLUMNS, "crimes")
     m = new_map(title=f"{title} — Walk and Talk Maps", tiles=tiles)
+    if controls is not None:
+        ControlsPanel(controls).add_to(m)
 
     png, ((south, west), (north, east)) = heat_image(surface)
     folium.raster_layers.ImageOverlay(

@@ -28,6 +28,7 @@ import shapely
 from geo.hotspots import CLASSES, NOT_SIGNIFICANT, class_label
 from maps.attribution import DataAttribution
 from maps.control import MapBox
+from maps.controls import ControlsPanel, MapControls
 from maps.frames import checked_frame
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
@@ -99,8 +100,10 @@ class AboutPanel(MapBox):
 
     The filters are always visible; the method note folds out under "How these counts were
     made". Everything is plain text, HTML-escaped. The page carries it in a
-    ``div.map-about`` so a browser test can read it.
+    ``div.map-about`` so a browser test can read it. It folds on a phone.
     """
+
+    fold = "About this map"
 
     def __init__(self, title: str, filters: Sequence[str], note: Sequence[str]) -> None:
         self.title = title
@@ -139,6 +142,7 @@ def render_hot_spot_map(
     attribution: str,
     asset_url: str,
     tiles: TileSource | None,
+    controls: MapControls | None = None,
 ) -> str:
     """Render hexagon hot spots as a standalone HTML page.
 
@@ -170,6 +174,8 @@ def render_hot_spot_map(
         URL prefix the service serves Leaflet and the other assets under.
     tiles : TileSource or None
         The base map; None for none.
+    controls : MapControls, optional
+        The filters, downloads and home link (:mod:`maps.controls`), drawn top left.
 
     Returns
     -------
@@ -188,6 +194,8 @@ def render_hot_spot_map(
     crime_frame = None if crimes is None else checked_frame(crimes, CRIME_COLUMNS, "crimes")
 
     m = new_map(title=f"{title} — Walk and Talk Maps", tiles=tiles)
+    if controls is not None:
+        ControlsPanel(controls).add_to(m)
     if frame.empty:
         MapNotice("There are no hexagons in this area.").add_to(m)
     else:

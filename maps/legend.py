@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from maps.control import MapBox
+from maps.hatch import hatch_swatch_css
 
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -26,14 +27,20 @@ LEGEND_CSS = """
   display: inline-block; width: 14px; height: 14px; border: 1px solid #555; opacity: 0.8;
 }
 """
+LEGEND_CSS += f".map-legend-hatched {{ {hatch_swatch_css()} }}\n"
 
 
 @dataclass(frozen=True)
 class LegendEntry:
-    """One line of a legend: a colour swatch and what it stands for."""
+    """One line of a legend: a colour swatch and what it stands for.
+
+    A ``hatched`` swatch is striped over its colour, as :func:`maps.hatch.hatch_fill` draws
+    areas whose figure is suppressed.
+    """
 
     label: str
     colour: str
+    hatched: bool = False
 
     def __post_init__(self) -> None:
         # The colour goes into a style attribute; only a plain hex colour can't smuggle CSS in.
@@ -58,9 +65,11 @@ class Legend(MapBox):
         A Leaflet control position: ``"topright"``, ``"bottomright"``, ...
 
     The page carries the labels as ``<li>`` text in a ``div.map-legend``, so a browser test can
-    read them back.
+    read them back. On a phone it is folded under "Legend" (see :class:`maps.control.MapBox`).
 
     """
+
+    fold = "Legend"
 
     def __init__(
         self,
@@ -77,14 +86,21 @@ class Legend(MapBox):
 
     def inner_html(self) -> str:
         """Return the legend's content as HTML, every label escaped."""
-        lines = [f'<div class="map-legend-title">{html.escape(self.title)}</div>']
+        title, rest = self.fold_parts()
+        return title + rest
+
+    def fold_parts(self) -> tuple[str, str]:
+        """The legend's title (the summary it folds under on a phone) and the rest, as HTML."""
+        title = f'<div class="map-legend-title">{html.escape(self.title)}</div>'
+        lines = []
         if self.subtitle:
             lines.append(f'<div class="map-legend-subtitle">{html.escape(self.subtitle)}</div>')
         lines.append("<ul>")
         for entry in self.entries:
+            swatch = "map-legend-swatch" + (" map-legend-hatched" if entry.hatched else "")
             lines.append(
-                f'<li><span class="map-legend-swatch" style="background:{entry.colour}"></span>'
+                f'<li><span class="{swatch}" style="background:{entry.colour}"></span>'
                 f"{html.escape(entry.label)}</li>"
             )
         lines.append("</ul>")
-        return "".join(lines)
+        return title, "".join(lines)

@@ -19,6 +19,7 @@ from shapely.geometry import LineString, mapping
 
 from geo.routes import drawn_route
 from maps.attribution import DataAttribution
+from maps.controls import BackLink
 from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
@@ -183,6 +184,8 @@ def route_drawing_map(
 
     """
     m = new_map(title=title, tiles=tiles)
+    # The way back to the start page: a map page fills the window and has no other link.
+    BackLink().add_to(m)
     outline = folium.FeatureGroup(name="Ward", control=True)
     folium.GeoJson(
         ward[["code", "name", "geometry"]].to_json(),

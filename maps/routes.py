@@ -26,6 +26,7 @@ from shapely.geometry import LineString
 from geo.grid import to_grid, to_wgs84
 from geo.routes import DRAW_TOLERANCE_M, drawn_route
 from maps.attribution import DataAttribution
+from maps.controls import BackLink
 from maps.frames import checked_frame
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
@@ -286,6 +287,8 @@ def route_map(
     ward_frame = _checked_wards(wards)
 
     m = new_map(title=f"{title} — Walk and Talk Maps", tiles=tiles)
+    # The way back to the start page: a map page fills the window and has no other link.
+    BackLink().add_to(m)
 
     if not ward_frame.empty:
         _ward_layer(ward_frame).add_to(m)

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 
 from maps.attribution import DataAttribution
 from maps.control import MapBox
+from maps.controls import ControlsPanel, MapControls
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
 from maps.page import fit_to, new_map, render_page
@@ -81,8 +82,11 @@ class SummaryPanel(MapBox):
     """A Leaflet control with the page's heading, the filters and the method note.
 
     The text sits in ``div.map-summary``: ``ul.map-summary-filters`` and
-    ``ul.map-summary-note``, one ``<li>`` per filter or sentence, all escaped.
+    ``ul.map-summary-note``, one ``<li>`` per filter or sentence, all escaped. It folds on a
+    phone.
     """
+
+    fold = "About this map"
 
     def __init__(self, heading: str, filters: Sequence[str], note: Sequence[str]) -> None:
         self.heading = heading
@@ -172,6 +176,7 @@ def render_summary_map(
     k: int | None,
     asset_url: str,
     tiles: TileSource | None,
+    controls: MapControls | None = None,
 ) -> str:
     """Render the ward summary as a standalone HTML page.
 
@@ -196,6 +201,8 @@ def render_summary_map(
         Where the service serves Leaflet and the other assets.
     tiles : TileSource or None
         The base map; ``None`` for none.
+    controls : MapControls, optional
+        The filters, downloads and home link (:mod:`maps.controls`), drawn top left.
 
     Returns
     -------
@@ -211,6 +218,8 @@ def render_summary_map(
     frame = _checked(summary)
     layer_name = f"Reports per km² by ward ({ward_set})"
     m = new_map(title=f"Ward summary ({ward_set}) — Walk and Talk Maps", tiles=tiles)
+    if controls is not None:
+        ControlsPanel(controls).add_to(m)
     heading = "Ward summary: reports per km²" + (" (exact counts)" if k is None else "")
     SummaryPanel(heading, filters, method_note).add_to(m)
 

@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 
 from maps.attribution import DataAttribution
+from maps.controls import ControlsPanel, MapControls
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
 from maps.page import fit_to, new_map, render_page
@@ -59,6 +60,7 @@ def render_ward_map(
     attribution: str,
     asset_url: str,
     tiles: TileSource | None,
+    controls: MapControls | None = None,
 ) -> str:
     """Render the wards of one ward set as a standalone HTML page.
 
@@ -81,6 +83,8 @@ def render_ward_map(
         ``"/static/vendor"`` (see :mod:`maps.assets`).
     tiles : TileSource or None
         The base map; ``None`` for none.
+    controls : MapControls, optional
+        The filters, downloads and home link (:mod:`maps.controls`), drawn top left.
 
     Returns
     -------
@@ -97,6 +101,8 @@ def render_ward_map(
     frame = _checked_wards(wards)
     layer_name = f"Wards ({ward_set})"
     m = new_map(title=f"{layer_name} — Walk and Talk Maps", tiles=tiles)
+    if controls is not None:
+        ControlsPanel(controls).add_to(m)
 
     if frame.empty:
         MapNotice(f"There are no wards in ward set {ward_set}.").add_to(m)

@@ -773,6 +773,19 @@ def borough_codes(session: Session) -> dict[str, str]:
     return {r.code: r.name for r in rows}
 
 
+def active_borough_names(session: Session) -> dict[str, str]:
+    """The boroughs of the active ward set, code to name, in name order (for choosing one)."""
+    active = require_active_ward_set(session)
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT borough_code AS code, borough_name AS name FROM wards "
+            "WHERE ward_set_id = :id AND borough_code <> '' ORDER BY 2, 1"
+        ),
+        {"id": active.id},
+    ).all()
+    return {r.code: r.name for r in rows}
+
+
 def load_pilot(session: Session) -> None:
     """The bundled London boroughs and pilot wards, the pilot made the active set.
 

@@ -31,7 +31,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geo.disclosure import DisclosureRule, protect
-from geo.hexagons import check_edge, hex_centres
+from geo.hexagons import HEX_EDGES_M, check_edge, hex_centres
 from geo.hotspots import describe_method, hot_spots
 from geo.kde import DensitySurface, kernel_density
 from maps.heatmap import render_heatmap
@@ -39,11 +39,11 @@ from maps.hotspots import render_hot_spot_map
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
-from service.method_note import method_note
+from service.method_note import method_note, period_for
 from service.queries import aggregates
 from service.queries.wards import wards_frame
 from service.routers.aggregate_query import AggregateRequest, Aggregates
-from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M
+from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls
 
 router = APIRouter(tags=["hot spots"])
 
@@ -137,6 +137,7 @@ def _note(
             query.rule,
             unit=f"{edge} m hexagons on the British National Grid",
             synthetic_included=aggregates.counts_synthetic(session, query.selection),
+            period=period_for(session, query.selection),
         ),
         *extra,
     ]
@@ -423,6 +424,7 @@ def hot_spot_map(
         attribution=credit,
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
+        controls=page_controls(request, session, edges=HEX_EDGES_M, export_path="/hotspots"),
     )
     return HTMLResponse(html)
 
@@ -452,5 +454,7 @@ def heatmap(
         attribution=credit,
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
+        # The heatmap is smoothed from the hexagon counts; those are what it downloads.
+        controls=page_controls(request, session, edges=HEX_EDGES_M, export_path="/hotspots"),
     )
     return HTMLResponse(html)

@@ -6,18 +6,22 @@ the project's set-up), so they work on networks that cannot reach a CDN.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from geo.reports import TIME_BANDS
 from maps.assets import MissingAsset, UnknownAsset, resolve_asset
+from maps.controls import MapControls, Option, time_band_options
 from maps.wards import render_ward_map
 from service.auth import EVERYONE, Allow
 from service.db import SessionDep
 from service.errors import NotFound, ServiceUnavailable
-from service.queries.wards import wards_frame
+from service.queries.wards import active_borough_names, wards_frame
+from service.taxonomy import CATEGORIES
 
 ASSET_URL = "/static/vendor"
 # Ward outlines simplified by this many metres keep the page small and are visually identical
@@ -25,6 +29,36 @@ ASSET_URL = "/static/vendor"
 MAP_SIMPLIFY_M = 3.0
 
 router = APIRouter(dependencies=[Depends(Allow(*EVERYONE))], include_in_schema=False)
+
+
+def page_controls(
+    request: Request,
+    session: SessionDep,
+    *,
+    edges: Sequence[int] = (),
+    export_path: str | None = None,
+    filters: bool = True,
+    printable: bool = True,
+) -> MapControls:
+    """The controls panel of the map page ``request`` asked for, pre-filled from its query.
+
+    The boroughs offered are those of the active ward set (every borough an aggregate may
+    count); the categories and time bands are the taxonomy's.
+    """
+    return MapControls.for_page(
+        request.url.path,
+        request.query_params.multi_items(),
+        boroughs=[
+            Option(code, f"{name} ({code})")
+            for code, name in active_borough_names(session).items()
+        ],
+        categories=[Option(c.slug, c.label) for c in CATEGORIES] if filters else (),
+        time_bands=time_band_options(TIME_BANDS) if filters else (),
+        edges=edges,
+        export_path=export_path,
+        filters=filters,
+        printable=printable,
+    )
 
 
 @router.get("/maps/wards", response_class=HTMLResponse, operation_id="ward_map")
@@ -41,6 +75,8 @@ def ward_map(
         attribution=active.attribution,
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
+        # The ward map takes one borough (code or name); there is nothing else to filter.
+        controls=page_controls(request, session, filters=False, printable=False),
     )
     return HTMLResponse(html)
 

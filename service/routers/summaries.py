@@ -22,10 +22,11 @@ from maps.summary import render_summary_map
 from service.db import SessionDep
 from service.errors import InvalidInput, PayloadTooLarge
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
+from service.method_note import period_for
 from service.queries import summaries as queries
 from service.queries.wards import require_active_ward_set
 from service.routers.aggregate_query import AggregateRequest, Aggregates
-from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M
+from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls
 
 GEOJSON = "application/geo+json"
 #: Largest uploaded area body: 10,000 vertices of GeoJSON are about 400 kB.
@@ -61,6 +62,7 @@ def _ward_summary(
         query.rule,
         unit=f"wards ({active.name})",
         synthetic=queries.synthetic_counted(session, query.selection),
+        period=period_for(session, query.selection),
     )
     query.audit_exact_read(session, "read exact ward summary")
     return WardSummary(wards, note, active.name, active.attribution)
@@ -261,6 +263,7 @@ def area_summary(
         query.rule,
         unit="an uploaded area",
         synthetic=queries.synthetic_counted(session, query.selection),
+        period=period_for(session, query.selection),
     )
     query.audit_exact_read(session, "read exact area summary", f"{figures.area_km2:.3f} km²")
     return JSONResponse(
@@ -293,5 +296,6 @@ def ward_summary_map(request: Request, session: SessionDep, query: Aggregates) -
         k=None if query.rule is None else query.rule.k,
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
+        controls=page_controls(request, session, export_path="/wards/summary"),
     )
     return HTMLResponse(page)
