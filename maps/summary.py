@@ -13,7 +13,6 @@ handed protected figures only (supervisors' exact ones are shown as they are).
 from __future__ import annotations
 
 import html
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -25,19 +24,24 @@ import shapely
 from numpy.typing import ArrayLike
 
 from maps.attribution import DataAttribution
+from maps.classes import DEFAULT_SCHEME, Classes, check_scheme, classify
 from maps.control import MapBox
 from maps.controls import ControlsPanel, MapControls
+from maps.hatch import hatch_fill
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
 from maps.page import fit_to, new_map, render_page
 from maps.tiles import TileSource
 
-__all__ = ["RATE_COLOURS", "SUPPRESSED_COLOUR", "rate_breaks", "render_summary_map"]
+__all__ = ["RATE_COLOURS", "SUPPRESSED_COLOUR", "rate_classes", "render_summary_map"]
 
 #: ColorBrewer OrRd, five classes: light to dark, readable in grey and by most colour-blind eyes.
 RATE_COLOURS = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000")
-#: Suppressed wards: grey, outlined with dashes, so they are not read as "low".
+#: Suppressed wards: grey under dark hatching, outlined with dashes, so they are not read as
+#: "low" (the property ``fill`` and the legend swatch carry this grey; the map hatches it).
 SUPPRESSED_COLOUR = "#bdbdbd"
+#: Rates are shown to one decimal: no class is narrower than that.
+_SHOWN_STEP = 0.1
 
 SUMMARY_COLUMNS = (
     "ward_code",
@@ -59,6 +63,8 @@ _TOOLTIP = (
     ("borough_name", "Borough"),
     ("reports_text", "Reports"),
     ("rate_text", "Reports per km²"),
+    ("per_resident_text", "Reports per 1,000 residents"),
+    ("per_woman_text", "Reports per 1,000 women"),
     ("dark_text", "In the dark"),
     ("categories_text", "Top categories"),
     ("walks_text", "Walks held"),
@@ -108,54 +114,58 @@ class SummaryPanel(MapBox):
         )
 
 
-def rate_breaks(rates: ArrayLike, classes: int = len(RATE_COLOURS)) -> list[float]:
-    """Class breaks for reports per km²: quantiles of the shown rates, rounded to 2 figures.
+def rate_classes(
+    rates: ArrayLike,
+    areas_km2: ArrayLike,
+    *,
+    scheme: str = DEFAULT_SCHEME,
+    rounding: int | None,
+    classes: int = len(RATE_COLOURS),
+) -> Classes:
+    """Classes of reports per km² as shown, never narrower than the counts' rounding allows.
+
+    A count rounded to ``rounding`` gives a rate known to ``rounding / area``; the classes'
+    step is that of the median shown ward (at least 0.1, the rates' last decimal shown).
 
     Parameters
     ----------
     rates : array of float
         The rates as shown; NaN (suppressed) is left out.
+    areas_km2 : array of float
+        Each ward's area, km².
+    scheme : str
+        A ``maps.classes.SCHEMES`` key.
+    rounding : int or None
+        The rounding of the counts (5 for partners); None for exact counts.
     classes : int
         At most this many classes.
 
-    Returns
-    -------
-    list of float
-        Increasing lower bounds of the classes after the first (so ``len + 1`` classes); fewer
-        when many wards share a rate. Empty when there is nothing (or one value) to class.
-
     Examples
     --------
-    >>> rate_breaks([5.0, 10.0, 20.0, 40.0, 80.0, 160.0])
-    [10.0, 20.0, 40.0, 80.0]
-    >>> rate_breaks([float("nan"), 12.0])
-    []
+    Wards of 2 km² with counts rounded to 5: rates known to 2.5 per km².
+
+    >>> rates = [35.0, 37.0, 39.0, 43.0, 48.0, 61.0, 2189.0]
+    >>> rate_classes(rates, [2.0] * 7, rounding=5).labels()
+    ['35 to 39', 'over 39 to 43', 'over 43 to 48', 'over 48 to 61', 'over 61 to 2,189']
+
+    Wards of 0.5 km²: rates known to 10 per km², so 35 to 48 is one class.
+
+    >>> rate_classes(rates, [0.5] * 7, rounding=5).labels()
+    ['35 to 48', 'over 48 to 61', 'over 61 to 2,189']
 
     """
     values = np.asarray(rates, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(np.unique(values)) < 2:
-        return []
-    quantiles = np.quantile(values, np.linspace(0, 1, classes + 1)[1:-1])
-    breaks = sorted({_two_figures(q) for q in quantiles if q > values.min()})
-    return [b for b in breaks if values.min() < b <= values.max()]
+    shown = ~np.isnan(values)
+    step = _SHOWN_STEP
+    if rounding is not None and shown.any():
+        areas = np.asarray(areas_km2, dtype=float)[shown]
+        step = max(step, float(rounding / np.median(areas)))
+    return classify(values, scheme=scheme, k=classes, step=step, decimals=1)
 
 
-def _two_figures(value: float) -> float:
-    if value <= 0:
-        return 0.0
-    digits = 1 - math.floor(math.log10(value))
-    return float(round(value, digits))
-
-
-def _class_labels(breaks: list[float]) -> list[str]:
-    if not breaks:
-        return ["all wards shown"]
-    edges = [f"{b:g}" for b in breaks]
-    labels = [f"under {edges[0]} reports per km²"]
-    labels += [f"{lo} to under {hi}" for lo, hi in itertools.pairwise(edges)]
-    labels.append(f"{edges[-1]} or more")
-    return labels
+def _class_labels(classes: Classes) -> list[str]:
+    counts = [f"{n} ward{'' if n == 1 else 's'}" if n else "no wards" for n in classes.counts]
+    return [f"{label} ({n})" for label, n in zip(classes.labels(), counts, strict=True)]
 
 
 def _palette(n: int) -> list[str]:
@@ -177,6 +187,8 @@ def render_summary_map(
     asset_url: str,
     tiles: TileSource | None,
     controls: MapControls | None = None,
+    classes: str = DEFAULT_SCHEME,
+    rounding: int | None = None,
 ) -> str:
     """Render the ward summary as a standalone HTML page.
 
@@ -203,6 +215,12 @@ def render_summary_map(
         The base map; ``None`` for none.
     controls : MapControls, optional
         The filters, downloads and home link (:mod:`maps.controls`), drawn top left.
+    classes : str
+        How the rates are classed: a ``maps.classes.SCHEMES`` key, Fisher-Jenks by default;
+        the legend names it.
+    rounding : int or None
+        What the counts were rounded to (``DisclosureRule.base``); None for exact counts. No
+        class is narrower than the rate this rounding makes of a median ward.
 
     Returns
     -------
@@ -212,9 +230,11 @@ def render_summary_map(
     Raises
     ------
     ValueError
-        A column is missing, the frame has no CRS, or a shown ward lacks its rate.
+        A column is missing, the frame has no CRS, or a shown ward lacks its rate;
+        ``maps.classes.UnknownScheme`` (a ValueError) for an unknown ``classes``.
 
     """
+    check_scheme(classes)
     frame = _checked(summary)
     layer_name = f"Reports per km² by ward ({ward_set})"
     m = new_map(title=f"Ward summary ({ward_set}) — Walk and Talk Maps", tiles=tiles)
@@ -226,22 +246,38 @@ def render_summary_map(
     if frame.empty:
         MapNotice(f"There are no wards in ward set {ward_set} for these boroughs.").add_to(m)
     else:
-        shown = frame.loc[~frame["suppressed"], "rate_per_km2"].to_numpy(dtype=float)
+        hidden = frame["suppressed"].to_numpy(dtype=bool)
+        rates = np.where(hidden, np.nan, frame["rate_per_km2"].to_numpy(dtype=float))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            areas = frame["area_km2"] if "area_km2" in frame else frame["count"] / rates
         # At least about three wards to a class: five classes of two wards each say nothing.
-        breaks = rate_breaks(shown, classes=min(len(RATE_COLOURS), max(2, len(shown) // 3)))
-        colours = _palette(len(breaks) + 1)
+        n_shown = int((~hidden).sum())
+        ranges = rate_classes(
+            rates,
+            areas,
+            scheme=classes,
+            rounding=rounding,
+            classes=min(len(RATE_COLOURS), max(2, n_shown // 3)),
+        )
+        colours = _palette(len(ranges)) if len(ranges) else []
         fills = [
-            SUPPRESSED_COLOUR if hidden else colours[int(np.searchsorted(breaks, rate, "right"))]
-            for hidden, rate in zip(frame["suppressed"], frame["rate_per_km2"], strict=True)
+            SUPPRESSED_COLOUR if c < 0 else colours[c] for c in ranges.assign(rates).tolist()
         ]
-        _summary_layer(frame, fills, layer_name, k).add_to(m)
-        entries = []
-        if len(shown):
-            labels = _class_labels(breaks)
-            entries = [LegendEntry(lab, c) for lab, c in zip(labels, colours, strict=True)]
+        hatch = hatch_fill(m, SUPPRESSED_COLOUR)
+        _summary_layer(frame, fills, layer_name, k, hatch).add_to(m)
+        entries = [
+            LegendEntry(lab, c) for lab, c in zip(_class_labels(ranges), colours, strict=True)
+        ]
         if k is not None:
-            entries.append(LegendEntry(f"suppressed (fewer than {k} reports)", SUPPRESSED_COLOUR))
-        Legend("Reports per km²", entries, subtitle=f"Ward set: {ward_set}").add_to(m)
+            entries.append(
+                LegendEntry(
+                    f"suppressed (fewer than {k} reports)", SUPPRESSED_COLOUR, hatched=True
+                )
+            )
+        subtitle = f"Ward set: {ward_set}"
+        if len(ranges):
+            subtitle = f"{ranges.describe()}. {subtitle}"
+        Legend("Reports per km²", entries, subtitle=subtitle).add_to(m)
         fit_to(m, frame.total_bounds)
 
     DataAttribution(attribution).add_to(m)
@@ -279,8 +315,12 @@ def _tooltip_texts(frame: gpd.GeoDataFrame, k: int | None) -> dict[str, list[str
     texts: dict[str, list[str]] = {name: [] for name, _ in _TOOLTIP[2:]}
     for row in frame.to_dict("records"):
         hidden = bool(row["suppressed"])
-        texts["reports_text"].append(few if hidden else _number(row["count"]))
+        # "Suppressed" said in so many words: the hatching alone is a sign to learn.
+        hidden_reports = f"{few} reports (suppressed)" if k is not None else few
+        texts["reports_text"].append(hidden_reports if hidden else _number(row["count"]))
         texts["rate_text"].append("not shown" if hidden else _number(row["rate_per_km2"]))
+        texts["per_resident_text"].append(_per_1000(row, "reports_per_1000_residents", hidden))
+        texts["per_woman_text"].append(_per_1000(row, "reports_per_1000_women", hidden))
         if hidden:
             dark = "not shown"
         elif row["dark_suppressed"]:
@@ -310,6 +350,17 @@ def _tooltip_texts(frame: gpd.GeoDataFrame, k: int | None) -> dict[str, list[str
     return texts
 
 
+def _per_1000(row: dict[str, Any], column: str, hidden: bool) -> str:
+    """A rate per 1,000 residents or women as the tooltip says it, or why there is none."""
+    value = row.get(column)
+    if hidden:
+        return "not shown"
+    if value is None or _is_nan(value):
+        reason = row.get("rate_withheld")
+        return f"not shown: {reason}" if isinstance(reason, str) else "not shown"
+    return f"{float(value):,.2f}"
+
+
 def _is_nan(value: Any) -> bool:
     try:
         return math.isnan(float(value))
@@ -318,7 +369,7 @@ def _is_nan(value: Any) -> bool:
 
 
 def _summary_layer(
-    frame: gpd.GeoDataFrame, fills: list[str], layer_name: str, k: int | None
+    frame: gpd.GeoDataFrame, fills: list[str], layer_name: str, k: int | None, hatch: str
 ) -> folium.GeoJson:
     texts = _tooltip_texts(frame, k)
     shown = gpd.GeoDataFrame(
@@ -342,9 +393,10 @@ def _summary_layer(
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         properties = feature["properties"]
         if properties["suppressed"]:
+            # Hatched, not a flat grey: a flat fill reads as a (low) value.
             return {
-                "fillColor": properties["fill"],
-                "fillOpacity": 0.55,
+                "fillColor": hatch,
+                "fillOpacity": 1.0,
                 "color": "#555555",
                 "weight": 1,
                 "dashArray": "4 3",

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from geo.disclosure import DisclosureRule
-from maps.summary import RATE_COLOURS, SUPPRESSED_COLOUR, rate_breaks, render_summary_map
+from maps.summary import RATE_COLOURS, SUPPRESSED_COLOUR, rate_classes, render_summary_map
 from maps.tiles import tile_source
 from service.queries.summaries import protect_summary
 from tests.test_maps_wards import (
@@ -86,6 +86,8 @@ def render(frame: gpd.GeoDataFrame, *, k: int | None = 10, tiles: str = "none", 
         k=k,
         asset_url=ASSET_URL,
         tiles=tile_source(tiles),
+        rounding=kw.get("rounding", None if k is None else 5),
+        classes=kw.get("classes", "fisher_jenks"),
     )
 
 
@@ -140,11 +142,18 @@ def test_the_legend_has_rate_classes_and_a_suppressed_class(page) -> None:
     labels = list(entries)
     assert labels[-1] == "suppressed (fewer than 10 reports)"
     assert entries[labels[-1]] == SUPPRESSED_COLOUR
-    assert labels[0].startswith("under ") and labels[0].endswith(" reports per km²")
-    assert labels[-2].endswith(" or more")
+    assert re.fullmatch(r"[\d.,]+ to [\d.,]+ \(\d+ wards?\)", labels[0]), labels[0]
+    assert all(re.fullmatch(r"over [\d.,]+ to [\d.,]+ \(\d+ wards?\)", la) for la in labels[1:-1])
     assert len(labels) == 6  # five classes of rate, and suppressed
     assert [entries[label] for label in labels[:-1]] == list(RATE_COLOURS)
     assert "Reports per km²" in legend_html(page) and "Ward set: pilot-2024" in legend_html(page)
+    # The legend names how the classes were made.
+    assert "Fisher\u2013Jenks natural breaks, 5 classes. Ward set: pilot-2024" in legend_html(page)
+    # The suppressed swatch is hatched, as the wards are on the map.
+    assert (
+        '<li><span class="map-legend-swatch map-legend-hatched" style="background:#bdbdbd">'
+        "</span>suppressed (fewer than 10 reports)</li>"
+    ) in legend_html(page)
 
 
 def test_suppressed_wards_are_grey_and_only_they_are(page, protected) -> None:
@@ -154,25 +163,32 @@ def test_suppressed_wards_are_grey_and_only_they_are(page, protected) -> None:
     assert protected["suppressed"].sum() >= 8  # every fifth ward has fewer than 10 reports
     # Each ward is filled only in a colour the legend explains.
     assert set(colours.values()) <= set(legend_entries(page).values())
-    # Suppressed wards are also outlined in dashes, so grey is not read as "few".
+    # Suppressed wards are also outlined in dashes and hatched, so grey is not read as "few":
+    # the hatch pattern is on the page and is what their style fills them with.
     assert '"dashArray": "4 3"' in page
+    assert '<pattern id="hatch-bdbdbd-404040"' in page
+    assert '"fillColor": "url(#hatch-bdbdbd-404040)"' in page
 
 
 def test_each_shown_ward_is_in_the_class_its_rate_says(page, protected) -> None:
     entries = legend_entries(page)
     bounds = []
     for label, colour in entries.items():
-        numbers = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", label)]
-        if label.startswith("under"):
-            bounds.append((colour, -np.inf, numbers[0]))
-        elif label.endswith("or more"):
-            bounds.append((colour, numbers[0], np.inf))
-        elif "to under" in label:
-            bounds.append((colour, numbers[0], numbers[1]))
+        # "35 to 48 (7 wards)" holds 35 <= rate <= 48; "over 48 to 61 (2 wards)" 48 < rate <= 61.
+        ranged = re.fullmatch(r"(over )?([\d.,]+) to ([\d.,]+) \((\d+) wards?\)", label)
+        if ranged:
+            over, lo, hi, n = ranged.groups()
+            low = float(lo.replace(",", ""))
+            bounds.append((colour, low + (1e-9 if over else 0), float(hi.replace(",", "")), int(n)))
+    assert len(bounds) == 5
     colours = fills(page)
-    for row in protected[~protected["suppressed"]].itertuples():
-        (colour,) = [c for c, lo, hi in bounds if lo <= row.rate_per_km2 < hi]
+    shown = protected[~protected["suppressed"]]
+    for row in shown.itertuples():
+        (colour,) = [c for c, lo, hi, _ in bounds if lo <= row.rate_per_km2 <= hi]
         assert colours[row.ward_code] == colour, (row.ward_code, row.rate_per_km2)
+    # The numbers of wards the legend gives are the wards so coloured.
+    for colour, _, _, n in bounds:
+        assert sum(colours[code] == colour for code in shown["ward_code"]) == n
 
 
 def test_the_tooltip_says_every_figure(page, protected) -> None:
@@ -187,7 +203,7 @@ def test_the_tooltip_says_every_figure(page, protected) -> None:
         "Walk concerns": "concerns_text",
     }
     hidden = protected[protected["suppressed"]].iloc[0]
-    assert said(page, hidden.ward_code, "reports_text") == "fewer than 10"
+    assert said(page, hidden.ward_code, "reports_text") == "fewer than 10 reports (suppressed)"
     assert said(page, hidden.ward_code, "rate_text") == "not shown"
     assert said(page, hidden.ward_code, "dark_text") == "not shown"
     assert said(page, hidden.ward_code, "categories_text") == "not shown"
@@ -308,15 +324,44 @@ def test_british_grid_frames_are_reprojected(protected) -> None:
 # --- class breaks --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("rates", "breaks"),
-    [
-        ([5.0, 10.0, 20.0, 40.0, 80.0, 160.0], [10.0, 20.0, 40.0, 80.0]),
-        ([np.nan, 12.0], []),
-        ([3.0, 3.0, 3.0], []),
-        ([0.0, 0.0, 0.0, 25.0], [10.0]),  # linear quantiles: 0, 0, 0, 10
-        ([1.234, 5.678, 9.1011, 12.345, 50.0, 51.0], [5.7, 9.1, 12.0, 50.0]),
-    ],
-)
-def test_rate_breaks_are_quantiles_rounded_to_two_figures(rates, breaks) -> None:
-    assert rate_breaks(rates) == breaks
+def test_a_ward_far_above_the_rest_gets_a_class_of_its_own(protected) -> None:
+    # Waterloo & South Bank's case: quantiles put it with wards at a fiftieth of its rate.
+    skewed = protected.copy()
+    top = skewed.loc[~skewed["suppressed"]].index[0]
+    skewed.loc[top, "rate_per_km2"] = 2189.0
+    page = render(skewed)
+    code = skewed.loc[top, "ward_code"]
+    colours = fills(page)
+    assert colours[code] == RATE_COLOURS[-1]
+    assert [c for c in colours.values() if c == RATE_COLOURS[-1]] == [RATE_COLOURS[-1]]
+    assert list(legend_entries(page))[-2].endswith(" to 2,189 (1 ward)")
+    quantiles = fills(render(skewed, classes="quantiles"))
+    assert sum(c == RATE_COLOURS[-1] for c in quantiles.values()) > 1
+    assert "Quantiles, 5 classes" in legend_html(render(skewed, classes="quantiles"))
+
+
+@pytest.mark.parametrize("scheme", ["fisher_jenks", "jenks_caspall", "quantiles", "equal_interval"])
+def test_no_class_is_narrower_than_the_rounding_of_a_median_ward(protected, scheme) -> None:
+    shown = protected[~protected["suppressed"]]
+    step = 5 / float(np.median(shown["area_km2"]))
+    classes = rate_classes(
+        protected["rate_per_km2"].where(~protected["suppressed"]),
+        protected["area_km2"],
+        scheme=scheme,
+        rounding=5,
+    )
+    assert classes.step == pytest.approx(step)
+    assert (np.diff(classes.edges)[1:] >= step).all(), classes.edges
+    # The same wards in tiny 0.2 km² wards: rates known to 25 per km², so fewer classes.
+    coarse = rate_classes(
+        protected["rate_per_km2"].where(~protected["suppressed"]),
+        np.full(len(protected), 0.2),
+        scheme=scheme,
+        rounding=5,
+    )
+    assert (np.diff(coarse.edges)[1:] >= 25).all() and len(coarse) <= len(classes)
+
+
+def test_an_unknown_scheme_is_refused_naming_the_ones_offered(protected) -> None:
+    with pytest.raises(ValueError, match="unknown classification scheme 'jenks': use one of"):
+        render(protected, classes="jenks")

@@ -101,7 +101,8 @@ def legend_entries(page: str) -> dict[str, str]:
     return {
         html.unescape(label): colour
         for colour, label in re.findall(
-            r'<li><span class="map-legend-swatch" style="background:(#[0-9a-f]{6})"></span>'
+            r'<li><span class="map-legend-swatch(?: map-legend-hatched)?" '
+            r'style="background:(#[0-9a-f]{6})"></span>'
             r"([^<]*)</li>",
             legend_html(page),
         )

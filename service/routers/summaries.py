@@ -18,11 +18,16 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from shapely.geometry import mapping
 
 from geo.areas import InvalidArea, check_coverage, parse_area
+from maps.classes import DEFAULT_SCHEME, SCHEMES, UnknownScheme, check_scheme
+from maps.printing import MapSheet
 from maps.summary import render_summary_map
+from service import summary_tables
 from service.db import SessionDep
 from service.errors import InvalidInput, PayloadTooLarge
-from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
+from service.exports import EXPORT_TYPES, CsvLayout, ExportFormat, check_crs, download
 from service.method_note import period_for
+from service.printing import sheet_period
+from service.queries import population as population_queries
 from service.queries import summaries as queries
 from service.queries.wards import require_active_ward_set
 from service.routers.aggregate_query import AggregateRequest, Aggregates
@@ -34,6 +39,22 @@ AREA_BODY_LIMIT = 2_000_000
 
 router = APIRouter(tags=["summaries"])
 
+ClassScheme = Annotated[
+    str,
+    Query(
+        description="how the map classes reports per km²: "
+        + ", ".join(SCHEMES)
+        + f" (default {DEFAULT_SCHEME}, Fisher-Jenks natural breaks)"
+    ),
+]
+
+Layout = Annotated[
+    CsvLayout,
+    Query(
+        description="CSV layout: long (a row per ward and measure) or wide (a row per ward, "
+        "a column per measure, borough totals last)"
+    ),
+]
 Simplify = Annotated[
     float | None,
     Query(gt=0, le=1000, allow_inf_nan=False, description="simplify outlines by metres"),
@@ -106,8 +127,10 @@ def _collection(summary: WardSummary, query: AggregateRequest, *, notes: bool) -
 def ward_summary(session: SessionDep, query: Aggregates, simplify: Simplify = None) -> Response:
     """Figures per ward in scope, protected for every role but supervisors.
 
-    Reports (``count``), rate per km², share in the dark, top categories, walks held and
-    concerns raised, as a FeatureCollection of the wards. A suppressed figure is ``null``
+    Reports (``count``), rate per km², residents and women (apportioned by area from ONS
+    LSOA estimates) with rates per 1,000 of each (``rate_withheld`` says why one is null),
+    share in the dark, top categories, walks held and concerns raised, as a FeatureCollection
+    of the wards. A suppressed figure is ``null``
     with its flag (``suppressed``, ``dark_suppressed``, ``walks_suppressed``,
     ``concerns_suppressed``) true, and nothing is derived from it.
     """
@@ -128,15 +151,21 @@ def export_ward_summary(
     fmt: ExportFormat,
     crs: Annotated[int, Query(description="GeoPackage CRS: 4326 or 27700")] = 4326,
     simplify: Simplify = None,
+    layout: Layout = "long",
 ) -> Response:
-    """Download the ward summary: long-format CSV, GeoJSON or GeoPackage (4326 or 27700).
+    """Download the ward summary: CSV (long or wide), GeoJSON or GeoPackage (4326 or 27700).
 
-    The CSV has one row per ward and measure, a suppressed value an empty ``value`` with
-    ``suppressed`` true. Every file carries the method note: a ``notes`` column (on the CSV's
-    first row, on each feature of the GeoJSON and GeoPackage), and in the GeoPackage also a
-    ``method_note`` table.
+    The long CSV has one row per ward and measure, a suppressed value an empty ``value`` with
+    ``suppressed`` true. The wide CSV (``layout=wide``) has one row per ward and one column
+    per measure (with counts after dark, per category and per time of day), then a
+    ``Borough total`` row per borough; a suppressed cell is empty and named in the row's
+    ``Suppressed (empty) cells``. Every file carries the method note: a ``notes`` column (on
+    the CSV's first row, on each feature of the GeoJSON and GeoPackage), and in the GeoPackage
+    also a ``method_note`` table.
     """
     check_crs(crs)
+    if layout != "long" and fmt != "csv":
+        raise InvalidInput(f"layout={layout} is for the CSV: leave it out for {fmt}")
     if crs != 4326 and fmt != "gpkg":
         raise InvalidInput(
             f"crs={crs} is for the GeoPackage: GeoJSON is always WGS84 (RFC 7946) and the CSV "
@@ -144,7 +173,11 @@ def export_ward_summary(
         )
     summary = _ward_summary(session, query, simplify)
     notes = " ".join(summary.note)
-    if fmt == "csv":
+    if fmt == "csv" and layout == "wide":
+        body = summary_tables.ward_wide_csv(
+            session, query.selection, query.rule, wards_shown=summary.wards, note=summary.note
+        )
+    elif fmt == "csv":
         table = queries.long_table(summary.wards, exact=query.exact, notes=notes)
         body = table.to_csv(index=False).encode()
     elif fmt == "geojson":
@@ -217,8 +250,9 @@ def area_summary(
     0.05 to 100 km², at most 10,000 vertices, mostly within the service area's wards and
     partly within your scope. An outline that crosses itself is repaired and the answer says
     so (``repaired``, ``warnings``) and carries the repaired outline. Only reports inside your
-    scope are counted; the rate is per km² of the part inside it. Walks are those of the wards
-    at least half inside the area.
+    scope are counted; the rate is per km² of the part inside it, and the rates per 1,000
+    residents and women per the residents of that part (apportioned by area from ONS LSOA
+    estimates). Walks are those of the wards at least half inside the area.
     """
     try:
         area = parse_area(uploaded)
@@ -234,6 +268,10 @@ def area_summary(
     except InvalidArea as exc:
         raise InvalidInput(str(exc)) from None
     figures = queries.area_figures(session, query.selection, area.geometry, scope_km2=scope_km2)
+    # Residents of the part in scope, as only the reports there are counted.
+    persons, females = population_queries.area_population(
+        session, area.geometry, query.selection.boroughs
+    )
     exact = pd.DataFrame(
         [
             {
@@ -244,6 +282,8 @@ def area_summary(
                 "dark": figures.dark,
                 "walks": figures.walks,
                 "concerns": figures.concerns,
+                "persons": persons,
+                "females": females,
             }
         ]
     )
@@ -284,8 +324,25 @@ def area_summary(
     operation_id="ward_summary_map",
     include_in_schema=False,
 )
-def ward_summary_map(request: Request, session: SessionDep, query: Aggregates) -> HTMLResponse:
+def ward_summary_map(
+    request: Request, session: SessionDep, query: Aggregates, classes: ClassScheme = DEFAULT_SCHEME
+) -> HTMLResponse:
     """The ward summary as a choropleth of reports per km², with the filters and method note."""
+    return HTMLResponse(ward_summary_sheet(request, session, query, classes=classes).html)
+
+
+def ward_summary_sheet(
+    request: Request,
+    session: SessionDep,
+    query: AggregateRequest,
+    *,
+    classes: str = DEFAULT_SCHEME,
+) -> MapSheet:
+    """The ward summary map page and the words of its printed sheet (page and print call it)."""
+    try:
+        check_scheme(classes)
+    except UnknownScheme as exc:
+        raise InvalidInput(f"classes: {exc}") from None
     summary = _ward_summary(session, query, MAP_SIMPLIFY_M)
     page = render_summary_map(
         summary.wards,
@@ -297,5 +354,47 @@ def ward_summary_map(request: Request, session: SessionDep, query: Aggregates) -
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
         controls=page_controls(request, session, export_path="/wards/summary"),
+        classes=classes,
+        rounding=None if query.rule is None else query.rule.base,
     )
-    return HTMLResponse(page)
+    title = f"Ward summary: unsafe-place reports by ward ({summary.ward_set})"
+    return MapSheet(page, title, sheet_period(session, query.selection), summary.note)
+
+
+@router.get(
+    "/boroughs/summary",
+    operation_id="borough_summary",
+    response_class=JSONResponse,
+)
+def borough_summary(session: SessionDep, query: Aggregates) -> JSONResponse:
+    """Borough totals of the ward summary, protected for every role but supervisors.
+
+    One object per borough in scope: the ward summary's figures (``count``, rates, share in
+    the dark, top categories, walks, concerns) and counts after dark, per category
+    (``reports_<category>``) and per time of day (``reports_<time band>``), each with its
+    ``*_suppressed`` flag. A borough is counted from its wards' exact figures and protected
+    as one unit, so it need not equal the sum of its wards as shown.
+    """
+    answer = summary_tables.borough_summary(session, query.selection, query.rule)
+    query.audit_exact_read(session, "read exact borough summary")
+    return JSONResponse(
+        {
+            "boroughs": json.loads(answer.boroughs.to_json(orient="records")),
+            "filters": query.selection.describe(),
+            "disclosure": _disclosure(query),
+            "method_note": answer.note,
+        }
+    )
+
+
+@router.get(
+    "/boroughs/summary.csv",
+    operation_id="export_borough_summary",
+    response_class=Response,
+    responses={200: {"content": {EXPORT_TYPES["csv"]: {}}}},
+)
+def export_borough_summary(session: SessionDep, query: Aggregates) -> Response:
+    """Download the borough totals as a CSV: one row per borough, one column per measure."""
+    answer = summary_tables.borough_summary(session, query.selection, query.rule)
+    query.audit_exact_read(session, "read exact borough summary")
+    return download(summary_tables.borough_csv(answer), "csv", name="borough-summary")
