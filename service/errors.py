@@ -3,18 +3,27 @@
 Domain code raises these (or plain ``ValueError`` from ``geo``/``boundaries``, which callers
 wrap); ``register_error_handlers`` turns them into ``application/problem+json`` bodies
 (RFC 9457: type, title, status, detail) so every error a client sees has one shape.
+
+A person in a browser gets the same status as an HTML page instead (``templates/error.html``):
+the message in plain words, the values to fix in a form to try again, and the way home. The
+test is the request's ``Accept`` header (:func:`wants_html`): browsers ask for ``text/html``
+first when they open a page; API clients ask for JSON, or for anything (``*/*``: curl,
+scripts, ``fetch``), and keep getting problem+json.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 import uuid
+from pathlib import Path
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +34,27 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("walktalk")
 # Seconds a client is asked to wait when the database is down or every connection is busy.
 RETRY_AFTER_S = 5
+
+_TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+#: Paths that are APIs whatever a browser asks for: OGC API Features (QGIS reads its errors),
+#: vector tiles and the map assets.
+API_PATHS = ("/ogc", "/tiles/", "/static/", "/openapi.json")
+_JSON_TYPES = ("application/json", "application/problem+json", "application/geo+json")
+#: What an error page's heading says, by status: plain words, not HTTP's.
+_HEADINGS = {
+    400: "The request could not be read",
+    401: "Please sign in",
+    403: "This is not open to you",
+    404: "Not found",
+    405: "Not found",
+    409: "That clashes with what is stored",
+    410: "This link no longer works",
+    413: "That is too large",
+    422: "Some values need fixing",
+    429: "Too many requests: please wait a moment",
+    500: "Something went wrong on our side",
+    503: "The service is busy or down: try again shortly",
+}
 
 
 class WalkTalkError(Exception):
@@ -139,6 +169,112 @@ def problem(status: int, title: str, detail: Any, slug: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _accept_quality(accept: str, media_type: str) -> float:
+    """How much an ``Accept`` header wants ``media_type`` (its most specific match's q)."""
+    kind = media_type.split("/")[0]
+    best, quality = -1, 0.0
+    for part in accept.split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        specificity = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(name.lower(), -1)
+        if specificity <= best:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        best, quality = specificity, q
+    return quality
+
+
+def wants_html(request: Request) -> bool:
+    """Whether to answer an error as an HTML page: a browser opening a page.
+
+    A ``GET`` (or ``HEAD``) off the API paths whose ``Accept`` header ranks ``text/html`` above
+    JSON, as browsers' page requests do. ``*/*`` ranks them equal: JSON.
+
+    Examples
+    --------
+    >>> browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    >>> _accept_quality(browser, "text/html") > _accept_quality(browser, "application/json")
+    True
+
+    """
+    if request.method not in {"GET", "HEAD"} or request.url.path.startswith(API_PATHS):
+        return False
+    accept = request.headers.get("accept", "")
+    html = _accept_quality(accept, "text/html")
+    return html > max(_accept_quality(accept, t) for t in _JSON_TYPES)
+
+
+def _fields_to_fix(request: Request, detail: str, named: set[str]) -> set[str]:
+    """The query parameters an error is about: those it names, or its message mentions."""
+    given = {name for name, _ in request.query_params.multi_items()}
+    mentioned = {n for n in given if re.search(rf"\b{re.escape(n)}\b", detail)}
+    return (named & given) | mentioned
+
+
+def error_page(
+    request: Request,
+    status: int,
+    title: str,
+    detail: Any,
+    *,
+    fields: set[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error as a person reads it: the message, the values to fix, the way back.
+
+    The page repeats the request's query as a form (the values to fix marked) that sends it
+    to the same page again, links the page with no filters, and links home; for 401 and 403
+    it links the sign-in page too.
+    """
+    text = detail if isinstance(detail, str) else str(detail)
+    if status == 404 and text == "Not Found":
+        # Starlette's words for a path no route serves.
+        text = f"there is no page at {request.url.path}; start again from the home page"
+    bad = _fields_to_fix(request, text, fields or set())
+    query = [
+        {"name": name, "value": value, "bad": name in bad}
+        for name, value in request.query_params.multi_items()
+    ]
+    return _TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "title": _HEADINGS.get(status, title),
+            "status": status,
+            "detail": text,
+            "fields": sorted(bad),
+            "query": query,
+            "path": request.url.path,
+        },
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _answer(
+    request: Request,
+    status: int,
+    title: str,
+    detail: Any,
+    slug: str,
+    *,
+    fields: set[str] | None = None,
+    **extra: Any,
+) -> Response:
+    """problem+json for API clients, an HTML page for a browser (see :func:`wants_html`)."""
+    response = problem(status, title, detail, slug, **extra)
+    if not wants_html(request):
+        return response
+    kept = {k: v for k, v in response.headers.items() if k in {"www-authenticate", "retry-after"}}
+    return error_page(request, status, title, detail, fields=fields, headers=kept)
+
+
 def describe_validation(exc: RequestValidationError) -> str:
     """FastAPI's validation errors in one line: each bad parameter and what was wrong."""
     parts = []
@@ -149,26 +285,38 @@ def describe_validation(exc: RequestValidationError) -> str:
 
 
 def register_error_handlers(app: FastAPI) -> None:
-    """Map the exception family, validation errors and routing errors to problem+json."""
+    """Map the exception family, validation errors and routing errors to problem+json.
 
-    async def on_domain_error(_: Request, exc: Exception) -> JSONResponse:
+    A browser opening a page gets each as an HTML page with the same status (:func:`_answer`).
+    """
+
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, WalkTalkError)
-        return problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+        return _answer(request, exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
 
-    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return problem(422, "Invalid input", describe_validation(exc), "invalid-input")
+        named = {
+            str(e["loc"][1])
+            for e in exc.errors()
+            if len(e.get("loc", ())) > 1 and e["loc"][0] == "query"
+        }
+        detail = describe_validation(exc)
+        return _answer(request, 422, "Invalid input", detail, "invalid-input", fields=named)
 
-    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
-        return problem(exc.status_code, title, exc.detail, title.lower().replace(" ", "-"))
+        return _answer(
+            request, exc.status_code, title, exc.detail, title.lower().replace(" ", "-")
+        )
 
-    async def on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def on_database_unavailable(request: Request, exc: Exception) -> Response:
         # Down, restarting, or every pooled connection busy: nothing was stored; try again.
         busy = isinstance(exc, sa_exc.TimeoutError)
         log.warning("database %s: %s", "busy" if busy else "unreachable", type(exc).__name__)
-        return problem(
+        return _answer(
+            request,
             503,
             ServiceUnavailable.title,
             (
@@ -181,10 +329,10 @@ def register_error_handlers(app: FastAPI) -> None:
             retry_after=RETRY_AFTER_S,
         )
 
-    async def on_grid_missing(_: Request, exc: Exception) -> JSONResponse:
+    async def on_grid_missing(request: Request, exc: Exception) -> Response:
         # An installation fault, not the caller's: without OSTN15 places would be 2-5 m off.
         log.error("OSTN15 grid missing: %s", exc)
-        return problem(503, ServiceUnavailable.title, str(exc), ServiceUnavailable.slug)
+        return _answer(request, 503, ServiceUnavailable.title, str(exc), ServiceUnavailable.slug)
 
     app.add_exception_handler(GridMissing, on_grid_missing)
     app.add_exception_handler(sa_exc.OperationalError, on_database_unavailable)
