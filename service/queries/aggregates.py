@@ -238,6 +238,22 @@ def ward_categories(session: Session, selection: AggregateFilter) -> pd.DataFram
     return pd.DataFrame(rows, columns=["ward_code", "category", "reports"])
 
 
+def ward_time_bands(session: Session, selection: AggregateFilter) -> pd.DataFrame:
+    """Reports per ward and time of day (the band given, or that of the exact time).
+
+    Columns ``ward_code, time_band, reports``; only pairs with reports.
+    """
+    where, params = selection.where()
+    rows = session.execute(
+        text(
+            f"SELECT r.ward_code, {_BAND_OF_ROW} AS time_band, count(*) AS reports "
+            f"FROM reports r WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        params,
+    ).all()
+    return pd.DataFrame(rows, columns=["ward_code", "time_band", "reports"])
+
+
 def area_counts(
     session: Session, selection: AggregateFilter, area: Polygon | MultiPolygon
 ) -> dict[str, Any]:
@@ -316,3 +332,23 @@ def counts_synthetic(session: Session, selection: AggregateFilter) -> bool:
             params,
         ).scalar_one()
     )
+
+
+def months_held(session: Session, boroughs: tuple[str, ...]) -> tuple[date, date] | None:
+    """The first and last month of the published reports held in the boroughs (None if none).
+
+    Method notes state the period from these when no month is asked for. It is the boroughs'
+    whole span, not that of the reports a narrower filter picks: the earliest month of, say,
+    one category after dark in one borough could date a single report.
+    """
+    row = session.execute(
+        text(
+            "SELECT date_trunc('month', min(r.occurred_on))::date AS first, "
+            "date_trunc('month', max(r.occurred_on))::date AS last FROM reports r "
+            "WHERE r.status = 'published' AND r.borough_code = ANY(:boroughs)"
+        ),
+        {"boroughs": list(boroughs)},
+    ).one()
+    if row.first is None:
+        return None
+    return row.first, row.last

@@ -35,8 +35,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.disclosure import DisclosureRule, protect
-from service.method_note import method_note
+from geo.population import METHOD_NOTE as POPULATION_NOTE
+from geo.population import rates_per_1000
+from service.method_note import Period, method_note
 from service.queries.aggregates import AggregateFilter, area_counts, ward_categories, ward_counts
+from service.queries.population import ward_population
 from service.queries.wards import require_active_ward_set
 from service.taxonomy import LABELS
 
@@ -48,7 +51,27 @@ TOP_CATEGORIES = 3
 AREA_WARD_SHARE = 0.5
 
 #: The measures of the long-format CSV, in the order each ward lists them.
-MEASURES = ("count", "rate_per_km2", "dark_share", "top_category", "walks", "concerns")
+MEASURES = (
+    "count",
+    "rate_per_km2",
+    "residents",
+    "women",
+    "reports_per_1000_residents",
+    "reports_per_1000_women",
+    "dark_share",
+    "top_category",
+    "walks",
+    "concerns",
+)
+
+#: Rates per resident beside the rate per km² (``geo.population``), and why one is null.
+POPULATION_COLUMNS = (
+    "residents",
+    "women",
+    "reports_per_1000_residents",
+    "reports_per_1000_women",
+    "rate_withheld",
+)
 
 #: The per-unit columns of a protected summary (after the unit's own name columns).
 FIGURE_COLUMNS = (
@@ -56,6 +79,7 @@ FIGURE_COLUMNS = (
     "count",
     "suppressed",
     "rate_per_km2",
+    *POPULATION_COLUMNS,
     "dark_share",
     "dark_suppressed",
     *(
@@ -79,6 +103,7 @@ SUMMARY_NOTE = (
     "Walks are walk-and-talk walks held (closed) in the ward, by the walk's ward and month; "
     "other filters apply to reports only, and no route is used. Concerns are reports raised on "
     "walks (source walk_concern), filtered like reports except by source.",
+    POPULATION_NOTE,
 )
 
 
@@ -127,7 +152,8 @@ def ward_figures(
     -------
     (wards, categories)
         ``wards``: ``ward_code, ward_name, borough_code, borough_name, area_km2, reports,
-        dark, walks, concerns`` and the ward polygon (EPSG:4326, simplified by ``simplify_m``
+        dark, walks, concerns, persons, females`` (residents apportioned by area; NaN when no
+        population is loaded) and the ward polygon (EPSG:4326, simplified by ``simplify_m``
         metres if given), one row per ward, empty ones too. ``categories``: ``ward_code,
         category, reports`` for the pairs with reports.
 
@@ -142,6 +168,7 @@ def ward_figures(
     frame = frame.astype({"reports": "int64", "dark": "int64"})
 
     active = require_active_ward_set(session)
+    frame = frame.merge(ward_population(session, active.id), on="ward_code", how="left")
     geometry = "geom"
     if simplify_m:
         geometry = (
@@ -156,7 +183,8 @@ def ward_figures(
         params={"set_id": active.id, "boroughs": list(selection.boroughs), "simplify": simplify_m},
     )
     merged = shapes.merge(frame, on="ward_code", how="inner")
-    columns = [*WARD_COLUMNS, "area_km2", "reports", "dark", "walks", "concerns", "geometry"]
+    columns = [*WARD_COLUMNS, "area_km2", "reports", "dark", "walks", "concerns"]
+    columns += ["persons", "females", "geometry"]
     wards = gpd.GeoDataFrame(merged[columns], geometry="geometry", crs=4326)
     return wards, ward_categories(session, selection)
 
@@ -277,7 +305,8 @@ def protect_summary(
     ----------
     exact : DataFrame
         One row per unit: ``key``, ``rate_km2`` (the area rates are per), ``reports``,
-        ``dark``, ``walks``, ``concerns``, and any name columns (kept as they are).
+        ``dark``, ``walks``, ``concerns``, optionally ``persons`` and ``females`` (residents
+        apportioned to the unit, for rates per 1,000), and any name columns (kept as they are).
     categories : DataFrame
         ``key, category, reports``: exact reports per unit and category.
     rule : DisclosureRule or None
@@ -293,7 +322,9 @@ def protect_summary(
         The name columns, then :data:`FIGURE_COLUMNS`. Counts are nullable integers: under a
         rule, a count below ``k`` is null with its ``*suppressed`` flag true, and everything
         worked out from it (rate, share, categories) is null too. Rates and shares come from
-        the counts as shown. Categories under ``k`` are not named.
+        the counts as shown. Categories under ``k`` are not named. Rates per 1,000 residents
+        and women come from the count as shown too, and are null with ``rate_withheld``
+        saying why (suppressed, too few residents, no population estimates).
 
     Examples
     --------
@@ -310,7 +341,9 @@ def protect_summary(
     (['isolated', None], [<NA>, 10])
 
     """
-    out = exact.drop(columns=["reports", "dark", "walks", "concerns"]).copy()
+    population = ["persons", "females"]
+    out = exact.drop(columns=["reports", "dark", "walks", "concerns", *population], errors="ignore")
+    out = out.copy()
     out["area_km2"] = exact["area_km2"].round(4)
     count, suppressed = protect(exact["reports"].to_numpy(), rule)
     dark, dark_hidden = protect(exact["dark"].to_numpy(), rule)
@@ -319,6 +352,14 @@ def protect_summary(
     out["suppressed"] = suppressed
     with np.errstate(divide="ignore", invalid="ignore"):
         out["rate_per_km2"] = np.round(np.where(suppressed, np.nan, count / km2), 1)
+    # Rates per resident from the count as shown, like the rate per km² (geo.population).
+    people = exact.reindex(columns=population).to_numpy(dtype=float)
+    rates = rates_per_1000(count, suppressed, people[:, 0], people[:, 1])
+    out["residents"] = _counts(people[:, 0])
+    out["women"] = _counts(people[:, 1])
+    for column in rates.columns:
+        out[column] = rates[column].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(suppressed | dark_hidden | (count == 0), np.nan, dark / count)
     out["dark_share"] = np.round(share, 3 if rule is None else 2)
     out["dark_suppressed"] = suppressed | dark_hidden
@@ -381,7 +422,10 @@ def long_table(summary: pd.DataFrame, *, exact: bool, notes: str) -> pd.DataFram
     value, suppressed, notes``. A suppressed value is an empty ``value`` with ``suppressed``
     ``true``; nothing else is ever empty in ``value`` except a ``top_category`` rank a ward has
     no category for (under exact counts; under protected counts that row is marked suppressed,
-    since the category may be one with too few reports to name). ``notes`` carries the method
+    since the category may be one with too few reports to name), and a rate per 1,000 residents
+    or women that is withheld, whose ``category`` then says why (``suppressed``, ``too few
+    residents``, ``no population estimates``; residents and women are empty only in the last
+    case). ``notes`` carries the method
     note on the first row only, as the hot-spot and themes CSVs do: on every row it would be
     most of the file (about 1 KB a row, 5 MB for all London's wards).
     """
@@ -391,6 +435,15 @@ def long_table(summary: pd.DataFrame, *, exact: bool, notes: str) -> pd.DataFram
         measures: list[tuple[str, Any, bool, Any, Any]] = [
             ("count", ward["count"], ward["suppressed"], "", ""),
             ("rate_per_km2", ward["rate_per_km2"], ward["suppressed"], "", ""),
+            ("residents", ward["residents"], False, "", ""),
+            ("women", ward["women"], False, "", ""),
+        ]
+        # A rate withheld for too few residents is not a suppressed count: its reason is the
+        # row's category, so the empty value is not read as zero.
+        withheld = ward["rate_withheld"] if isinstance(ward["rate_withheld"], str) else ""
+        for rate in ("reports_per_1000_residents", "reports_per_1000_women"):
+            measures.append((rate, ward[rate], ward["suppressed"], "", withheld))
+        measures += [
             ("dark_share", ward["dark_share"], ward["dark_suppressed"], "", ""),
         ]
         for n in range(1, TOP_CATEGORIES + 1):
@@ -464,10 +517,15 @@ def rounded_geometry(frame: gpd.GeoDataFrame, decimals: int = 6) -> gpd.GeoDataF
 
 
 def summary_note(
-    selection: AggregateFilter, rule: DisclosureRule | None, *, unit: str, synthetic: bool
+    selection: AggregateFilter,
+    rule: DisclosureRule | None,
+    *,
+    unit: str,
+    synthetic: bool,
+    period: Period,
 ) -> list[str]:
     """The method note of a summary: the shared note, then what the summary's figures are."""
-    note = method_note(selection, rule, unit=unit, synthetic_included=synthetic)
+    note = method_note(selection, rule, unit=unit, synthetic_included=synthetic, period=period)
     note.extend(SUMMARY_NOTE)
     if rule is not None:
         note.append(

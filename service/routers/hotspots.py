@@ -34,13 +34,18 @@ from geo.disclosure import DisclosureRule, protect
 from geo.hexagons import HEX_EDGES_M, check_edge, hex_centres
 from geo.hotspots import describe_method, hot_spots
 from geo.kde import DensitySurface, kernel_density
+from geo.population import METHOD_NOTE as POPULATION_NOTE
+from geo.population import rates_per_1000
 from maps.heatmap import render_heatmap
 from maps.hotspots import render_hot_spot_map
+from maps.printing import MapSheet
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
 from service.method_note import method_note, period_for
+from service.printing import sheet_period
 from service.queries import aggregates
+from service.queries.population import hexagon_population
 from service.queries.wards import wards_frame
 from service.routers.aggregate_query import AggregateRequest, Aggregates
 from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls
@@ -103,6 +108,23 @@ def _crime_columns(
     return pd.DataFrame({"crimes": shown, "crimes_suppressed": suppressed}, index=cells.index)
 
 
+def _population_columns(
+    session: SessionDep, query: AggregateRequest, cells: gpd.GeoDataFrame, edge: int
+) -> pd.DataFrame:
+    """Residents and women of each cell in scope, and reports per 1,000 of each as shown."""
+    people = hexagon_population(
+        session, cells["i"], cells["j"], edge_m=edge, boroughs=query.selection.boroughs
+    )
+    rates = rates_per_1000(
+        cells["count"], cells["suppressed"], people["persons"], people["females"]
+    )
+    columns = pd.DataFrame(
+        {"residents": people["persons"].round(), "women": people["females"].round()}
+    ).join(rates)
+    columns.index = cells.index
+    return columns
+
+
 def _crime_note(rule: DisclosureRule | None) -> str:
     protection = f"; {rule.describe()}" if rule else ""
     return (
@@ -152,6 +174,8 @@ def hot_spot_cells(
     spots = hot_spots(cells["i"], cells["j"], exact, query.rule)
     frame = gpd.GeoDataFrame(spots, geometry=cells.geometry.array, crs=cells.crs)
     extra = describe_method(len(frame), query.rule)
+    frame = frame.join(_population_columns(session, query, frame, edge))
+    extra.append(POPULATION_NOTE)
     if with_crimes:
         frame = frame.join(_crime_columns(session, query, cells, edge))
         extra.append(_crime_note(query.rule))
@@ -241,6 +265,11 @@ def _properties(row: Any, with_crimes: bool) -> dict[str, Any]:
         "p_fdr": _number(row["p_fdr"], 4),
         # A missing class comes back from pandas as NaN; it is null in JSON.
         "class": row["class"] if isinstance(row["class"], str) else None,
+        "residents": _number(row["residents"]),
+        "women": _number(row["women"]),
+        "reports_per_1000_residents": _number(row["reports_per_1000_residents"], 2),
+        "reports_per_1000_women": _number(row["reports_per_1000_women"], 2),
+        "rate_withheld": row["rate_withheld"] if isinstance(row["rate_withheld"], str) else None,
     }
     if with_crimes:
         properties["crimes"] = _number(row["crimes"])
@@ -346,9 +375,12 @@ def get_hot_spots(
 ) -> JSONResponse:
     """Hexagons of the area with their counts and Getis-Ord Gi* hot-spot class (GeoJSON).
 
-    Each feature has ``i, j, count, suppressed, z, p, p_fdr, class`` (and ``crimes,
-    crimes_suppressed`` with ``crimes=true``); suppressed cells have ``count``, ``z``, ``p``,
-    ``p_fdr`` and ``class`` null. The top-level ``method`` says how it was made.
+    Each feature has ``i, j, count, suppressed, z, p, p_fdr, class``, the cell's residents
+    and women in scope (apportioned by area from ONS LSOA estimates) with
+    ``reports_per_1000_residents``, ``reports_per_1000_women`` and ``rate_withheld`` (and
+    ``crimes, crimes_suppressed`` with ``crimes=true``); suppressed cells have ``count``,
+    ``z``, ``p``, ``p_fdr``, ``class`` and the rates null. The top-level ``method`` says how
+    it was made.
     """
     answer = hot_spot_cells(session, query, edge, with_crimes=crimes)
     return JSONResponse(feature_collection(answer, query.rule), media_type="application/geo+json")
@@ -409,7 +441,15 @@ def hot_spot_map(
     crimes: WithCrimes = False,
 ) -> HTMLResponse:
     """The hot-spot map: hexagons by Gi* class, ward outlines, optional crimes, method note."""
+    return HTMLResponse(hot_spot_sheet(request, session, query, edge, crimes).html)
+
+
+def hot_spot_sheet(
+    request: Request, session: SessionDep, query: AggregateRequest, edge: int, crimes: bool
+) -> MapSheet:
+    """The hot-spot map page and the words of its printed sheet (the page and print call it)."""
     answer = hot_spot_cells(session, query, edge, with_crimes=crimes)
+    title = f"Hot spots of unsafe-place reports, {answer.edge_m} m hexagons"
     wards, credit = _map_context(session, query, with_crimes=crimes)
     crime_cells = answer.cells if crimes else None
     html = render_hot_spot_map(
@@ -418,7 +458,7 @@ def hot_spot_map(
         k=None if query.rule is None else query.rule.k,
         wards=wards,
         crimes=crime_cells,
-        title=f"Hot spots of unsafe-place reports, {answer.edge_m} m hexagons",
+        title=title,
         filters=answer.filters,
         note=answer.note,
         attribution=credit,
@@ -426,7 +466,7 @@ def hot_spot_map(
         tiles=request.app.state.tiles,
         controls=page_controls(request, session, edges=HEX_EDGES_M, export_path="/hotspots"),
     )
-    return HTMLResponse(html)
+    return MapSheet(html, title, sheet_period(session, query.selection), answer.note)
 
 
 @router.get(
@@ -441,14 +481,27 @@ def heatmap(
     crimes: WithCrimes = False,
 ) -> HTMLResponse:
     """The heatmap: a kernel density of the hexagon counts the caller may see."""
+    return HTMLResponse(heat_map_sheet(request, session, query, edge, bandwidth, crimes).html)
+
+
+def heat_map_sheet(
+    request: Request,
+    session: SessionDep,
+    query: AggregateRequest,
+    edge: int,
+    bandwidth: float | None,
+    crimes: bool,
+) -> MapSheet:
+    """The heatmap page and the words of its printed sheet (the page and print call it)."""
     heat = heat_surface(session, query, edge, bandwidth_m=bandwidth, with_crimes=crimes)
+    title = f"Heatmap of unsafe-place reports ({heat.edge_m} m hexagons, smoothed)"
     wards, credit = _map_context(session, query, with_crimes=crimes, simplify_m=HEATMAP_SIMPLIFY_M)
     html = render_heatmap(
         heat.surface,
         wards=wards,
         crimes=heat.crimes,
         k=None if query.rule is None else query.rule.k,
-        title=f"Heatmap of unsafe-place reports ({heat.edge_m} m hexagons, smoothed)",
+        title=title,
         filters=query.selection.describe(),
         note=heat.note,
         attribution=credit,
@@ -457,4 +510,4 @@ def heatmap(
         # The heatmap is smoothed from the hexagon counts; those are what it downloads.
         controls=page_controls(request, session, edges=HEX_EDGES_M, export_path="/hotspots"),
     )
-    return HTMLResponse(html)
+    return MapSheet(html, title, sheet_period(session, query.selection), heat.note)

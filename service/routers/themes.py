@@ -20,8 +20,9 @@ from fastapi.templating import Jinja2Templates
 from maps.charts import themes_chart, top_category_series
 from service.db import SessionDep
 from service.exports import download
-from service.method_note import method_note
+from service.method_note import Period, method_note
 from service.queries import themes as queries
+from service.queries.aggregates import AggregateFilter
 from service.queries.wards import require_active_ward_set
 from service.routers.aggregate_query import AggregateRequest, Aggregates
 from service.taxonomy import CATEGORIES, LABELS
@@ -64,6 +65,17 @@ class ThemesAnswer:
         return _month(self.counted.first_month), _month(self.counted.last_month)
 
 
+def _period(asked: AggregateFilter, counted: queries.ThemeCounts) -> Period:
+    """The themes' months: those asked for, or the default window (``theme_period``)."""
+    if asked.month_from and asked.month_to:
+        basis = "the months asked for"
+    elif asked.month_from or asked.month_to:
+        basis = "the month asked for and the default length of a themes period"
+    else:
+        basis = f"the latest {queries.DEFAULT_MONTHS} months, as no month was asked for"
+    return Period(counted.first_month, counted.last_month, basis)
+
+
 def _answer(session: SessionDep, query: Aggregates, kinds: Kinds) -> ThemesAnswer:
     counted = queries.theme_counts(session, query.selection, kinds=kinds)
     active = require_active_ward_set(session)
@@ -72,6 +84,7 @@ def _answer(session: SessionDep, query: Aggregates, kinds: Kinds) -> ThemesAnswe
         query.rule,
         unit=f"cells of one month, one ward ({active.name}), one category and one kind of source",
         synthetic_included=counted.synthetic_included,
+        period=_period(query.selection, counted),
     )
     note.insert(
         2,
