@@ -254,8 +254,8 @@ def rates_per_1000(
     --------
     >>> rates = rates_per_1000([25, float("nan"), 10, 10], [False, True, False, False],
     ...     [5000, 5000, 60, float("nan")], [2500, 2500, 30, float("nan")])
-    >>> rates["reports_per_1000_residents"].tolist()[0], rates["reports_per_1000_women"][0]
-    (5.0, 10.0)
+    >>> rates.loc[0, ["reports_per_1000_residents", "reports_per_1000_women"]].tolist()
+    [5.0, 10.0]
     >>> rates["rate_withheld"].tolist()
     [None, 'suppressed', 'too few residents', 'no population estimates']
 
@@ -273,10 +273,12 @@ def rates_per_1000(
     with np.errstate(divide="ignore", invalid="ignore"):
         per_resident = np.where(usable, shown / people * 1000, np.nan)
         per_woman = np.where(usable, shown / women * 1000, np.nan)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "reports_per_1000_residents": np.round(per_resident, decimals),
             "reports_per_1000_women": np.round(per_woman, decimals),
-            "rate_withheld": [w or None for w in withheld.tolist()],
         }
     )
+    # Object dtype keeps None (JSON null) rather than pandas' NaN for "no reason".
+    frame["rate_withheld"] = pd.Series([w or None for w in withheld.tolist()], dtype=object)
+    return frame

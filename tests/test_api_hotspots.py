@@ -350,7 +350,8 @@ def test_every_geometry_is_a_hexagon_of_the_grid(client, who):
     ]
     assert max(distances) < 0.2  # six decimals of a degree
     assert set(answer["features"][0]["properties"]) == {
-        "i", "j", "count", "suppressed", "z", "p", "p_fdr", "class"
+        "i", "j", "count", "suppressed", "z", "p", "p_fdr", "class", "residents", "women",
+        "reports_per_1000_residents", "reports_per_1000_women", "rate_withheld",
     }  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from geo.disclosure import DisclosureRule, protect
 from service.app import create_app
 from service.auth import Role
 from service.queries import demo, demo_walks
+from service.population_load import load_population
 from service.queries.reports import store_reports
 from service.settings import Settings
 from service.taxonomy import LABELS
@@ -52,6 +53,11 @@ FIGURES = {
     "count",
     "suppressed",
     "rate_per_km2",
+    "residents",
+    "women",
+    "reports_per_1000_residents",
+    "reports_per_1000_women",
+    "rate_withheld",
     "dark_share",
     "dark_suppressed",
     *(f"top_category_{n}{s}" for n in (1, 2, 3) for s in ("", "_label", "_count")),
@@ -105,6 +111,8 @@ def seeded_url(server_url: str, template_db: str) -> Iterator[str]:
                 "ORDER BY ST_Y(geom), ST_X(geom) LIMIT 20)"
             )
         )
+    # The bundled ONS estimates, so that every ward has its rates per 1,000 residents.
+    load_population(engine)
     engine.dispose()
     try:
         yield url
@@ -445,9 +453,12 @@ def test_the_csv_is_long_one_row_per_ward_and_measure(api, who) -> None:
         "suppressed",
         "notes",
     ]
-    assert len(table) == 25 * 8
+    assert len(table) == 25 * 12
     assert table.groupby("ward_code")["measure"].apply(list).map(tuple).unique().tolist() == [
-        ("count", "rate_per_km2", "dark_share") + ("top_category",) * 3 + ("walks", "concerns")
+        ("count", "rate_per_km2", "residents", "women")
+        + ("reports_per_1000_residents", "reports_per_1000_women", "dark_share")
+        + ("top_category",) * 3
+        + ("walks", "concerns")
     ]
     assert set(table["suppressed"]) == {"true", "false"}
     # One marker for a suppressed value: empty value, suppressed true; never a value beside it.
@@ -470,7 +481,7 @@ def test_the_csv_is_long_one_row_per_ward_and_measure(api, who) -> None:
 def test_a_supervisors_csv_marks_nothing_suppressed(api, who) -> None:
     answer = api.get("/wards/summary.csv", headers=who["supervisor"])
     table = pd.read_csv(io.BytesIO(answer.content), dtype=str, keep_default_na=False)
-    assert len(table) == 48 * 8
+    assert len(table) == 48 * 12
     assert set(table["suppressed"]) == {"false"}
     counts = table[table["measure"] == "count"]["value"].astype(int)
     assert counts.sum() == sum(

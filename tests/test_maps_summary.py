@@ -62,6 +62,9 @@ def exact() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     wards["dark"] = (wards["reports"] * rng.uniform(0.2, 0.9, n)).astype(int)
     wards["walks"] = np.where(np.arange(n) % 4 == 0, 12, 0)
     wards["concerns"] = rng.integers(0, 25, n)
+    # Residents apportioned to each ward; the last ward has too few for a rate.
+    wards["persons"] = np.where(np.arange(n) == n - 1, 60.0, rng.uniform(8000, 16000, n))
+    wards["females"] = wards["persons"] / 2
     rows = []
     for code, total in zip(wards["ward_code"], wards["reports"], strict=True):
         shares = (0.5, 0.3, 0.15, 0.05)
@@ -197,6 +200,8 @@ def test_the_tooltip_says_every_figure(page, protected) -> None:
         "Borough": "borough_name",
         "Reports": "reports_text",
         "Reports per km²": "rate_text",
+        "Reports per 1,000 residents": "per_resident_text",
+        "Reports per 1,000 women": "per_woman_text",
         "In the dark": "dark_text",
         "Top categories": "categories_text",
         "Walks held": "walks_text",
@@ -224,6 +229,15 @@ def test_the_tooltip_says_every_figure(page, protected) -> None:
     quiet = protected[protected["walks_suppressed"]].iloc[0]
     assert said(page, quiet.ward_code, "walks_text") == "fewer than 10"
     assert said(page, busy.ward_code, "ward_name") == busy.ward_name
+    # Rates per 1,000 from the rounded count shown; none for a suppressed or tiny ward.
+    assert said(page, busy.ward_code, "per_resident_text") == (
+        f"{busy['count'] / busy.residents * 1000:,.2f}"
+    )
+    assert said(page, busy.ward_code, "per_woman_text") == f"{busy.reports_per_1000_women:,.2f}"
+    assert said(page, hidden.ward_code, "per_resident_text") == "not shown"
+    tiny = protected.iloc[-1]
+    assert not tiny.suppressed
+    assert said(page, tiny.ward_code, "per_resident_text") == "not shown: too few residents"
 
 
 def test_the_panel_echoes_the_filters_and_the_method_note(page) -> None:

@@ -41,7 +41,14 @@ from maps.hotspots import render_hot_spot_map
 from maps.printing import MapSheet
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound
-from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download
+from service.exports import (
+    EXPORT_TYPES,
+    CsvLayout,
+    ExportFormat,
+    check_crs,
+    download,
+    hexagon_wide_csv,
+)
 from service.method_note import method_note, period_for
 from service.printing import sheet_period
 from service.queries import aggregates
@@ -55,6 +62,13 @@ router = APIRouter(tags=["hot spots"])
 Edge = Annotated[int, Query(description="hexagon edge in metres: 250, 500, 1000 or 2000")]
 WithCrimes = Annotated[
     bool, Query(description="also count police.uk crimes per hexagon (boroughs and months)")
+]
+Layout = Annotated[
+    CsvLayout,
+    Query(
+        description="CSV layout: long (a row per hexagon and thing counted) or wide (a row "
+        "per hexagon, a column per measure)"
+    ),
 ]
 Crs = Annotated[int, Query(description="CRS of the CSV's WKT and the GeoPackage: 4326 or 27700")]
 Bandwidth = Annotated[
@@ -197,6 +211,8 @@ class HeatSurface:
     crimes: gpd.GeoDataFrame | None
     edge_m: int
     note: list[str]
+    #: The hexagons whose counts are suppressed (polygons): the map hatches them.
+    suppressed: gpd.GeoDataFrame | None = None
 
 
 def heat_surface(
@@ -240,6 +256,7 @@ def heat_surface(
         crimes=crime_cells,
         edge_m=edge,
         note=_note(session, query, edge, extra=extra),
+        suppressed=cells.loc[suppressed, ["geometry"]] if query.rule is not None else None,
     )
 
 
@@ -399,11 +416,21 @@ def export_hot_spots(
     edge: Edge = 500,
     crimes: WithCrimes = False,
     crs: Crs = 4326,
+    layout: Layout = "long",
 ) -> Response:
-    """Download the hot spots: long-format CSV (WKT), GeoJSON (always WGS84) or GeoPackage."""
+    """Download the hot spots: CSV (WKT; long or wide), GeoJSON (always WGS84) or GeoPackage.
+
+    The long CSV has a row per hexagon and thing counted; the wide one (``layout=wide``) a row
+    per hexagon, a column per measure, a suppressed cell empty and named in the row's
+    ``Suppressed (empty) cells``.
+    """
     check_crs(crs)
+    if layout != "long" and fmt != "csv":
+        raise InvalidInput(f"layout={layout} is for the CSV: leave it out for {fmt}")
     answer = hot_spot_cells(session, query, edge, with_crimes=crimes)
-    if fmt == "csv":
+    if fmt == "csv" and layout == "wide":
+        body = hexagon_wide_csv(answer.cells, edge_m=answer.edge_m, note=answer.note, crs=crs)
+    elif fmt == "csv":
         body = _long_csv(answer, crs)
     elif fmt == "geojson":
         body = json.dumps(feature_collection(answer, query.rule)).encode()
@@ -500,6 +527,7 @@ def heat_map_sheet(
         heat.surface,
         wards=wards,
         crimes=heat.crimes,
+        suppressed=heat.suppressed,
         k=None if query.rule is None else query.rule.k,
         title=title,
         filters=query.selection.describe(),
