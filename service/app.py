@@ -19,11 +19,13 @@ from service.access_log import install_private_access_log
 from service.db import make_engine, require_migrated
 from service.errors import ProblemOnCrash, register_error_handlers
 from service.input_guard import InputGuard
+from service.printing import Printer
 from service.queries.retention import apply_retention
 from service.ratelimit import RateLimiter
 from service.routers import (
     audit,
     briefing,
+    emerging,
     evaluation,
     health,
     hotspots,
@@ -32,6 +34,7 @@ from service.routers import (
     maps,
     ogc,
     pages,
+    printing,
     reports,
     summaries,
     surveys,
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.tiles = tile_source(settings.tiles)
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
+    app.state.printer = Printer()
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
     # Added last runs first: a crash anywhere, the guard included, still answers problem+json.
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Fixed paths before the path parameters they resemble: /wards/summary before /wards/{code}.
     for module in (
         health,
+        printing,  # /maps/walks/{walk_id}.pdf before the walk map's /maps/walks/{walk_id}
         summaries,
         wards,
         reports,
@@ -133,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         surveys,
         live,
         briefing,
+        emerging,
         hotspots,
         themes,
         tiles,

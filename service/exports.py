@@ -16,6 +16,7 @@ from typing import Literal
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 from fastapi import Response
 
 from service.errors import InvalidInput
@@ -193,3 +194,49 @@ def wide_csv(
         c if c in (SUPPRESSED_CELLS, "Notes") else heading(c, headings) for c in table.columns
     ]
     return table.to_csv(index=False, na_rep="").encode()
+
+
+#: Headings of the hexagons' wide CSV; other columns (a trend, say) are headed from their names.
+HEXAGON_HEADINGS: dict[str, str] = {
+    "i": "Hexagon column (i)",
+    "j": "Hexagon row (j)",
+    "edge_m": "Hexagon edge (m)",
+    "count": "Reports",
+    "z": "Gi* z-score",
+    "p": "p-value",
+    "p_fdr": "p-value, false discovery rate adjusted",
+    "class": "Hot-spot class",
+    "crimes": "Police.uk crimes",
+}
+
+
+def hexagon_wide_csv(
+    cells: gpd.GeoDataFrame, *, edge_m: int, note: Sequence[str], crs: int, decimals: int = 6
+) -> bytes:
+    """The hexagons as a wide CSV: one row per hexagon, one column per measure, its outline.
+
+    ``cells`` is the hexagons as the caller may see them (EPSG:4326): ``i, j``, the measures
+    and their ``*suppressed`` flags. The outline is WKT in ``crs`` (``decimals`` of a degree
+    in 4326, centimetres in 27700).
+    """
+    outline = f"Outline (WKT, EPSG:{crs})"
+    wkt = shapely.to_wkt(
+        (cells.geometry.to_crs(crs) if crs != 4326 else cells.geometry).array,
+        rounding_precision=decimals if crs == 4326 else 2,
+    )
+    frame = pd.DataFrame(cells.drop(columns=cells.geometry.name))
+    frame.insert(2, "edge_m", edge_m)
+    for column in ("count", "crimes"):
+        if column in frame:
+            frame[column] = pd.array(frame[column].round(), dtype="Int64")
+    for column in ("z", "p", "p_fdr"):
+        if column in frame:
+            frame[column] = frame[column].round(4)
+    frame[outline] = wkt
+    return wide_csv(
+        frame,
+        names=("i", "j", "edge_m"),
+        headings={**HEXAGON_HEADINGS, outline: outline},
+        notes=" ".join(note),
+        facts=(outline,),
+    )

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from geo.reports import TIME_BANDS
 from maps.assets import MissingAsset, UnknownAsset, resolve_asset
 from maps.controls import MapControls, Option, time_band_options
+from maps.printing import MapSheet
 from maps.wards import render_ward_map
 from service.auth import EVERYONE, Allow
 from service.db import SessionDep
@@ -68,6 +69,11 @@ def ward_map(
     borough: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     """A map of the active wards with tooltips, legend, layer control and attribution."""
+    return HTMLResponse(ward_map_sheet(request, session, borough).html)
+
+
+def ward_map_sheet(request: Request, session: SessionDep, borough: str | None) -> MapSheet:
+    """The ward map page and the words of its printed sheet (the page and print call it)."""
     active, frame = wards_frame(session, borough=borough, simplify_m=MAP_SIMPLIFY_M)
     html = render_ward_map(
         frame,
@@ -78,7 +84,19 @@ def ward_map(
         # The ward map takes one borough (code or name); there is nothing else to filter.
         controls=page_controls(request, session, filters=False, printable=False),
     )
-    return HTMLResponse(html)
+    # Boundaries have no period of their own: the sheet names the ward set they come from.
+    shown = f"borough {borough}" if borough else "every borough of the ward set"
+    return MapSheet(
+        html,
+        f"Wards of the {active.name} ward set, by borough",
+        [f"Boundaries: the {active.name} ward set in force.", f"Showing: {shown}."],
+        [
+            f"Ward boundaries of the active ward set ({active.name}), each ward filled in "
+            f"its borough's colour; {len(frame)} wards shown. Outlines are simplified by "
+            f"{MAP_SIMPLIFY_M:g} m for drawing, which cannot be seen at this scale.",
+            "No reports are counted on this map.",
+        ],
+    )
 
 
 @router.get(ASSET_URL + "/{path:path}", operation_id="vendor_asset")

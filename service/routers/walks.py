@@ -14,6 +14,7 @@ from shapely import wkt
 
 from geo.gpx import route_from_gpx
 from geo.routes import InvalidRoute, check_route
+from maps.printing import MapSheet
 from maps.route_edit import render_route_editor
 from maps.routes import render_route_map
 from service import policy
@@ -424,6 +425,17 @@ def walk_map(
     """The walk's route coloured by what was reported along it, with concerns and crimes."""
     if principal.is_public:
         return RedirectResponse(f"/login?next=/maps/walks/{walk_id}", status_code=303)
+    return HTMLResponse(walk_map_sheet(request, session, principal, walk_id, within).html)
+
+
+def walk_map_sheet(
+    request: Request, session: SessionDep, principal: Principal, walk_id: uuid.UUID, within: float
+) -> MapSheet:
+    """The walk map page as this signed-in caller may see it, and its printed sheet's words.
+
+    The page and its print both call this, so a print shows the very route the caller's page
+    shows (trimmed for officers of other wards): route ends stay as secret on paper.
+    """
     view = walk_view(session, principal, walk_id)
     wkt_text = queries.walk_route_wkt(session, walk_id, view)
     exposure = route_exposure(session, wkt_text, within=within)
@@ -453,7 +465,18 @@ def walk_map(
         notes=notes,
         found=exposure["totals"],
     )
-    return HTMLResponse(html)
+    method = [
+        "The route is cut into 100 m stretches, each coloured by the reports, walk concerns and "
+        f"police.uk crimes within {within:g} m of it, measured on the British National Grid.",
+        "Reports are places where someone felt unsafe, not crimes; police.uk crimes are at "
+        "anonymised map points.",
+        *notes,
+    ]
+    period = [
+        "Period: every report, concern and police.uk crime held, of any month.",
+        f"Showing: within {within:g} m of the {view} route.",
+    ]
+    return MapSheet(html, "Walk route and what was reported along it", period, method)
 
 
 def _attribution(session: SessionDep, *, synthetic: bool = False) -> str:

@@ -1,0 +1,315 @@
+"""Printing map pages to A4 PNG and PDF in the machine's headless Chromium.
+
+A print is the caller's own map page (built by the page route's function, so it shows exactly
+what that caller may see) laid out by ``maps.printing`` and drawn by Chromium through
+Playwright. Chromium is given the page at a made-up origin that is never looked up: every
+request it makes is answered here, in-process — the page itself, Leaflet and its plugins from
+``maps/vendor`` (``maps.assets.resolve_asset``), base-map tiles from PostGIS — and anything else
+(an online tile server, a CDN) is refused, so a print makes no HTTP request to this service or
+anywhere else and works with no network at all.
+
+One browser per print: it starts in about half a second, holds nothing between prints and
+cannot be left in a bad state by one. At most ``slots`` prints run at once; Chromium takes a
+core and 150-250 MB while it draws.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from maps.assets import MissingAsset, UnknownAsset, resolve_asset
+from maps.printing import SHEET_PX, MapSheet, print_layout
+from service.errors import ServiceUnavailable
+from service.exports import PrintFormat
+from service.method_note import period_for
+from service.queries import osm
+from service.queries.aggregates import AggregateFilter
+
+log = logging.getLogger("walktalk.printing")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+#: Where Chromium thinks the page is. ``.invalid`` names never resolve (RFC 2606): were a
+#: request ever to slip past the handler, it would fail rather than reach anything.
+ORIGIN = "http://walktalk.invalid"
+ASSET_PREFIX = "/static/vendor/"
+_TILE = re.compile(r"/tiles/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt")
+#: PNG pixels per CSS pixel: 2246 by 1588 for the A4 sheet (about 190 dpi), sharp on screen and
+#: on paper, a few hundred kB to 2 MB.
+PNG_SCALE = 2
+LONDON = ZoneInfo("Europe/London")
+
+#: Reads one base-map tile: ``(z, x, y) -> Mapbox Vector Tile bytes``.
+TileReader = Callable[[int, int, int], bytes]
+
+
+def database_tiles(engine: Engine) -> TileReader:
+    """Base-map tiles read from PostGIS with a session of their own for each tile."""
+
+    def read(z: int, x: int, y: int) -> bytes:
+        with Session(engine) as session:
+            return osm.vector_tile(session, z, x, y)
+
+    return read
+
+
+def sheet_period(session: Session, selection: AggregateFilter) -> list[str]:
+    """A printed aggregate's period (always in months) and its filters in words.
+
+    The header of the sheet: the method note's period sentence, then the filters.
+    """
+    return [
+        period_for(session, selection).sentence(),
+        "Filters: " + "; ".join(selection.describe()) + ".",
+    ]
+
+
+class Printer:
+    """Prints map sheets with Chromium, a few at a time.
+
+    Parameters
+    ----------
+    executable : Path
+        Chromium's binary; Playwright never downloads a browser here.
+    slots : int
+        Prints drawn at once; others wait up to ``wait_s`` seconds for a slot.
+    timeout_s : float
+        How long a page may take to load and draw.
+
+    """
+
+    def __init__(
+        self,
+        executable: Path = CHROMIUM,
+        *,
+        slots: int = 2,
+        wait_s: float = 30.0,
+        timeout_s: float = 60.0,
+    ) -> None:
+        self.executable = executable
+        self.slots = slots
+        self.wait_s = wait_s
+        self.timeout_s = timeout_s
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def print(
+        self,
+        sheet: MapSheet,
+        fmt: PrintFormat,
+        *,
+        path: str,
+        query: str = "",
+        assets_dir: Path,
+        tiles: TileReader,
+    ) -> bytes:
+        """The sheet as an A4 landscape PNG or a one-page PDF.
+
+        Parameters
+        ----------
+        sheet : MapSheet
+            The caller's map page and the words around it.
+        fmt : "png" or "pdf"
+            What to make.
+        path : str
+            The page's path, e.g. ``/maps/hotspots``: relative links resolve against it.
+        query : str
+            The page's query string, so its scripts see the URL its page has.
+        assets_dir : Path
+            Where the npm-installed map assets are.
+        tiles : TileReader
+            Reads a base-map tile (from PostGIS: :func:`database_tiles`).
+
+        Raises
+        ------
+        ServiceUnavailable
+            Chromium is not installed or did not start, every print slot stayed busy, or the
+            page did not finish drawing in time.
+
+        """
+        if not self.executable.exists():
+            raise ServiceUnavailable(
+                f"printing maps needs Chromium at {self.executable}, which is not installed: "
+                "install it with `sudo apt-get install chromium` (Debian/Ubuntu)"
+            )
+        if not self._slots.acquire(timeout=self.wait_s):
+            raise ServiceUnavailable(
+                f"all {self.slots} print slots stayed busy for {self.wait_s:.0f} s: "
+                "try again in a minute"
+            )
+        started = time.perf_counter()
+        try:
+            page = print_layout(sheet, printed_at=datetime.now(LONDON))
+            url = f"{path}?{query}" if query else path
+            body = self._draw(page, fmt, path=path, url=url, assets_dir=assets_dir, tiles=tiles)
+        finally:
+            self._slots.release()
+        log.info("printed %s as %s in %.2f s", path, fmt, time.perf_counter() - started)
+        return body
+
+    def _draw(
+        self,
+        page_html: str,
+        fmt: PrintFormat,
+        *,
+        path: str,
+        url: str,
+        assets_dir: Path,
+        tiles: TileReader,
+    ) -> bytes:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+        from playwright.sync_api import sync_playwright
+
+        refused: list[str] = []
+        # Playwright answers requests on an event loop in this thread; the database refuses
+        # work there (service.db), so tiles are read on a thread of their own.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-tiles") as reader:
+            answer = _Answerer(page_html, path, assets_dir, tiles, reader, refused)
+            try:
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(
+                        executable_path=str(self.executable),
+                        args=list(CHROMIUM_FLAGS),
+                        headless=True,
+                    )
+                    try:
+                        return self._capture(browser, answer, fmt, url, refused)
+                    finally:
+                        browser.close()
+            except PlaywrightTimeout:
+                raise ServiceUnavailable(
+                    f"the map took more than {self.timeout_s:.0f} s to draw for printing: "
+                    "try again, or print a smaller area (fewer boroughs, larger cells)"
+                ) from None
+            except PlaywrightError as exc:
+                raise ServiceUnavailable(
+                    f"Chromium at {self.executable} could not print the map ({exc.message}); "
+                    "check that `chromium --headless` runs on this machine"
+                ) from None
+
+    def _capture(
+        self, browser: Any, answer: _Answerer, fmt: PrintFormat, url: str, refused: list[str]
+    ) -> bytes:
+        width, height = SHEET_PX
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=PNG_SCALE if fmt == "png" else 1,
+            java_script_enabled=True,
+        )
+        context.set_default_timeout(self.timeout_s * 1000)
+        try:
+            page = context.new_page()
+            page.route("**/*", answer)
+            page.goto(ORIGIN + url, wait_until="load")
+            # Tiles and images are fetched after the load event; the base map says when the
+            # tiles in view are drawn (maps/static/basemap.js), other pages have none.
+            page.wait_for_load_state("networkidle")
+            page.wait_for_function("() => !window.walktalkBasemap || window.walktalkBasemap.drawn")
+            if refused:
+                _say_what_was_not_printed(page, refused)
+            cut = page.evaluate("() => window.walktalkPrint.arrange()")
+            if cut:
+                log.warning("printed %s with words cut off in %s", url, ", ".join(cut))
+            if fmt == "png":
+                return bytes(page.screenshot(type="png"))
+            return bytes(
+                page.pdf(
+                    format="A4",
+                    landscape=True,
+                    print_background=True,
+                    prefer_css_page_size=True,
+                )
+            )
+        finally:
+            context.close()
+
+
+def _say_what_was_not_printed(page: Any, refused: list[str]) -> None:
+    hosts = sorted({urlsplit(url).netloc or url for url in refused})
+    page.evaluate(
+        """hosts => {
+            const p = document.createElement("p");
+            p.className = "print-refused";
+            p.textContent = "Not printed: what this page loads from " + hosts.join(", ") +
+                " (a print uses only what this service holds).";
+            document.querySelector(".print-panel").appendChild(p);
+        }""",
+        hosts,
+    )
+
+
+class _Answerer:
+    """Answers every request of the printed page, in-process; refuses what is not ours."""
+
+    def __init__(
+        self,
+        page_html: str,
+        path: str,
+        assets_dir: Path,
+        tiles: TileReader,
+        reader: ThreadPoolExecutor,
+        refused: list[str],
+    ) -> None:
+        self.page_html = page_html
+        self.path = path
+        self.assets_dir = assets_dir
+        self.tiles = tiles
+        self.reader = reader
+        self.refused = refused
+
+    def __call__(self, route: Any) -> None:
+        url = urlsplit(route.request.url)
+        if url.scheme == "data":
+            route.continue_()
+            return
+        if f"{url.scheme}://{url.netloc}" != ORIGIN:
+            self.refused.append(route.request.url)
+            route.abort("blockedbyclient")
+            return
+        if url.path == self.path:
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self.page_html)
+        elif url.path.startswith(ASSET_PREFIX):
+            self._asset(route, url.path[len(ASSET_PREFIX) :])
+        elif tile := _TILE.fullmatch(url.path):
+            self._tile(route, *(int(n) for n in tile.groups()))
+        else:
+            # Nothing else of this service is a map's resource; a page that needs more shows
+            # up here, in the log, rather than printing half drawn in silence.
+            log.warning("a printed page asked for %s, which prints do not serve", url.path)
+            route.fulfill(status=404, content_type="text/plain", body="not served to prints")
+
+    def _asset(self, route: Any, name: str) -> None:
+        try:
+            file = resolve_asset(name, self.assets_dir)
+        except (UnknownAsset, MissingAsset) as exc:
+            route.fulfill(status=404, content_type="text/plain", body=str(exc))
+            return
+        route.fulfill(status=200, path=str(file))
+
+    def _tile(self, route: Any, z: int, x: int, y: int) -> None:
+        if z > osm.MAX_ZOOM or x >= 2**z or y >= 2**z:
+            route.fulfill(status=404, content_type="text/plain", body="no such tile")
+            return
+        body = self.reader.submit(self.tiles, z, x, y).result()
+        route.fulfill(status=200, content_type="application/vnd.mapbox-vector-tile", body=body)

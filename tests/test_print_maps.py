@@ -1,0 +1,274 @@
+"""Map pages printed to A4 PNG and PDF (issue 10, item 8), opened as a reader would open them.
+
+The prints are drawn by the real headless Chromium on a fresh database with reports in it; the
+PDFs are read with pypdf (page size, text), the PNGs with Pillow (size, colours). Copies go
+to /tmp/shots/print-* for a person to look at.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from service.printing import Printer
+from service.queries import demo
+from service.settings import Settings
+from tests.walks import WATERLOO, walk_with_route
+
+pytestmark = pytest.mark.browser
+
+LAMBETH = "E09000022"
+SHOTS = Path("/tmp/shots")
+A4_LANDSCAPE_PT = (841.89, 595.28)
+#: The words every printed aggregate map carries, wherever the layout puts them.
+ATTRIBUTION = "Open Government Licence"
+METHOD = "not a crime"
+PERIOD = "Period:"
+
+
+@pytest.fixture
+def reports(app_settings: Settings) -> None:
+    """1,500 synthetic reports in Lambeth and Southwark, committed for the app's engine."""
+    engine = create_engine(app_settings.database_url or "")
+    with Session(engine) as session, session.begin():
+        demo.seed_reports(session, 1500, seed=10)
+    engine.dispose()
+
+
+@pytest.fixture
+def partner(issue_token: Callable[..., str]) -> dict[str, str]:
+    """A Lambeth council partner's headers."""
+    return {"Authorization": f"Bearer {issue_token('partner', boroughs=[LAMBETH])}"}
+
+
+def printed(client: TestClient, path: str, headers: dict[str, str], **params: Any) -> bytes:
+    """GET a print, check it is a download of the right type, keep a copy; its bytes."""
+    started = time.perf_counter()
+    answer = client.get(path, headers=headers, params=params)
+    took = time.perf_counter() - started
+    assert answer.status_code == 200, answer.text
+    fmt = path.rsplit(".", 1)[1]
+    assert answer.headers["content-type"] == {"png": "image/png", "pdf": "application/pdf"}[fmt]
+    assert answer.headers["content-disposition"].startswith("attachment; filename=")
+    assert answer.headers["content-disposition"].endswith(f'.{fmt}"')
+    SHOTS.mkdir(exist_ok=True)
+    name = path.strip("/").replace("/", "-").replace("maps-", "print-")
+    (SHOTS / name).write_bytes(answer.content)
+    print(f"{path}: {took:.2f} s, {len(answer.content):,} bytes")
+    return answer.content
+
+
+def pdf_text(body: bytes) -> tuple[PdfReader, str]:
+    """The PDF and the text of its pages, with runs of spaces and line ends made one space."""
+    reader = PdfReader(io.BytesIO(body))
+    words = " ".join(page.extract_text() for page in reader.pages)
+    return reader, " ".join(words.split())
+
+
+def assert_one_a4_landscape_page(reader: PdfReader) -> None:
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(A4_LANDSCAPE_PT[0], abs=1)
+    assert float(box.height) == pytest.approx(A4_LANDSCAPE_PT[1], abs=1)
+
+
+def assert_a4_picture_of_a_map(body: bytes, *, coloured: float = 0.0) -> np.ndarray:
+    """The PNG's pixels, after checking it is an A4 sheet with a drawn map on it.
+
+    ``coloured`` is the least share of the map's area in strong colours (choropleth classes).
+    """
+    image = Image.open(io.BytesIO(body))
+    assert image.format == "PNG"
+    width, height = image.size
+    assert width >= 1700
+    assert width / height == pytest.approx(2**0.5, rel=0.01)
+    # The map's frame: left two thirds of the sheet, under the header.
+    pixels = np.asarray(image.convert("RGB"), dtype=int)
+    frame = pixels[height // 6 : height * 9 // 10, width // 20 : width * 2 // 3]
+    colours = {tuple(p) for p in frame[::3, ::3].reshape(-1, 3)}
+    assert len(colours) > 100, f"{len(colours)} colours: the map looks blank"
+    # Hexagons or wards cover much of it: not Leaflet's empty grey (#dddddd) nor white.
+    drawn = (np.abs(frame - 221).max(axis=2) > 8) & (frame.min(axis=2) < 250)
+    assert drawn.mean() > 0.15, f"only {drawn.mean():.0%} of the map is drawn"
+    strong = (frame.max(axis=2) - frame.min(axis=2)) > 40
+    assert strong.mean() >= coloured, f"only {strong.mean():.1%} of the map is coloured"
+    return pixels
+
+
+# --- the hot-spot map and the ward summary, as a partner prints them -------------------------
+
+
+def test_the_hot_spot_map_prints_as_one_a4_pdf_page_that_says_what_it_shows(
+    client: TestClient, reports: None, partner: dict[str, str]
+) -> None:
+    reader, words = pdf_text(
+        printed(client, "/maps/hotspots.pdf", partner, month_from="2025-01", dark="true")
+    )
+    assert_one_a4_landscape_page(reader)
+    assert "Hot spots of unsafe-place reports, 500 m hexagons" in words
+    # The period in words, and the filters.
+    assert "Period: January 2025 to" in words
+    assert "after dark only" in words
+    assert "Lambeth (E09000022)" in words
+    # The legend's words, moved from the map into the panel.
+    assert "Hot spots of reports (Getis-Ord Gi*)" in words
+    assert "Suppressed: fewer than 10 reports" in words
+    assert "Hot spot, 99% confidence" in words or "99 % confidence" in words
+    # North arrow, scale bar, credit, method note, when it was printed.
+    assert " N " in f" {words} "
+    assert re.search(r"\b\d+ (m|km)\b", words), "no scale bar label"
+    assert ATTRIBUTION in words
+    assert METHOD in words and "Disclosure control" in words
+    assert "Printed " in words
+
+
+def test_the_hot_spot_map_prints_as_an_a4_png_of_the_map(
+    client: TestClient, reports: None, partner: dict[str, str]
+) -> None:
+    assert_a4_picture_of_a_map(printed(client, "/maps/hotspots.png", partner, edge=1000))
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "png"])
+def test_the_ward_summary_prints_for_a_partner(
+    client: TestClient, reports: None, partner: dict[str, str], fmt: str
+) -> None:
+    if fmt == "png":
+        # Every ward of Lambeth with ten or more reports is filled by its class.
+        assert_a4_picture_of_a_map(
+            printed(client, "/maps/wards/summary.png", partner), coloured=0.2
+        )
+        return
+    body = printed(client, "/maps/wards/summary.pdf", partner, category="poor_lighting")
+    reader, words = pdf_text(body)
+    assert_one_a4_landscape_page(reader)
+    assert "Ward summary: unsafe-place reports by ward" in words
+    assert PERIOD in words and "Poor or no street lighting" in words
+    assert "Reports per km²" in words or "Reports per km2" in words
+    assert "Suppressed" in words or "suppressed" in words
+    assert ATTRIBUTION in words and METHOD in words
+    assert " N " in f" {words} "
+
+
+def test_the_heatmap_and_the_ward_map_print_too(
+    client: TestClient, reports: None, partner: dict[str, str]
+) -> None:
+    _, heat = pdf_text(printed(client, "/maps/heatmap.pdf", partner))
+    assert "Heatmap of unsafe-place reports" in heat and PERIOD in heat
+    assert "Gaussian kernel density" in heat and ATTRIBUTION in heat
+    reader, wards = pdf_text(printed(client, "/maps/wards.pdf", partner, borough=LAMBETH))
+    assert_one_a4_landscape_page(reader)
+    assert "Wards of the" in wards and "Boundaries:" in wards and "Lambeth" in wards
+    assert "No reports are counted on this map." in wards and ATTRIBUTION in wards
+
+
+# --- the walk map: only for those who may see the page, as they see it ------------------------
+
+
+def test_the_walk_map_prints_only_for_officers_and_as_their_page_shows_it(
+    client: TestClient, people: dict[str, dict[str, str]]
+) -> None:
+    walk = walk_with_route(client, people)
+    path = f"/maps/walks/{walk['id']}.pdf"
+
+    public = client.get(path, follow_redirects=False)
+    assert public.status_code == 303
+    assert public.headers["location"] == f"/login?next={path}"
+    partner = client.get(path, headers=people["partner"])
+    assert partner.status_code == 403
+    assert partner.headers["content-type"] == "application/problem+json"
+
+    _, own = pdf_text(printed(client, path, people["waterloo"]))
+    assert "Walk route and what was reported along it" in own
+    assert "within 50 m of the full route" in own
+    assert "Route trimmed" not in own
+    # An officer of another ward prints what her page shows: the trimmed route, said so.
+    _, other = pdf_text(printed(client, path, people["bankside"], within=100))
+    assert "within 100 m of the trimmed route" in other
+    assert "Route trimmed: both ends are hidden for officers of other wards." in other
+    assert WATERLOO not in other or "Waterloo" in other  # ward names, never more
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "words"),
+    [
+        ("/maps/hotspots.pdf", {"month_from": "2026-13"}, "month_from must be a month"),
+        ("/maps/wards/summary.png", {"category": "ghosts"}, "unknown category ghosts"),
+        ("/maps/heatmap.pdf", {"edge": 333}, "333"),
+        ("/maps/hotspots.gif", {}, "png"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_is_drawn(
+    client: TestClient, partner: dict[str, str], path: str, params: dict[str, Any], words: str
+) -> None:
+    answer = client.get(path, headers=partner, params=params)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert words in answer.text
+
+
+def test_a_missing_chromium_is_a_503_that_says_what_to_install(
+    client: TestClient, partner: dict[str, str]
+) -> None:
+    client.app.state.printer = Printer(Path("/nonexistent/chromium"))  # type: ignore[attr-defined]
+    answer = client.get("/maps/wards.pdf", headers=partner)
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    detail = answer.json()["detail"]
+    assert "/nonexistent/chromium" in detail and "apt-get install chromium" in detail
+
+
+# --- the contract: each print takes what its page takes -------------------------------------
+
+PAGES = {
+    "/maps/wards": "/maps/wards.{fmt}",
+    "/maps/wards/summary": "/maps/wards/summary.{fmt}",
+    "/maps/hotspots": "/maps/hotspots.{fmt}",
+    "/maps/heatmap": "/maps/heatmap.{fmt}",
+    "/maps/walks/{walk_id}": "/maps/walks/{walk_id}.{fmt}",
+}
+
+
+def _routes(routes: Sequence[Any]) -> Iterator[Any]:
+    # Newer FastAPI keeps an included router as one node wrapping it (as tests/test_api_roles).
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _routes(inner.routes) if inner is not None else (route,)
+
+
+def _query_names(route: APIRoute) -> set[str]:
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(p.alias for p in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return names
+
+
+def test_every_map_page_has_a_print_taking_the_same_query(client: TestClient) -> None:
+    ordered = [r for r in _routes(client.app.router.routes) if isinstance(r, APIRoute)]  # type: ignore[attr-defined]
+    routes = {r.path: r for r in ordered}
+    for page, print_path in PAGES.items():
+        assert print_path in routes, f"no print route for {page}"
+        assert _query_names(routes[print_path]) == _query_names(routes[page]), page
+        assert not routes[print_path].include_in_schema
+    # The print routes come first: /maps/walks/<id>.pdf is not a walk id.
+    paths = [r.path for r in ordered]
+    assert paths.index("/maps/walks/{walk_id}.{fmt}") < paths.index("/maps/walks/{walk_id}")
+    assert inspect.getdoc(routes["/maps/hotspots.{fmt}"].endpoint)
