@@ -25,6 +25,12 @@ VENDOR_DIR: Path = Path(__file__).parent / "vendor" / "node_modules"
 #: URL segment under which files of the installed folium package are served.
 FOLIUM_PACKAGE = "folium"
 
+#: URL segment under which the service's own map scripts (``maps/static``) are served.
+OWN_PACKAGE = "walktalk"
+OWN_DIR: Path = Path(__file__).parent / "static"
+#: The files of :data:`OWN_DIR` that are served: the vector base map for non-Folium pages.
+OWN_FILES: frozenset[str] = frozenset({"basemap.js"})
+
 INSTALL_COMMAND = "npm ci --prefix maps/vendor"
 
 # Web files only: browsers fetch scripts, styles, the images and fonts those styles point at, and
@@ -110,6 +116,10 @@ CDN_ASSETS: dict[str, LocalAsset | None] = {
     # installed wheel is the one that matches the Python side.
     "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": (  # noqa: E501
         LocalAsset(FOLIUM_PACKAGE, "templates/leaflet_heat.min.js")
+    ),
+    # maps.basemap.VectorBaseMap: the service's own vector tiles drawn in the browser.
+    "https://unpkg.com/leaflet.vectorgrid@1.3.0/dist/Leaflet.VectorGrid.bundled.min.js": (
+        LocalAsset("leaflet.vectorgrid", "dist/Leaflet.VectorGrid.bundled.min.js")
     ),
 }
 
@@ -230,7 +240,8 @@ def resolve_asset(relpath: str, vendor_dir: Path = VENDOR_DIR) -> Path:
     """Find the file behind a local asset URL, refusing anything outside the served packages.
 
     Only web files (scripts, styles, images, fonts, source maps) inside the packages of
-    :data:`VENDOR_PACKAGES` are served, plus the few folium-package files in :data:`CDN_ASSETS`.
+    :data:`VENDOR_PACKAGES` are served, plus the few folium-package files in :data:`CDN_ASSETS`
+    and the service's own scripts (:data:`OWN_FILES`, under ``walktalk/``).
 
     Parameters
     ----------
@@ -268,6 +279,11 @@ def resolve_asset(relpath: str, vendor_dir: Path = VENDOR_DIR) -> Path:
     inner = "/".join(parts[package_len:])
     if not inner:
         raise UnknownAsset(f"{relpath!r} is not a served map asset: it names no file")
+
+    if package == OWN_PACKAGE:
+        if inner not in OWN_FILES:
+            raise UnknownAsset(f"{relpath!r} is not a served map asset: not a map script")
+        return _existing_file(OWN_DIR, inner, relpath, installed_by="git (maps/static)")
 
     if package == FOLIUM_PACKAGE:
         if inner not in _FOLIUM_FILES:

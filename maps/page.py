@@ -8,15 +8,20 @@ from collections.abc import Sequence
 from typing import cast
 
 import folium
-from branca.element import Figure
+from branca.element import Element, Figure
 from folium.map import FitBounds
 
 from maps.assets import UnknownAsset, localise_assets
+from maps.basemap import NoBaseMapNotice, VectorBaseMap
 from maps.tiles import TileSource
 
 #: Where a map with nothing to fit to opens: central London (Charing Cross).
 LONDON_CENTRE = (51.5073, -0.1276)
 LONDON_ZOOM = 11
+
+# A long attribution line (OpenStreetMap's and the boundaries' credits) wraps instead of
+# running under the scale bar in the opposite corner and hiding it.
+_PAGE_CSS = "<style>.leaflet-bottom.leaflet-right { max-width: calc(100% - 130px); }</style>"
 
 # A <script src> or <link href> that still points off this server. Tile URLs live inside the
 # map's JavaScript, not in such tags, so they do not match.
@@ -34,7 +39,9 @@ def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
     title : str
         The page's ``<title>``, plain text.
     tiles : TileSource or None
-        The base map; ``None`` leaves the background blank (works with no internet).
+        The base map: vector tiles (the service's own, drawn under the overlays with street
+        names above them), raster tiles, or ``None``, which leaves the background blank and
+        puts a notice on the map saying how to get a base map.
 
     """
     m = folium.Map(
@@ -46,8 +53,14 @@ def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
         attribution_control=True,
     )
     # branca writes the title into the page unescaped.
-    cast(Figure, m.get_root()).title = html.escape(title)
-    if tiles is not None:
+    figure = cast(Figure, m.get_root())
+    figure.title = html.escape(title)
+    figure.header.add_child(Element(_PAGE_CSS), name="walktalk_page_css")
+    if tiles is None:
+        NoBaseMapNotice().add_to(m)
+    elif tiles.kind == "vector":
+        VectorBaseMap(tiles).add_to(m)
+    else:
         folium.TileLayer(
             tiles=tiles.url,
             attr=tiles.attribution,
@@ -85,6 +98,8 @@ def render_page(m: folium.Map, *, asset_url: str) -> str:
     """
     localise_assets(m, asset_url)
     page: str = m.get_root().render()
+    # branca's page has no language; screen readers need it to choose a voice (WCAG 3.1.1).
+    page = page.replace("<html>", '<html lang="en-GB">', 1)
     remote = sorted(set(_REMOTE_ASSET_TAG.findall(page)))
     if remote:
         raise UnknownAsset(

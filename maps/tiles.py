@@ -2,29 +2,43 @@
 
 The setting is one of:
 
-* ``"osm"`` (the default): OpenStreetMap's standard tiles;
-* ``"none"``: no base map; the maps draw their own layers on a blank background, which works with
-  no internet at all;
-* ``"URL|attribution"``: a tile server of the force's own, e.g.
+* ``"local"`` (the default): the service's own vector tiles at ``/tiles/{z}/{x}/{y}.mvt``
+  (streets, parks and water from the OpenStreetMap extracts loaded with ``walktalk osm load``,
+  ward and borough lines), drawn in the browser; works with no internet at all;
+* ``"osm"``: OpenStreetMap's standard raster tiles, online;
+* ``"none"``: no base map; the maps draw their own layers on a blank background and say so;
+* ``"URL|attribution"``: a raster tile server of the force's own, e.g.
   ``"https://tiles.example.police.uk/{z}/{x}/{y}.png|© Ordnance Survey"``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
 class TileSource:
-    """A raster tile server: the name in the layer control, a URL template and its attribution.
+    """A tile server: the name in the layer control, a URL template, attribution and kind.
 
     ``attribution`` is HTML, shown as it is in the map's attribution line; it comes from the
-    service's settings, never from users.
+    service's settings, never from users. ``kind`` is ``"raster"`` for image tiles (Leaflet's
+    tile layer) or ``"vector"`` for Mapbox Vector Tiles, which the pages draw themselves
+    (:mod:`maps.basemap`).
     """
 
     name: str
     url: str
     attribution: str
+    kind: Literal["raster", "vector"] = "raster"
+
+    def page_config(self) -> dict[str, str]:
+        """What a page's own script needs to draw this source (the report form, the live walk).
+
+        Vector sources are drawn by ``walktalkBaseMap`` from ``{asset_url}/walktalk/basemap.js``
+        after Leaflet.VectorGrid; raster ones by ``L.tileLayer``.
+        """
+        return {"url": self.url, "attribution": self.attribution, "kind": self.kind}
 
 
 OPENSTREETMAP = TileSource(
@@ -36,6 +50,17 @@ OPENSTREETMAP = TileSource(
     ),
 )
 
+#: The service's own vector tiles (``service/routers/tiles.py``); ODbL asks for the credit.
+LOCAL = TileSource(
+    name="Streets (OpenStreetMap)",
+    url="/tiles/{z}/{x}/{y}.mvt",
+    attribution=(
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors (ODbL)"
+    ),
+    kind="vector",
+)
+
 _CUSTOM_NAME = "Base map"
 
 
@@ -45,8 +70,8 @@ def tile_source(setting: str) -> TileSource | None:
     Parameters
     ----------
     setting : str
-        ``"osm"``, ``"none"`` or ``"URL|attribution"`` (case and surrounding spaces of the
-        keywords do not matter).
+        ``"local"``, ``"osm"``, ``"none"`` or ``"URL|attribution"`` (case and surrounding
+        spaces of the keywords do not matter).
 
     Raises
     ------
@@ -56,6 +81,8 @@ def tile_source(setting: str) -> TileSource | None:
 
     Examples
     --------
+    >>> tile_source("local").kind
+    'vector'
     >>> tile_source("osm").name
     'OpenStreetMap'
     >>> tile_source("none") is None
@@ -65,13 +92,15 @@ def tile_source(setting: str) -> TileSource | None:
 
     """
     keyword = setting.strip().lower()
+    if keyword == "local":
+        return LOCAL
     if keyword == "osm":
         return OPENSTREETMAP
     if keyword == "none":
         return None
     if "|" not in setting:
         raise ValueError(
-            f"tiles setting {setting!r} is not 'osm', 'none' or 'URL|attribution' "
+            f"tiles setting {setting!r} is not 'local', 'osm', 'none' or 'URL|attribution' "
             "(e.g. 'https://tiles.example.org/{z}/{x}/{y}.png|© Example')"
         )
     url, attribution = (part.strip() for part in setting.split("|", 1))

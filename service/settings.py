@@ -52,8 +52,11 @@ class Settings(BaseSettings):
         description="key for hashing tokens and sessions; empty: generated once under home",
     )
     tiles: str = Field(
-        default="osm",
-        description='base map: "osm", "none" (offline), or "URL-template|attribution"',
+        default="local",
+        description=(
+            'base map: "local" (the service\'s own vector tiles from `walktalk osm load`, '
+            'offline), "osm" (online raster), "none", or "URL-template|attribution" (raster)'
+        ),
     )
     assets_dir: Path | None = Field(
         default=None, description="folder of npm-installed map assets; empty: maps/vendor"

@@ -50,9 +50,9 @@ def test_a_url_without_z_x_y_is_refused_naming_what_is_missing(setting, names):
 @pytest.mark.parametrize(
     ("setting", "says"),
     [
-        ("", "is not 'osm', 'none' or 'URL|attribution'"),
-        ("openstreetmap", "is not 'osm', 'none' or 'URL|attribution'"),
-        ("https://tiles.example.org/{z}/{x}/{y}.png", "is not 'osm', 'none'"),
+        ("", "is not 'local', 'osm', 'none' or 'URL|attribution'"),
+        ("openstreetmap", "is not 'local', 'osm', 'none' or 'URL|attribution'"),
+        ("https://tiles.example.org/{z}/{x}/{y}.png", "is not 'local', 'osm', 'none'"),
         ("https://tiles.example.org/{z}/{x}/{y}.png|  ", "gives no attribution"),
         ("ftp://tiles.example.org/{z}/{x}/{y}.png|© Example", "must start with https://"),
         ("javascript:{z}{x}{y}|© Example", "must start with https://"),

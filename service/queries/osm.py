@@ -51,6 +51,11 @@ def _geom(column: str) -> str:
     return f"ST_AsMVTGeom(ST_Transform({column}, 3857), e.box, {EXTENT}, 64, true) AS geom"
 
 
+# Out of town, a whole borough's side streets in one tile would be a grey smear and megabytes:
+# below zoom 13 only through roads, below 11 only the main ones.
+_MAJOR = "'motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link'"
+_MIDDLE = "'secondary', 'secondary_link', 'tertiary', 'tertiary_link'"
+
 # Small features are left out at low zooms, where they would be specks; names from zoom 14.
 _TILE = text(
     "WITH e AS (SELECT ST_TileEnvelope(:z, :x, :y) AS box, "
@@ -73,7 +78,9 @@ _TILE = text(
                 f"SELECT f.kind, f.highway, f.lit, CASE WHEN :z >= 14 THEN f.name END AS name, "
                 f"{_geom('f.geom')} FROM osm_features f, e "
                 "WHERE f.kind IN ('street', 'path') AND f.geom && e.box4326 "
-                "AND (:z >= 13 OR f.kind = 'street')",
+                "AND (:z >= 14 OR f.kind = 'street') "
+                f"AND (:z >= 13 OR f.highway IN ({_MAJOR}) "
+                f"OR (:z >= 11 AND f.highway IN ({_MIDDLE})))",
             ),
             _layer(
                 "lamps",

@@ -56,7 +56,7 @@ def live_walk(
         "concernsUrl": f"/walks/{walk_id}/concerns",
         "routeUrl": f"/walks/{walk_id}/route",
         "loginUrl": f"/login?next=/walks/{walk_id}/live",
-        "tiles": {"url": tiles.url, "attribution": tiles.attribution} if tiles else None,
+        "tiles": tiles.page_config() if tiles else None,
         "attribution": require_active_ward_set(session).attribution,
         "ward": json.loads(outline[["code", "name", "geometry"]].to_json()),
         "categories": {c.slug: c.label for c in CATEGORIES},

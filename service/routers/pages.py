@@ -75,7 +75,7 @@ def report_form(request: Request, session: SessionDep, principal: Anyone) -> HTM
     tiles = request.app.state.tiles
     active = require_active_ward_set(session)
     config = {
-        "tiles": {"url": tiles.url, "attribution": tiles.attribution} if tiles else None,
+        "tiles": tiles.page_config() if tiles else None,
         "attribution": active.attribution,
     }
     return templates.TemplateResponse(

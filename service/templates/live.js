@@ -138,7 +138,9 @@
   // -- the map ---------------------------------------------------------------------------------
 
   var map = L.map("map");
-  if (config.tiles) {
+  if (config.tiles && config.tiles.kind === "vector") {
+    walktalkBaseMap(map, config.tiles);  // the service's own streets, offline
+  } else if (config.tiles) {
     L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19 })
       .addTo(map);
   }

@@ -1,0 +1,194 @@
+"""The offline base map in the real headless Chromium: streets and their names drawn, offline.
+
+The bundled SE1 extracts (``data/osm``) are loaded with ``walktalk osm load`` into a fresh
+database and the pages are served by uvicorn with ``WALKTALK_TILES=local``. The map is moved
+to St George's Road by Elephant & Castle, the part of SE1 (beside Waterloo) the extract covers,
+at zoom 16. Streets are checked as pixels on the canvas, names through the base map's record
+of what it drew, and every request must stay on the server. Screenshots go to /tmp/shots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.settings import Settings
+from tests.browser import watched_page
+
+pytestmark = pytest.mark.browser
+
+OSM = sorted((Path(__file__).parents[1] / "data" / "osm").glob("*.osm"))
+AXE = Path(__file__).parents[1] / "maps" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = Path("/tmp/shots")
+ST_GEORGES_ROAD = (51.4960, -0.1050)
+
+# Every map page, as a public visitor sees it (the walk pages need a walk; see below).
+PUBLIC_PAGES = ["/maps/hotspots", "/maps/heatmap", "/maps/wards/summary", "/maps/wards"]
+
+
+@pytest.fixture
+def app_settings(fresh_db: str, settings_for: Callable[..., Settings]) -> Settings:
+    return settings_for(fresh_db, tiles="local")
+
+
+@pytest.fixture
+def loaded(walktalk: Callable[..., tuple[int, str, str]], app_settings: Settings) -> None:
+    code, out, err = walktalk("osm", "load", *map(str, OSM))
+    assert code == 0, err
+    assert "st_georges_cycletrack.osm: 246 streets" in out
+
+
+def open_at(
+    page: Any, url: str, *, zoom: int = 16, at: tuple[float, float] = ST_GEORGES_ROAD
+) -> None:
+    """Open ``url``, move its map to ``at`` and wait until the base map has drawn every tile."""
+    response = page.goto(url)
+    assert response.status == 200, url
+    page.wait_for_function("() => window.walktalkBasemap && window.walktalkBasemap.layer")
+    page.evaluate(
+        """([lat, lon, zoom]) => {
+            const name = Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k));
+            window.walktalkBasemap.labels = [];
+            window[name].setView([lat, lon], zoom, {animate: false});
+        }""",
+        [at[0], at[1], zoom],
+    )
+    page.wait_for_timeout(100)  # the new view's tiles are asked for on the next frame
+    page.wait_for_function("() => window.walktalkBasemap.drawn", timeout=20_000)
+
+
+# Counts, over the canvases of one pane, of pixels drawn opaque and white (street fill), and
+# of pixels drawn at all. The canvases hold only what the base map drew: the page's background
+# colour is CSS behind them, and overlays and controls are other elements.
+PIXELS = """(pane) => {
+    let white = 0, drawn = 0, dark = 0;
+    for (const canvas of document.querySelectorAll(`.leaflet-${pane}-pane canvas`)) {
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 0; i < data.length; i += 4) {
+            if (data[i + 3] < 200) continue;
+            drawn++;
+            if (data[i] >= 250 && data[i + 1] >= 250 && data[i + 2] >= 250) white++;
+            if (data[i] < 80 && data[i + 1] < 80 && data[i + 2] < 80) dark++;
+        }
+    }
+    return {white, drawn, dark};
+}"""
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str, loaded: None) -> Iterator[Any]:
+    with watched_page(browser, live_server, width=1280, height=800) as opened:
+        yield opened
+
+
+def test_the_ward_map_draws_streets_and_their_names_offline(page: Any, live_server: str) -> None:
+    open_at(page, f"{live_server}/maps/wards")
+    SHOTS.mkdir(exist_ok=True)
+    page.locator(".folium-map").screenshot(path=str(SHOTS / "basemap-wards-1280.png"))
+    labels = page.evaluate("() => window.walktalkBasemap.labels.map(l => l.name)")
+    assert {"St George's Road", "Lambeth Road", "Elliott's Row", "Oswin Street"} <= set(labels)
+    # Once per tile each: a name is never drawn twice on one tile.
+    per_tile = page.evaluate(
+        "() => window.walktalkBasemap.labels.map(l => `${l.z}/${l.x}/${l.y}/${l.name}`)"
+    )
+    assert len(per_tile) == len(set(per_tile))
+    streets = page.evaluate(PIXELS, "basemap")
+    # White street fill over thousands of pixels (4,600 here), and parks, casings and paths besides.
+    assert streets["white"] > 2_000 and streets["drawn"] > 2 * streets["white"], streets
+    names = page.evaluate(PIXELS, "basemap-names")
+    # Dark letters in white halos, in their own pane above the overlays.
+    assert names["dark"] > 500 and names["white"] > names["dark"], names
+    credit = page.locator(".leaflet-control-attribution").inner_text()
+    assert "OpenStreetMap contributors (ODbL)" in credit
+    tiles = page.evaluate(
+        "() => performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/tiles/'))"
+    )
+    assert tiles and all(t.startswith(f"{live_server}/tiles/16/") for t in tiles[-4:])
+    assert page.problems == []
+
+
+def test_far_from_the_extract_the_base_map_is_only_boundaries(page: Any, live_server: str) -> None:
+    open_at(page, f"{live_server}/maps/wards", at=(51.60, -0.30))
+    assert page.evaluate("() => window.walktalkBasemap.labels.length") == 0
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_every_public_map_page_draws_the_base_map_under_its_overlays(
+    page: Any, live_server: str, path: str
+) -> None:
+    open_at(page, f"{live_server}{path}")
+    assert "St George's Road" in page.evaluate(
+        "() => window.walktalkBasemap.labels.map(l => l.name)"
+    )
+    panes = page.evaluate(
+        """() => {
+            const z = name => Number(getComputedStyle(document.querySelector(
+                '.leaflet-' + name + '-pane')).zIndex);
+            return [z('basemap'), z('overlay'), z('basemap-names'), z('marker')];
+        }"""
+    )
+    streets, overlays, names, markers = panes
+    assert streets < overlays < names < markers
+    name = path.strip("/").replace("/", "-")
+    page.screenshot(path=str(SHOTS / f"basemap-{name}-1280.png"))
+    assert page.problems == []
+
+
+def test_on_a_phone_the_names_are_drawn_and_axe_finds_nothing_serious(
+    browser: Any, live_server: str, loaded: None
+) -> None:
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is not installed at {AXE}: run `npm ci --prefix maps/vendor`")
+    with watched_page(browser, live_server, width=390, height=844) as phone:
+        open_at(phone, f"{live_server}/maps/hotspots", zoom=17)
+        assert phone.evaluate("() => window.walktalkBasemap.labels.length") > 0
+        SHOTS.mkdir(exist_ok=True)
+        phone.screenshot(path=str(SHOTS / "basemap-hotspots-390.png"))
+        phone.add_script_tag(path=str(AXE))
+        found = phone.evaluate("() => axe.run(document).then(r => r.violations)")
+        serious = [v["id"] for v in found if v["impact"] in ("serious", "critical")]
+        assert serious == []
+        assert phone.problems == []
+
+
+def test_with_no_base_map_the_map_says_so_and_how_to_set_one(
+    browser: Any, fresh_db: str, settings_for: Callable[..., Settings]
+) -> None:
+    from service.app import create_app
+    from tests.conftest import serving
+
+    with (
+        serving(create_app(settings_for(fresh_db, tiles="none"))) as server,
+        watched_page(browser, server) as opened,
+    ):
+        assert opened.goto(f"{server}/maps/wards").status == 200
+        notice = opened.locator(".basemap-missing")
+        notice.wait_for()
+        assert "No base map" in notice.inner_text()
+        assert "WALKTALK_TILES=local" in notice.inner_text()
+        assert opened.evaluate("() => window.walktalkBasemap === undefined")
+        assert opened.problems == []
+
+
+def test_the_report_form_draws_the_same_streets(page: Any, live_server: str) -> None:
+    page.goto(f"{live_server}/report")
+    page.wait_for_function("() => window.walktalkBasemap && window.walktalkBasemap.layer")
+    page.evaluate(
+        """([lat, lon]) => {
+            const map = window.walktalkBasemap.layer._map;
+            window.walktalkBasemap.labels = [];
+            map.setView([lat, lon], 17, {animate: false});
+        }""",
+        list(ST_GEORGES_ROAD),
+    )
+    page.wait_for_timeout(100)
+    page.wait_for_function("() => window.walktalkBasemap.drawn", timeout=20_000)
+    assert "St George's Road" in page.evaluate(
+        "() => window.walktalkBasemap.labels.map(l => l.name)"
+    )
+    assert page.problems == []
