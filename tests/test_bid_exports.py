@@ -440,3 +440,33 @@ def test_the_borough_csv_has_a_row_per_borough(
         assert row["Reports: Isolated or deserted"] == borough["reports_isolated"] or (
             borough["reports_isolated_suppressed"] and pd.isna(row["Reports: Isolated or deserted"])
         )
+
+
+# --- hexagons ---------------------------------------------------------------------------------
+
+
+def test_the_hexagons_wide_csv_has_a_row_per_hexagon(
+    api: TestClient, who: dict[str, dict[str, str]]
+) -> None:
+    features = _get(api, "/hotspots", who["partner"], edge=500).json()["features"]
+    cells = pd.DataFrame([f["properties"] for f in features]).set_index(["i", "j"])
+    answer = _get(
+        api, "/hotspots.csv", who["partner"], edge=500, layout="wide", crs=27700, crimes="true"
+    )
+    table = _wide(answer.content)
+    assert len(table) == len(cells)
+    table = table.set_index(["Hexagon column (i)", "Hexagon row (j)"])
+    assert table.index.is_unique and set(table.index) == set(cells.index)
+    assert set(table["Hexagon edge (m)"]) == {500}
+    for heading in ("Reports", "Gi* z-score", "Hot-spot class", "Police.uk crimes"):
+        assert heading in table.columns, heading
+    assert table["Outline (WKT, EPSG:27700)"].str.startswith("POLYGON ((").all()
+    hidden = cells[cells["suppressed"]].index
+    assert len(hidden) > 0
+    assert table.loc[hidden, "Reports"].isna().all()
+    assert table.loc[hidden, SUPPRESSED].str.split("; ").map(lambda h: "Reports" in h).all()
+    shown = cells[~cells["suppressed"]].index
+    assert (table.loc[shown, "Reports"] == cells.loc[shown, "count"]).all()
+    assert table["Notes"].iloc[0].startswith("A report is a place")
+    wrong = api.get("/hotspots.gpkg", params={"layout": "wide"}, headers=who["partner"])
+    assert wrong.status_code == 422 and "layout=wide is for the CSV" in wrong.json()["detail"]
