@@ -82,9 +82,9 @@ def test_ninety_percent_allows_one_quiet_step_in_ten_but_not_in_nine() -> None:
 
 def test_significance_is_the_corrected_p_at_alpha_and_untested_steps_count_as_quiet() -> None:
     z = [0.1, 0.2, 0.1, 0.3, 2.5]
-    assert classify(z, [0.9, 0.9, 0.9, 0.9, 0.09])[0] == "new_hot"
-    assert classify(z, [0.9, 0.9, 0.9, 0.9, 0.11])[0] == NO_PATTERN
-    assert classify(z, [0.9, 0.9, 0.9, 0.9, 0.09], alpha=0.05)[0] == NO_PATTERN
+    assert classify(z, [0.9, 0.9, 0.9, 0.9, 0.05])[0] == "new_hot"
+    assert classify(z, [0.9, 0.9, 0.9, 0.9, 0.06])[0] == NO_PATTERN
+    assert classify(z, [0.9, 0.9, 0.9, 0.9, 0.05], alpha=0.01)[0] == NO_PATTERN
     nan = float("nan")
     assert classify([nan, nan, 0.1, 0.2, 2.5], [nan, nan, 0.9, 0.9, 0.01])[0] == "new_hot"
 
