@@ -30,6 +30,7 @@ from maps.attribution import DataAttribution
 from maps.control import MapBox
 from maps.controls import ControlsPanel, MapControls
 from maps.frames import checked_frame
+from maps.hatch import hatch_fill
 from maps.legend import Legend, LegendEntry
 from maps.notice import MapNotice
 from maps.page import fit_to, new_map, render_page
@@ -61,7 +62,8 @@ CLASS_COLOURS = dict(
         strict=True,
     )
 )
-#: A suppressed cell: mid grey, dashed, clearly "not shown" rather than "not significant".
+#: A suppressed cell: mid grey under hatching (``maps.hatch``), dashed, clearly "not shown"
+#: rather than "not significant".
 SUPPRESSED_COLOUR = "#969696"
 
 HOT_SPOTS_LAYER = "Hot spots (hexagons)"
@@ -199,7 +201,7 @@ def render_hot_spot_map(
     if frame.empty:
         MapNotice("There are no hexagons in this area.").add_to(m)
     else:
-        _cell_layer(frame, k).add_to(m)
+        _cell_layer(frame, k, hatch_fill(m, SUPPRESSED_COLOUR)).add_to(m)
     if not ward_frame.empty:
         ward_outlines(ward_frame).add_to(m)
     if crime_frame is not None:
@@ -207,7 +209,9 @@ def render_hot_spot_map(
 
     entries = [LegendEntry(class_label(c), CLASS_COLOURS[c]) for c in CLASSES]
     if k is not None:
-        entries.append(LegendEntry(f"Suppressed: fewer than {k} reports", SUPPRESSED_COLOUR))
+        entries.append(
+            LegendEntry(f"Suppressed: fewer than {k} reports", SUPPRESSED_COLOUR, hatched=True)
+        )
     Legend(
         "Hot spots of reports (Getis-Ord Gi*)",
         entries,
@@ -324,7 +328,7 @@ def crimes_legend(k: int | None) -> Legend:
 # --- the hexagons --------------------------------------------------------------------------
 
 
-def _cell_layer(frame: gpd.GeoDataFrame, k: int | None) -> folium.GeoJson:
+def _cell_layer(frame: gpd.GeoDataFrame, k: int | None, hatch: str) -> folium.GeoJson:
     counts, zs, classes = [], [], []
     for count, suppressed, z, name in zip(
         frame["count"], frame["suppressed"], frame["z"], frame["class_"], strict=True
@@ -348,8 +352,9 @@ def _cell_layer(frame: gpd.GeoDataFrame, k: int | None) -> folium.GeoJson:
         name = feature["properties"]["hot_spot_class"]
         if name == "suppressed":
             return {
-                "fillColor": SUPPRESSED_COLOUR,
-                "fillOpacity": 0.35,
+                # Hatched grey: "not shown", where a flat grey would read as a (low) class.
+                "fillColor": hatch,
+                "fillOpacity": 0.8,
                 "color": "#737373",
                 "weight": 0.6,
                 "dashArray": "3 3",

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from pyproj import Transformer
+from shapely.geometry import shape
 
 from boundaries.bundled import LONDON_WARDS_2018, PILOT_WARDS
 from boundaries.reading import read_wards
@@ -144,18 +145,33 @@ def test_the_image_covers_the_surface_and_the_map_opens_on_the_wards(
     assert (fit_south, fit_west, fit_north, fit_east) == pytest.approx((min_y, min_x, max_y, max_x))
 
 
-def test_the_legend_is_a_ramp_from_fewer_to_more_reports_per_km2(page, one_hot_cell):
-    surface, _ = one_hot_cell
+def legend_parts(page: str) -> list[str]:
+    """The ramp legend's pieces of text, in order."""
     (legend,) = js_strings_after(
         page, 'L.DomUtil.create("div", "map-legend");\n                    div.innerHTML ='
     )
     text = html.unescape(re.sub(r"<[^>]+>", "|", legend))
-    parts = [p for p in text.split("|") if p]
-    assert parts[0] == "Reports per km²"
-    assert parts[1].startswith("Smoothed over about 430 m; highest about ")
-    peak = float(parts[1].rsplit("about ", 1)[1].split(" per")[0])
+    return [p for p in text.split("|") if p.strip()]
+
+
+def test_the_legend_is_a_log_ramp_marked_at_each_power_of_ten(page, one_hot_cell):
+    surface, _ = one_hot_cell
+    (legend,) = js_strings_after(
+        page, 'L.DomUtil.create("div", "map-legend");\n                    div.innerHTML ='
+    )
+    parts = legend_parts(page)
+    assert parts[0] in ("Legend", "Reports per km²")  # folded under "Legend" on a phone
+    parts = parts[parts.index("Reports per km²") :]
+    assert parts[1].startswith(
+        "Colour on a log scale: each mark ten times the last. "
+        "Smoothed over about 430 m; highest about "
+    )
+    peak = float(parts[1].rsplit("about ", 1)[1].split(" per")[0].replace(",", ""))
     assert peak == pytest.approx(surface.peak, rel=0.05)
-    assert parts[2:] == ["fewer", "more"]
+    marks = [float(p.replace(",", "")) for p in parts[2:6]]
+    assert marks[-1] == peak
+    assert marks == pytest.approx([peak / 1000, peak / 100, peak / 10, peak], rel=0.05)
+    assert len(parts) == 6  # no suppressed line: none were given
     gradient = re.search(r"linear-gradient\(to right, ([^)]*)\)", legend).group(1)
     assert gradient.split(", ") == ramp_colours()
     assert ramp_colours()[0] != ramp_colours()[-1]
@@ -265,3 +281,100 @@ def test_the_page_does_not_grow_with_the_number_of_reports(london_wards, london_
     # The same picture a thousand times denser: only the legend's "highest about" differs.
     assert overlay(pages[0])[0].tobytes() == overlay(pages[1])[0].tobytes()
     assert abs(len(pages[0]) - len(pages[1])) < 20
+
+
+# --- the log ramp, and the suppressed cells -------------------------------------------------
+
+
+def test_a_cell_a_hundredth_of_the_top_one_still_shows(pilot_wards):
+    # Waterloo at 1,000 reports, a quiet cell of 10 two kilometres south: on a linear ramp the
+    # quiet one is 1 % of the peak and vanishes; on the log ramp it is a third of the way up.
+    i, j = cells_over(pilot_wards)
+    top = hex_index([WATERLOO_BNG[0]], [WATERLOO_BNG[1]], EDGE)
+    quiet = hex_index([WATERLOO_BNG[0]], [WATERLOO_BNG[1] - 2_000], EDGE)
+    weights = np.zeros(len(i))
+    weights[(i == top[0][0]) & (j == top[1][0])] = 1000.0
+    weights[(i == quiet[0][0]) & (j == quiet[1][0])] = 10.0
+    x, y = hex_centres(i, j, EDGE)
+    surface = kernel_density(x, y, weights, bandwidth_m=433.0)
+    image, bounds = overlay(render(surface, pilot_wards))
+    rgba = np.asarray(image).astype(float)
+
+    def at(easting: float, northing: float) -> np.ndarray:
+        lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(easting, northing)
+        south, west, north, east = bounds
+        to_mercator = Transformer.from_crs(4326, 3857, always_xy=True)
+        (x0, x1), (y0, y1) = to_mercator.transform([west, east], [south, north])
+        mx, my = to_mercator.transform(lon, lat)
+        col = int((mx - x0) / (x1 - x0) * image.width)
+        row = int((y1 - my) / (y1 - y0) * image.height)
+        return rgba[row, col]
+
+    top_px = at(*(float(v[0]) for v in hex_centres(top[0], top[1], EDGE)))
+    quiet_px = at(*(float(v[0]) for v in hex_centres(quiet[0], quiet[1], EDGE)))
+    # Linear, it would be 1 % of the peak: under the 2 % below which the image is clear.
+    assert surface.density.max() / 100 < 0.02 * surface.peak
+    assert quiet_px[3] == top_px[3] == round(0.8 * 255)  # drawn in full, not faded out
+    # Lighter than the top: YlOrRd darkens as it rises.
+    assert quiet_px[:3].sum() > top_px[:3].sum() + 100
+
+
+def suppressed_cells(pilot_wards) -> gpd.GeoDataFrame:
+    """A band of suppressed 250 m cells across the pilot, as the heatmap route passes them."""
+    i, j = cells_over(pilot_wards)
+    _, y = hex_centres(i, j, EDGE)
+    band = (y > WATERLOO_BNG[1] - 3_000) & (y < WATERLOO_BNG[1] - 1_500)
+    return gpd.GeoDataFrame(geometry=hex_polygons(i[band], j[band], EDGE), crs=27700)
+
+
+def test_suppressed_cells_are_hatched_and_say_so(page, one_hot_cell, pilot_wards):
+    surface, _ = one_hot_cell
+    cells = suppressed_cells(pilot_wards)
+    hatched = render(surface, pilot_wards, suppressed=cells)
+    assert layer_control(hatched)["overlays"] == [
+        "Heatmap of reports",
+        "Ward outlines",
+        "Suppressed hexagons (fewer than 10 reports)",
+    ]
+    layer = geo_json_layers(hatched)["Suppressed hexagons (fewer than 10 reports)"]
+    # Cut by ward, so hovering still names the ward.
+    assert 1 < len(layer["features"]) <= len(pilot_wards)
+    said = [hover(f, layer["tooltip"]) for f in layer["features"]]
+    assert {s["Suppressed"] for s in said} == {
+        "fewer than 10 reports in each hexagon here: not shown, and weighed as none in the heatmap"
+    }
+    wards_said = {s["Ward"] for s in said}
+    assert wards_said <= {*pilot_wards["name"], "outside the wards"}
+    assert len(wards_said & set(pilot_wards["name"])) > 1
+    # Hatched: the pattern is on the page and is the areas' fill; no flat colour.
+    assert '<pattern id="hatch-none-404040"' in hatched
+    assert {f["style"]["fillColor"] for f in layer["features"]} == {"url(#hatch-none-404040)"}
+    # Every suppressed cell's centre is inside the hatched area (within the wards).
+    area = gpd.GeoSeries(
+        [shape(f["geometry"]) for f in layer["features"]], crs=4326
+    ).to_crs(27700).union_all()
+    centres = cells.geometry.centroid
+    inside_wards = centres.within(pilot_wards.to_crs(27700).union_all().buffer(-5))
+    assert inside_wards.sum() > 20
+    assert centres[inside_wards].within(area.buffer(1.5)).all()
+    # The legend says what the hatching is, with a hatched swatch.
+    assert legend_parts(hatched)[-1] == "hexagons with fewer than 10 reports (suppressed)"
+    assert 'map-legend-swatch map-legend-hatched' in hatched
+    # Without suppressed cells (or in an exact view) there is no such layer.
+    assert "Suppressed hexagons" not in page
+    exact = render(surface, pilot_wards, suppressed=cells, k=None)
+    assert "Suppressed hexagons" not in exact and "hatch-none" not in exact
+
+
+def test_a_partners_london_with_suppressed_cells_stays_under_2_mb(london_wards, london_cells):
+    x, y, share = london_cells
+    counts = np.floor(share * 300_000)
+    hidden = counts < 10
+    assert hidden.mean() > 0.3  # a third of London's small cells suppressed, or more
+    surface = kernel_density(x, y, np.where(hidden, 0.0, counts), bandwidth_m=433.0)
+    i, j = hex_index(x, y, EDGE)
+    cells = gpd.GeoDataFrame(geometry=hex_polygons(i[hidden], j[hidden], EDGE), crs=27700)
+    page = render(surface, london_wards, suppressed=cells)
+    assert len(page.encode()) < TWO_MB
+    hatched = geo_json_layers(page)["Suppressed hexagons (fewer than 10 reports)"]
+    assert len(hatched["features"]) > 600

@@ -34,6 +34,8 @@ from tests.test_maps_routes import (
 )
 
 EDGE = 500
+#: How a suppressed hexagon is filled: the hatch pattern over the suppressed grey.
+HATCH = f"url(#hatch-{SUPPRESSED_COLOUR[1:]}-404040)"
 RULE = DisclosureRule(k=10, base=5)
 CREDIT = "Contains National Statistics data © Crown copyright and database right 2024"
 FILTERS = ["boroughs E09000022", "after dark only (sun below -6 degrees)"]
@@ -192,7 +194,8 @@ def test_each_hexagon_is_filled_in_its_class_colour(protected, page):
     for feature, (_, cell) in zip(features, protected.iterrows(), strict=True):
         fill = feature["style"]["fillColor"]
         if cell["suppressed"]:
-            assert fill == SUPPRESSED_COLOUR
+            # Hatched over the suppressed grey (maps.hatch), never a flat class-like fill.
+            assert fill == HATCH
             assert feature["style"].get("dashArray")
         else:
             assert fill == CLASS_COLOURS[cell["class"]]
@@ -243,7 +246,8 @@ def test_an_exact_view_has_no_suppression(exact_cells, lambeth_wards):
     layer = geo_json_layers(page)["Hot spots (hexagons)"]
     counts = [int(hover(f, layer["tooltip"])["Reports"]) for f in layer["features"]]
     assert counts == exact_cells["exact"].tolist()
-    assert SUPPRESSED_COLOUR not in {f["style"]["fillColor"] for f in layer["features"]}
+    fills = {f["style"]["fillColor"] for f in layer["features"]}
+    assert fills <= set(CLASS_COLOURS.values()) and HATCH not in fills
     assert not any(
         "Suppressed" in label for label in legends(page)["Hot spots of reports (Getis-Ord Gi*)"]
     )
@@ -277,6 +281,16 @@ def test_the_legend_names_every_class_in_its_colour_and_the_suppressed_cells(pag
         "Suppressed: fewer than 10 reports": SUPPRESSED_COLOUR,
     }
     assert len(set(legend.values())) == len(CLASSES) + 1
+    # Its swatch is hatched like the cells, and the page defines the hatch over that grey.
+    swatch = (
+        '<span class="map-legend-swatch map-legend-hatched" style="background:#969696"></span>'
+        "Suppressed: fewer than 10 reports"
+    )
+    marker = 'L.DomUtil.create("div", "map-legend");\n                    div.innerHTML ='
+    assert any(swatch in legend for legend in js_strings_after(page, marker))
+    assert re.search(
+        r'<pattern id="hatch-969696-404040"[^>]*>\s*<rect[^>]*fill="#969696"', page
+    ), "no hatch pattern over the suppressed grey"
     assert "500 m hexagons; confidence after FDR correction" in page
 
 

@@ -231,7 +231,8 @@ def legends(page: str) -> dict[str, dict[str, str]]:
         out[html.unescape(title.group(1))] = {
             html.unescape(label): colour
             for colour, label in re.findall(
-                r'<li><span class="map-legend-swatch" style="background:(#[0-9a-f]{6})">'
+                r'<li><span class="map-legend-swatch(?: map-legend-hatched)?" '
+                r'style="background:(#[0-9a-f]{6})">'
                 r"</span>([^<]*)</li>",
                 legend,
             )

@@ -333,6 +333,11 @@ def _long_csv(answer: HotSpotCells, crs: int) -> bytes:
         p=cells["p"].round(4),
         p_fdr=cells["p_fdr"].round(4),
         **{"class": cells["class"]},
+        residents=pd.array(cells["residents"], dtype="Int64"),
+        women=pd.array(cells["women"], dtype="Int64"),
+        reports_per_1000_residents=cells["reports_per_1000_residents"],
+        reports_per_1000_women=cells["reports_per_1000_women"],
+        rate_withheld=cells["rate_withheld"],
         wkt=wkt,
     )
     parts = [reports]
@@ -346,6 +351,11 @@ def _long_csv(answer: HotSpotCells, crs: int) -> bytes:
                 p=np.nan,
                 p_fdr=np.nan,
                 **{"class": None},
+                residents=pd.array(cells["residents"], dtype="Int64"),
+                women=pd.array(cells["women"], dtype="Int64"),
+                reports_per_1000_residents=np.nan,
+                reports_per_1000_women=np.nan,
+                rate_withheld=None,
                 wkt=wkt,
             )
         )
@@ -357,6 +367,8 @@ def _long_csv(answer: HotSpotCells, crs: int) -> bytes:
             [*answer.note, f"The wkt column holds each hexagon in EPSG:{crs}."]
         )
     columns = ["counted", "i", "j", "edge_m", "count", "suppressed", "z", "p", "p_fdr", "class"]
+    columns += ["residents", "women", "reports_per_1000_residents", "reports_per_1000_women"]
+    columns += ["rate_withheld"]
     return bytes(table[[*columns, "wkt", "notes"]].to_csv(index=False).encode())
 
 
