@@ -396,7 +396,8 @@ def test_the_csv_is_long_with_one_marker_for_suppressed_and_the_note_in_its_own_
     table = pd.read_csv(io.StringIO(response.text), dtype={"count": "Int64"})
     assert list(table.columns) == [
         "counted", "i", "j", "edge_m", "count", "suppressed", "z", "p", "p_fdr", "class",
-        "wkt", "notes",
+        "residents", "women", "reports_per_1000_residents", "reports_per_1000_women",
+        "rate_withheld", "wkt", "notes",
     ]  # fmt: skip
     assert set(table["counted"]) == {"reports", "police_uk_crimes"}
     cells = table[table["counted"] == "reports"]

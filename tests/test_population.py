@@ -360,3 +360,18 @@ def test_hexagons_have_rates_and_none_where_few_live(
     hidden = [f["properties"] for f in public if f["properties"]["suppressed"]]
     assert hidden and all(c[RATES[0]] is None for c in hidden)
     assert {c["rate_withheld"] for c in hidden} == {"suppressed"}
+
+
+def test_the_hexagon_csv_carries_the_rates(api: TestClient) -> None:
+    table = pd.read_csv(io.StringIO(api.get("/hotspots.csv", params={"edge": 500}).text))
+    features = api.get("/hotspots", params={"edge": 500}).json()["features"]
+    json_rates = {(f["properties"]["i"], f["properties"]["j"]): f["properties"] for f in features}
+    assert len(table) == len(json_rates)
+    for row in table.itertuples():
+        cell = json_rates[(row.i, row.j)]
+        assert row.residents == cell["residents"]
+        if cell[RATES[0]] is None:
+            assert np.isnan(row.reports_per_1000_residents)
+            assert row.rate_withheld == cell["rate_withheld"]
+        else:
+            assert row.reports_per_1000_residents == cell[RATES[0]]
