@@ -71,7 +71,8 @@ METHOD_NOTE = (
     "assumes residents spread evenly over an LSOA, so rates in units of parks or rail land are "
     "rough). Rates are worked out from the counts as shown: a suppressed count has no rate, and "
     f"a unit with fewer than {MIN_RESIDENTS} residents (or women) has none either. Source: "
-    "Office for National Statistics, licensed under the Open Government Licence v3.0."
+    "Office for National Statistics licensed under the Open Government Licence v3.0. Contains "
+    "OS data © Crown copyright and database right (2022)."
 )
 
 
