@@ -375,3 +375,24 @@ def test_the_hexagon_csv_carries_the_rates(api: TestClient) -> None:
             assert row.rate_withheld == cell["rate_withheld"]
         else:
             assert row.reports_per_1000_residents == cell[RATES[0]]
+
+
+def test_a_ward_set_loaded_after_the_population_gets_its_residents(
+    walktalk: Callable[..., tuple[int, str, str]], fresh_db: str
+) -> None:
+    assert walktalk("population", "load")[0] == 0
+    code, _, err = walktalk("wards", "load", str(PILOT_WARDS.path), "--set", "pilot-copy")
+    assert code == 0, err
+    engine = create_engine(fresh_db)
+    with engine.connect() as conn:
+        by_set = dict(
+            conn.execute(
+                text(
+                    "SELECT s.name, sum(p.persons) FROM ward_population p "
+                    "JOIN ward_sets s ON s.id = p.ward_set_id GROUP BY s.name"
+                )
+            ).all()
+        )
+    engine.dispose()
+    assert set(by_set) == {"pilot-2024", "pilot-copy"}
+    assert by_set["pilot-copy"] == pytest.approx(by_set["pilot-2024"], rel=1e-9)
