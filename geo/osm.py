@@ -13,6 +13,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import osmium
+import osmium.filter
 import shapely
 from osmium.geom import WKBFactory
 
@@ -28,6 +29,9 @@ PARKS = {
 }
 # Areas that are not themselves ways of the network: a pedestrian square is drawn as a street.
 _WATER = {"natural": {"water"}, "waterway": {"riverbank"}, "landuse": {"reservoir", "basin"}}
+
+
+_AREA_KEYS = tuple(sorted({*PARKS, *_WATER}))
 
 
 class OsmFileError(ValueError):
@@ -88,7 +92,15 @@ def read_osm_features(path: Path) -> gpd.GeoDataFrame:
     rows: list[dict[str, object]] = []
     geometries: list[bytes] = []
     try:
-        objects = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        # Only tagged objects that can be base-map features reach Python: a Greater London
+        # extract has millions of untagged nodes and buildings, which the filters drop in C++.
+        # Areas are still assembled from every way (an untagged outer way of a park counts).
+        objects = (
+            osmium.FileProcessor(str(path))
+            .with_locations()
+            .with_areas(osmium.filter.KeyFilter(*_AREA_KEYS))
+            .with_filter(osmium.filter.KeyFilter("highway", *_AREA_KEYS))
+        )
         for obj in objects:
             found = _feature(obj, factory)
             if found is None:

@@ -9,35 +9,63 @@ and the ward set's own.
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
+import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.osm import FEATURE_COLUMNS
+from service.queries.bulk import Progress, copy_frame
 from service.queries.wards import require_active_ward_set
 
 MAX_ZOOM = 20
 EXTENT = 4096
 
-_UPSERT = text(
+# Loaded into a temporary table by COPY, then merged: a Greater London extract is some 300,000
+# ways, which one INSERT per row would take minutes to send. A feature loaded before (the same
+# OSM type and id, e.g. from an overlapping extract) is replaced, not doubled.
+_STAGE = text(
+    "CREATE TEMPORARY TABLE osm_load (LIKE osm_features INCLUDING DEFAULTS) ON COMMIT DROP"
+)
+_MERGE = text(
     "INSERT INTO osm_features (osm_type, osm_id, kind, name, highway, lit, source, geom) "
-    "VALUES (:osm_type, :osm_id, :kind, :name, :highway, :lit, :source, "
-    "ST_GeomFromWKB(:wkb, 4326)) "
+    "SELECT DISTINCT ON (osm_type, osm_id) osm_type, osm_id, kind, name, highway, lit, "
+    "source, geom FROM osm_load ORDER BY osm_type, osm_id "
     "ON CONFLICT (osm_type, osm_id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, "
     "highway = EXCLUDED.highway, lit = EXCLUDED.lit, source = EXCLUDED.source, "
     "geom = EXCLUDED.geom"
 )
 
 
-def store_features(session: Session, features: gpd.GeoDataFrame, *, source: str) -> int:
-    """Store (or replace) an extract's features in the caller's transaction; how many."""
+def store_features(
+    session: Session,
+    features: gpd.GeoDataFrame,
+    *,
+    source: str,
+    progress: Progress | None = None,
+) -> int:
+    """Store (or replace) an extract's features in the caller's transaction; how many.
+
+    The rows are COPYed (``service.queries.bulk.copy_frame``) into a temporary table and
+    merged from there in one statement; ``progress`` is called as the COPY goes.
+    """
     if features.empty:
         return 0
-    rows = features.drop(columns="geometry").astype(object).where(features.notna(), None)
-    params = [
-        {**row, "source": source, "wkb": geometry.wkb}
-        for row, geometry in zip(rows.to_dict("records"), features.geometry, strict=True)
-    ]
-    session.execute(_UPSERT, params)
-    return len(params)
+    frame = pd.DataFrame(
+        {column: features[column] for column in FEATURE_COLUMNS}
+        | {
+            "source": source,
+            # Hex EWKB with its SRID: PostGIS reads it as geometry text, with no parsing of WKT.
+            "geom": shapely.to_wkb(
+                shapely.set_srid(features.geometry.values, 4326), hex=True, include_srid=True
+            ),
+        }
+    )
+    session.execute(_STAGE)
+    copy_frame(session, "osm_load", frame, progress=progress)
+    session.execute(_MERGE)
+    session.execute(text("DROP TABLE osm_load"))
+    return len(frame)
 
 
 def _layer(name: str, query: str) -> str:
