@@ -4,7 +4,8 @@ Clicking or scrolling inside a box must not pan or zoom the map underneath, and 
 sits in a ``div`` of its own class so a browser test reads it the way a person does.
 
 A box with a ``fold`` label (legends, panels) folds under a ``<details>`` of that name: open on
-a laptop, closed on a phone (under 700 px wide), where an open legend would hide the map.
+a laptop, closed on a phone (under 700 px wide), where an open legend would hide the map; there
+opening one box closes the others.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ details.map-fold > summary {
   cursor: pointer; font-weight: bold; min-height: 24px; line-height: 24px; color: #0b4f8a;
 }
 details.map-fold > summary > div { display: inline; }
+/* On a phone the layer list (never folded: Folium draws it expanded) keeps to the right, so
+   the zoom buttons and the folded boxes on the left stay in reach. */
+@media (max-width: 700px) {
+  .leaflet-right .leaflet-control-layers-expanded { max-width: calc(100vw - 210px); }
+}
 """
 
 
@@ -48,11 +54,17 @@ class MapBox(MacroElement):
                 box.onAdd = function () {
                     var div = L.DomUtil.create("div", {{ this.css_class_js }});
                     div.innerHTML = {{ this.html_js }};
-                    if (window.matchMedia("(max-width: 700px)").matches) {
-                        div.querySelectorAll("details.map-fold").forEach(function (d) {
-                            d.open = false;
+                    var phone = window.matchMedia("(max-width: 700px)");
+                    div.querySelectorAll("details.map-fold").forEach(function (d) {
+                        if (phone.matches) { d.open = false; }
+                        // On a phone one box at a time: two open ones would cover each other.
+                        d.addEventListener("toggle", function () {
+                            if (!d.open || !phone.matches) { return; }
+                            document.querySelectorAll("details.map-fold[open]").forEach(
+                                function (other) { if (other !== d) { other.open = false; } }
+                            );
                         });
-                    }
+                    });
                     L.DomEvent.disableClickPropagation(div);
                     L.DomEvent.disableScrollPropagation(div);
                     return div;

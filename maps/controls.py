@@ -42,38 +42,50 @@ FILTER_FIELDS = ("month_from", "month_to", "category", "time_band", "dark", "edg
 
 #: What the export routes write, in the order offered.
 EXPORT_FORMATS = (("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage"))
-PRINT_FORMATS = (("png", "PNG (A4)"), ("pdf", "PDF (A4)"))
+PRINT_FORMATS = (("png", "PNG"), ("pdf", "PDF"))
 
+#: A bar under the zoom buttons: the fields in a row or two (wrapping on a narrow screen), so
+#: it stays short and the boxes in the other corners, and the panels stacked under it, keep
+#: their room. 900 px wide at most: the layer control and crimes legend keep the right side.
 _PANEL_CSS = """
 .map-controls {
-  background: rgba(255, 255, 255, 0.96); padding: 6px 10px; border-radius: 4px;
+  background: rgba(255, 255, 255, 0.96); padding: 4px 10px 6px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); font: 13px/1.4 sans-serif; color: #1a1a1a;
-  max-height: calc(100vh - 120px); overflow-y: auto;
+  max-width: min(900px, calc(100vw - 80px)); max-height: calc(100vh - 120px);
+  overflow-y: auto; box-sizing: border-box;
 }
-/* The width is the form's, so the folded panel on a phone is only as wide as its summary. */
-.map-controls form, .map-controls .mc-downloads { margin: 0; width: 240px; }
-.map-controls .mc-row { display: flex; gap: 6px; }
-.map-controls .mc-row > div { flex: 1; min-width: 0; }
-.map-controls label, .map-controls legend { display: block; font-weight: 600; margin-top: 6px; }
-.map-controls label.mc-check { display: flex; align-items: center; gap: 6px; font-weight: normal;
-  margin-top: 2px; min-height: 24px; }
+.map-controls form {
+  margin: 0; display: flex; flex-wrap: wrap; align-items: flex-end; gap: 4px 10px;
+}
+.map-controls .mc-field { display: flex; flex-direction: column; }
+.map-controls .mc-field label { font-weight: 600; margin: 0; }
+.map-controls .mc-month input { width: 9.5em; }
 .map-controls input[type=month], .map-controls select {
-  width: 100%; box-sizing: border-box; font: inherit; min-height: 28px;
+  box-sizing: border-box; font: inherit; min-height: 28px;
 }
-.map-controls fieldset { border: 0; margin: 0; padding: 0; }
-.map-controls details.mc-categories > summary { cursor: pointer; margin-top: 6px;
-  font-weight: 600; min-height: 24px; line-height: 24px; }
-.map-controls .mc-actions { display: flex; align-items: center; justify-content: space-between;
-  margin-top: 8px; }
-.map-controls button { font: inherit; font-weight: 600; padding: 4px 12px; min-height: 30px;
+.map-controls .mc-borough select { max-width: 15em; }
+.map-controls label.mc-check { display: flex; align-items: center; gap: 6px; font-weight: normal;
+  margin: 0; min-height: 28px; }
+.map-controls details.mc-categories > summary { cursor: pointer; font-weight: 600;
+  min-height: 28px; line-height: 28px; color: #0b4f8a; }
+.map-controls details.mc-categories[open] { flex-basis: 100%; }
+.map-controls fieldset { border: 0; margin: 0; padding: 0; min-width: 0;
+  columns: 3 14em; column-gap: 12px; }
+/* Folium's page loads Bootstrap, whose legend is a 1.5rem heading. */
+.map-controls legend { font: inherit; font-weight: normal; font-style: italic; margin: 0 0 2px;
+  float: none; width: auto; padding: 0; column-span: all; }
+.map-controls .mc-actions { display: flex; align-items: center; gap: 10px; }
+.map-controls button { font: inherit; font-weight: 600; padding: 3px 12px; min-height: 28px;
   background: #0b4f8a; color: #fff; border: 1px solid #083a66; border-radius: 3px;
   cursor: pointer; }
 .map-controls a { color: #0b4f8a; }
-.map-controls .mc-downloads { margin-top: 8px; border-top: 1px solid #ccc; padding-top: 4px; }
-.map-controls .mc-downloads ul { list-style: none; margin: 2px 0 0 0; padding: 0;
+.map-controls .mc-downloads { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 6px;
+  margin-left: auto; }
+.map-controls .mc-downloads ul { list-style: none; margin: 0; padding: 0;
   display: flex; flex-wrap: wrap; gap: 4px; }
-.map-controls .mc-downloads a { display: inline-block; padding: 2px 6px; min-height: 20px;
-  border: 1px solid #0b4f8a; border-radius: 3px; text-decoration: none; }
+.map-controls .mc-downloads a { display: inline-block; padding: 1px 6px; min-height: 24px;
+  line-height: 22px; border: 1px solid #0b4f8a; border-radius: 3px; text-decoration: none;
+  box-sizing: border-box; }
 .map-controls :focus-visible, .map-back a:focus-visible { outline: 3px solid #c05800;
   outline-offset: 1px; }
 """
@@ -250,7 +262,6 @@ class MapControls:
         ]
         if self.filters:
             parts.append(self._period())
-            parts.append(self._categories())
             parts.append(
                 _select(
                     "time_band",
@@ -259,24 +270,26 @@ class MapControls:
                     {self.value("time_band")},
                 )
             )
+            if self.edge_options:
+                parts.append(
+                    _select(
+                        "edge",
+                        "Hexagon size",
+                        [Option(str(e), f"{e:,} m edge") for e in self.edge_options],
+                        {str(self.edge)},
+                    )
+                )
+        parts.append(self._boroughs())
+        if self.filters:
             checked = " checked" if self.dark else ""
             parts.append(
                 '<label class="mc-check"><input type="checkbox" name="dark" value="true"'
                 f"{checked}> After dark only</label>"
             )
-            if self.edge_options:
-                parts.append(
-                    _select(
-                        "edge",
-                        "Hexagon size (edge)",
-                        [Option(str(e), f"{e:,} m") for e in self.edge_options],
-                        {str(self.edge)},
-                    )
-                )
-        parts.append(self._boroughs())
+            parts.append(self._categories())
         parts.append(
             '<div class="mc-actions"><button type="submit">Update map</button>'
-            f'<a href="{_attr(self.home)}">&larr; Home</a></div></form>'
+            f'<a href="{_attr(self.home)}">&larr; Home</a></div>'
         )
         links = self.downloads()
         if links:
@@ -286,20 +299,22 @@ class MapControls:
             )
             parts.append(
                 '<div class="mc-downloads" role="group" aria-labelledby="mc-downloads-title">'
-                '<div id="mc-downloads-title">Download what the map shows</div>'
+                '<span id="mc-downloads-title">Download what the map shows:</span>'
                 f"<ul>{items}</ul></div>"
             )
+        # The links sit in the form only to share its row; they are not fields.
+        parts.append("</form>")
         return "".join(parts)
 
     def _period(self) -> str:
         fields = []
         for name, label in (("month_from", "From month"), ("month_to", "To month")):
             fields.append(
-                f'<div><label for="mc-{name}">{label}</label>'
+                f'<div class="mc-field mc-month"><label for="mc-{name}">{label}</label>'
                 f'<input type="month" id="mc-{name}" name="{name}" min="2000-01" '
                 f'value="{_attr(self.value(name))}" placeholder="YYYY-MM"></div>'
             )
-        return f'<div class="mc-row">{"".join(fields)}</div>'
+        return "".join(fields)
 
     def _categories(self) -> str:
         chosen = set(self.values("category"))
@@ -310,7 +325,7 @@ class MapControls:
             f"{html.escape(o.label)}</label>"
             for o in self.category_options
         )
-        # Folded: twelve categories would push the buttons below a laptop's fold.
+        # Folded: twelve categories would make the bar as tall as the map.
         return (
             '<details class="mc-categories"><summary>'
             f"Categories ({said})</summary>"
@@ -328,7 +343,10 @@ class MapControls:
         if len(set(chosen)) > 1:
             # Several boroughs came in the URL: a list that keeps them all.
             return _select("borough", "Boroughs", options, set(chosen), multiple=True)
-        return _select("borough", "Borough", [Option("", "All you may see"), *options], set(chosen))
+        # The aggregates' default is the caller's own boroughs (the public's, all); the ward
+        # map's, every borough of the ward set.
+        blank = Option("", "Default: your own (public: all)" if self.filters else "All boroughs")
+        return _select("borough", "Borough", [blank, *options], set(chosen))
 
 
 class ControlsPanel(MapBox):
@@ -412,6 +430,7 @@ def _select(
         for o in options
     )
     return (
+        f'<div class="mc-field mc-{name.replace("_", "-")}">'
         f'<label for="mc-{name}">{html.escape(label)}</label>'
-        f'<select id="mc-{name}" name="{name}"{many}>{rows}</select>'
+        f'<select id="mc-{name}" name="{name}"{many}>{rows}</select></div>'
     )

@@ -120,7 +120,7 @@ def test_the_form_is_filled_with_the_pages_current_choice() -> None:
         "mc-month_from": "From month",
         "mc-month_to": "To month",
         "mc-time_band": "Time of day",
-        "mc-edge": "Hexagon size (edge)",
+        "mc-edge": "Hexagon size",
         "mc-borough": "Borough",
     }
     # A parameter the panel has no field for rides along hidden, so Update keeps it.
@@ -149,8 +149,8 @@ def test_downloads_carry_the_pages_query_unchanged() -> None:
         ("GeoJSON", "/hotspots.geojson?month_from=2026-01&category=followed&crimes=true"),
         ("CSV", "/hotspots.csv?month_from=2026-01&category=followed&crimes=true"),
         ("GeoPackage", "/hotspots.gpkg?month_from=2026-01&category=followed&crimes=true"),
-        ("PNG (A4)", "/maps/hotspots.png?month_from=2026-01&category=followed&crimes=true"),
-        ("PDF (A4)", "/maps/hotspots.pdf?month_from=2026-01&category=followed&crimes=true"),
+        ("PNG", "/maps/hotspots.png?month_from=2026-01&category=followed&crimes=true"),
+        ("PDF", "/maps/hotspots.pdf?month_from=2026-01&category=followed&crimes=true"),
     ]
     form = parsed(controls(query))
     assert ("GeoJSON", "/hotspots.geojson?month_from=2026-01&category=followed&crimes=true") in (
@@ -227,7 +227,7 @@ def test_the_panel_and_the_legend_fold_on_a_phone_and_blank_fields_are_left_out(
     )
     # Open on a laptop; a script closes every folding box under 700 px.
     assert page.count(js_literal('<details class="map-fold" open><summary>')[1:-1]) == 2
-    assert 'window.matchMedia("(max-width: 700px)").matches' in page
+    assert 'window.matchMedia("(max-width: 700px)")' in page and "phone.matches" in page
     assert js_literal("<summary>Filters and downloads</summary>")[1:-1] in page
     # The legend folds under its own title, so a folded legend still says what it is.
     summary = js_literal('<summary><div class="map-legend-title">Reports per km²</div></summary>')
