@@ -38,6 +38,8 @@ from geo.population import (
 from service.app import create_app
 from service.population_load import BUNDLED_DIR, load_population
 from service.queries import demo
+from service.queries import population as population_queries
+from service.queries.wards import require_active_ward_set
 from service.settings import Settings
 from tests.conftest import _create_database, _drop_database, make_token, with_database
 
@@ -385,7 +387,7 @@ def test_a_ward_set_loaded_after_the_population_gets_its_residents(
     assert code == 0, err
     engine = create_engine(fresh_db)
     with engine.connect() as conn:
-        by_set = dict(
+        by_set: dict[str, float] = dict(
             conn.execute(
                 text(
                     "SELECT s.name, sum(p.persons) FROM ward_population p "
@@ -396,3 +398,18 @@ def test_a_ward_set_loaded_after_the_population_gets_its_residents(
     engine.dispose()
     assert set(by_set) == {"pilot-2024", "pilot-copy"}
     assert by_set["pilot-copy"] == pytest.approx(by_set["pilot-2024"], rel=1e-9)
+
+
+def test_a_ward_set_without_stored_figures_is_apportioned_on_the_fly(
+    db: Session, lsoas: gpd.GeoDataFrame
+) -> None:
+    active = require_active_ward_set(db)
+    assert population_queries.ward_population(db, active.id).empty  # nothing loaded yet
+    pilot = lsoas[lsoas["borough_code"].isin([LAMBETH, SOUTHWARK])].to_crs(4326)
+    assert population_queries.store_lsoas(db, pilot, source="test") == len(pilot)
+    stored = db.execute(text("SELECT count(*) FROM ward_population")).scalar_one()
+    assert stored == 0  # store_lsoas clears the wards' figures; none computed yet
+    wards = population_queries.ward_population(db, active.id)
+    assert len(wards) == 48
+    assert wards["persons"].sum() == pytest.approx(PILOT_PERSONS, rel=0.005)
+    assert wards["females"].sum() == pytest.approx(PILOT_FEMALES, rel=0.005)

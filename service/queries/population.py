@@ -155,7 +155,7 @@ def ward_population(session: Session, set_id: int) -> pd.DataFrame:
         ).all(),
         columns=["ward_code", "persons", "females"],
     )
-    if stored.empty:
+    if stored.empty and population_loaded(session):
         # A set loaded without its figures (not through the CLI): work them out for this answer.
         stored = _apportion_wards(session, set_id)[["ward_code", "persons", "females"]]
     return stored.astype({"persons": "float64", "females": "float64"})
