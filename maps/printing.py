@@ -66,6 +66,8 @@ body * { visibility: hidden !important; }
   bottom: auto !important; border: 0.3mm solid #444; box-sizing: border-box; z-index: 1; }
 .folium-map .leaflet-control:not(.leaflet-control-scale):not(.map-notice) {
   display: none !important; }
+/* Whatever stays in the map's top right corner (a notice) sits under the north arrow. */
+.folium-map .leaflet-top.leaflet-right { margin-top: 16mm; }
 .folium-map .leaflet-control-scale-line { background: rgba(255, 255, 255, 0.9);
   border-color: #222; color: #111; font: 11px/1.2 sans-serif; padding: 1px 4px; }
 /* No ligatures: a PDF's text is searched and copied, and "ﬁ" is not "fi" there. */

@@ -185,7 +185,7 @@ class Printer:
         # Playwright answers requests on an event loop in this thread; the database refuses
         # work there (service.db), so tiles are read on a thread of their own.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-tiles") as reader:
-            answer = _Answerer(page_html, path, assets_dir, tiles, reader, refused)
+            answer = InProcessRequests(page_html, path, assets_dir, tiles, reader, refused)
             try:
                 with sync_playwright() as playwright:
                     browser = playwright.chromium.launch(
@@ -209,7 +209,12 @@ class Printer:
                 ) from None
 
     def _capture(
-        self, browser: Any, answer: _Answerer, fmt: PrintFormat, url: str, refused: list[str]
+        self,
+        browser: Any,
+        answer: InProcessRequests,
+        fmt: PrintFormat,
+        url: str,
+        refused: list[str],
     ) -> bytes:
         width, height = SHEET_PX
         context = browser.new_context(
@@ -228,6 +233,9 @@ class Printer:
             page.wait_for_function("() => !window.walktalkBasemap || window.walktalkBasemap.drawn")
             if refused:
                 _say_what_was_not_printed(page, refused)
+            if fmt == "pdf":
+                # Type is set a little tighter on paper than on screen: fit it as printed.
+                page.emulate_media(media="print")
             cut = page.evaluate("() => window.walktalkPrint.arrange()")
             if cut:
                 log.warning("printed %s with words cut off in %s", url, ", ".join(cut))
@@ -259,8 +267,13 @@ def _say_what_was_not_printed(page: Any, refused: list[str]) -> None:
     )
 
 
-class _Answerer:
-    """Answers every request of the printed page, in-process; refuses what is not ours."""
+class InProcessRequests:
+    """A Playwright route handler answering every request of a printed page in-process.
+
+    The page at ``ORIGIN + path``, ``/static/vendor/...`` from the assets folder and
+    ``/tiles/{z}/{x}/{y}.mvt`` from ``tiles`` (read on ``reader``'s thread); any other origin
+    is refused and listed in ``refused``, any other path of ours answered 404.
+    """
 
     def __init__(
         self,
@@ -279,6 +292,7 @@ class _Answerer:
         self.refused = refused
 
     def __call__(self, route: Any) -> None:
+        """Answer one request (a Playwright ``Route``)."""
         url = urlsplit(route.request.url)
         if url.scheme == "data":
             route.continue_()

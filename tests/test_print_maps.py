@@ -12,6 +12,8 @@ import io
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,10 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from service.printing import Printer
+from maps.assets import VENDOR_DIR
+from maps.printing import SHEET_PX, MapSheet, print_layout
+from service.app import create_app
+from service.printing import ORIGIN, InProcessRequests, Printer, database_tiles
 from service.queries import demo
 from service.settings import Settings
 from tests.walks import WATERLOO, walk_with_route
@@ -272,3 +277,135 @@ def test_every_map_page_has_a_print_taking_the_same_query(client: TestClient) ->
     paths = [r.path for r in ordered]
     assert paths.index("/maps/walks/{walk_id}.{fmt}") < paths.index("/maps/walks/{walk_id}")
     assert inspect.getdoc(routes["/maps/hotspots.{fmt}"].endpoint)
+
+
+# --- the sheet itself, in the browser: nothing overlaps or is cut off; axe-core is content ---
+
+AXE = Path(__file__).parents[1] / "maps" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not on the sheet"
+    return dict(box)
+
+
+def _apart(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] + a["width"] <= b["x"] + 1
+        or b["x"] + b["width"] <= a["x"] + 1
+        or a["y"] + a["height"] <= b["y"] + 1
+        or b["y"] + b["height"] <= a["y"] + 1
+    )
+
+
+def test_the_sheet_is_laid_out_without_overlaps_and_axe_finds_nothing_serious(
+    client: TestClient,
+    reports: None,
+    partner: dict[str, str],
+    browser: Any,
+    app_settings: Settings,
+) -> None:
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is not installed at {AXE}: run `npm ci --prefix maps/vendor`")
+    answer = client.get("/maps/hotspots", headers=partner, params={"crimes": "true"})
+    assert answer.status_code == 200, answer.text
+    sheet = MapSheet(
+        answer.text,
+        "Hot spots of unsafe-place reports, 500 m hexagons",
+        ["Period: January 2025 to December 2026.", "Filters: boroughs Lambeth (E09000022)."],
+        ["A report is a place where someone felt unsafe: a feeling, not a crime."] * 12,
+    )
+    laid_out = print_layout(sheet, printed_at=datetime(2026, 12, 4, 18, 30))
+    engine = create_engine(app_settings.database_url or "")
+    refused: list[str] = []
+    width, height = SHEET_PX
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            page = context.new_page()
+            page.route(
+                "**/*",
+                InProcessRequests(
+                    laid_out,
+                    "/maps/hotspots",
+                    VENDOR_DIR,
+                    database_tiles(engine),
+                    reader,
+                    refused,
+                ),
+            )
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{ORIGIN}/maps/hotspots", wait_until="load")
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("() => window.walktalkPrint.arrange()") == []
+            # Both legends (hot spots, crimes) left the map for the panel; no control but the
+            # scale bar shows on the map; header, map, panel and arrow do not overlap.
+            assert page.locator(".folium-map .map-legend").count() == 0
+            assert page.locator(".print-legends .map-legend").count() == 2
+            assert page.locator(".print-credit .leaflet-control-attribution").count() == 1
+            shown = page.locator(".folium-map .leaflet-control:visible")
+            assert [shown.nth(i).get_attribute("class") for i in range(shown.count())] == [
+                "leaflet-control-scale leaflet-control"
+            ]
+            header, frame, panel, north = (
+                _box(page, s)
+                for s in (".print-header", ".folium-map", ".print-panel", ".print-north")
+            )
+            assert _apart(header, frame) and _apart(header, panel) and _apart(frame, panel)
+            assert frame["x"] <= north["x"] and north["x"] + north["width"] <= frame["x"] + frame[
+                "width"
+            ]
+            for box in (header, frame, panel):
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width
+                assert box["y"] >= 0 and box["y"] + box["height"] <= height
+            page.add_script_tag(path=str(AXE))
+            found = page.evaluate("() => axe.run(document).then(r => r.violations)")
+            serious = [
+                (v["id"], [n["target"] for n in v["nodes"]])
+                for v in found
+                if v["impact"] in ("serious", "critical")
+            ]
+            assert serious == []
+            assert errors == [] and refused == []
+    finally:
+        context.close()
+        engine.dispose()
+
+
+# --- the offline base map on paper ------------------------------------------------------------
+
+OSM = sorted((Path(__file__).parents[1] / "data" / "osm").glob("*.osm"))
+#: Along St George's Road by Elephant & Castle, where the bundled SE1 extracts have streets.
+ST_GEORGES_ROUTE = {
+    "type": "LineString",
+    "coordinates": [[-0.1090, 51.4975], [-0.1050, 51.4962], [-0.1010, 51.4955]],
+}
+BASEMAP_BACKGROUND = (242, 239, 233)  # maps/static/basemap.js BACKGROUND, #f2efe9
+
+
+def test_a_printed_walk_map_has_the_streets_of_the_base_map_drawn_from_postgis(
+    client: TestClient,
+    people: dict[str, dict[str, str]],
+    walktalk: Callable[..., tuple[int, str, str]],
+    app_settings: Settings,
+    settings_for: Callable[..., Settings],
+) -> None:
+    code, _, err = walktalk("osm", "load", *map(str, OSM))
+    assert code == 0, err
+    walk = walk_with_route(client, people, route=ST_GEORGES_ROUTE)
+    local = settings_for(
+        app_settings.database_url, tiles="local", secret_key=app_settings.secret_key
+    )
+    with TestClient(create_app(local)) as offline:
+        body = printed(offline, f"/maps/walks/{walk['id']}.png", people["waterloo"])
+    pixels = assert_a4_picture_of_a_map(body)
+    height, width, _ = pixels.shape
+    frame = pixels[height // 6 : height * 9 // 10, width // 20 : width * 2 // 3]
+    # The base map's land colour under most of the frame, and its streets' white fill on it:
+    # the tiles were read from PostGIS and drawn before the picture was taken.
+    land = (np.abs(frame - BASEMAP_BACKGROUND).max(axis=2) <= 2).mean()
+    streets = (frame.min(axis=2) >= 252).mean()
+    assert land > 0.3, f"base-map land on {land:.0%} of the map"
+    assert streets > 0.01, f"street fill on {streets:.1%} of the map"

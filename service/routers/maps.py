@@ -82,7 +82,7 @@ def ward_map_sheet(request: Request, session: SessionDep, borough: str | None) -
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
         # The ward map takes one borough (code or name); there is nothing else to filter.
-        controls=page_controls(request, session, filters=False, printable=False),
+        controls=page_controls(request, session, filters=False),
     )
     # Boundaries have no period of their own: the sheet names the ward set they come from.
     shown = f"borough {borough}" if borough else "every borough of the ward set"
