@@ -147,6 +147,8 @@ def world(
             "code": WATERLOO,
             "fmt": "geojson",
             "path": "leaflet/dist/leaflet.js",
+            "collection_id": "hexagons",
+            "cell_id": "500-708-208",  # the 500 m hexagon of the report
             # A base-map tile over Borough High Street (zoom 16).
             "z": "16",
             "x": "32751",
