@@ -71,6 +71,7 @@ def hatch_swatch_css(ink: str = HATCH_INK) -> str:
     """CSS lines that hatch a legend swatch like :func:`hatch_fill` hatches the map."""
     if not _HEX.fullmatch(ink):
         raise ValueError(f"hatch colour {ink!r} is not a #rrggbb colour")
-    return (
-        f"background-image: repeating-linear-gradient(-45deg, {ink} 0 2px, transparent 2px 5px);"
-    )
+    # Important: the swatch's own colour is an inline ``background``, whose shorthand would
+    # otherwise reset the image to none.
+    stripes = f"repeating-linear-gradient(-45deg, {ink} 0 2px, transparent 2px 5px)"
+    return f"background-image: {stripes} !important;"

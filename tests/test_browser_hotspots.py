@@ -94,9 +94,14 @@ def test_the_heatmap_shows_its_image_legend_and_wards(
     heat.wait_for()
     assert heat.evaluate("img => img.complete && img.naturalWidth > 100")
     legend = page.locator(".map-legend").inner_text()
-    assert "Reports per km²" in legend and "fewer" in legend and "more" in legend
+    assert "Reports per km²" in legend and "Colour on a log scale" in legend
+    assert "hexagons with fewer than 10 reports (suppressed)" in legend
     layers = [s.strip() for s in page.locator(".leaflet-control-layers label").all_inner_texts()]
-    assert layers == ["Heatmap of reports", "Ward outlines"]
+    assert layers == [
+        "Heatmap of reports",
+        "Ward outlines",
+        "Suppressed hexagons (fewer than 10 reports)",
+    ]
 
     # Hover a ward in the middle of the map: its name.
     box = page.locator(".folium-map").bounding_box()
