@@ -226,7 +226,7 @@ def hexagon_wide_csv(
     )
     frame = pd.DataFrame(cells.drop(columns=cells.geometry.name))
     frame.insert(2, "edge_m", edge_m)
-    for column in ("count", "crimes"):
+    for column in ("count", "crimes", "residents", "women"):
         if column in frame:
             frame[column] = pd.array(frame[column].round(), dtype="Int64")
     for column in ("z", "p", "p_fdr"):
@@ -238,5 +238,5 @@ def hexagon_wide_csv(
         names=("i", "j", "edge_m"),
         headings={**HEXAGON_HEADINGS, outline: outline},
         notes=" ".join(note),
-        facts=(outline,),
+        facts=(outline, "residents", "women"),
     )

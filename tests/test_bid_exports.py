@@ -461,6 +461,9 @@ def test_the_hexagons_wide_csv_has_a_row_per_hexagon(
     for heading in ("Reports", "Gi* z-score", "Hot-spot class", "Police.uk crimes"):
         assert heading in table.columns, heading
     assert table["Outline (WKT, EPSG:27700)"].str.startswith("POLYGON ((").all()
+    # Residents are a fact of the cell, not a count of reports: never called suppressed.
+    assert "Residents" in table.columns
+    assert not table[SUPPRESSED].fillna("").str.contains("Residents").any()
     hidden = cells[cells["suppressed"]].index
     assert len(hidden) > 0
     assert table.loc[hidden, "Reports"].isna().all()
