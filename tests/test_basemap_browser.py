@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
+from service.queries import demo, imports
 from service.settings import Settings
 from tests.browser import watched_page
+from tests.test_api_hotspots import CRIMES
+from tests.walks import walk_with_route
 
 pytestmark = pytest.mark.browser
 
@@ -139,14 +144,35 @@ def test_every_public_map_page_draws_the_base_map_under_its_overlays(
     assert page.problems == []
 
 
+@pytest.fixture
+def reports(app_settings: Settings) -> None:
+    """Synthetic reports, so that the hot-spot map has coloured hexagons over the streets."""
+    engine = create_engine(app_settings.database_url or "")
+    with Session(engine) as session, session.begin():
+        imports.import_crimes(session, CRIMES, imported_by="tests")
+        demo.seed_reports(session, 3000, seed=21)
+    engine.dispose()
+
+
 def test_on_a_phone_the_names_are_drawn_and_axe_finds_nothing_serious(
-    browser: Any, live_server: str, loaded: None
+    browser: Any, live_server: str, loaded: None, reports: None
 ) -> None:
     if not AXE.is_file():
         pytest.fail(f"axe-core is not installed at {AXE}: run `npm ci --prefix maps/vendor`")
     with watched_page(browser, live_server, width=390, height=844) as phone:
         open_at(phone, f"{live_server}/maps/hotspots", zoom=17)
         assert phone.evaluate("() => window.walktalkBasemap.labels.length") > 0
+        # A hexagon over St George's Road, in the middle of the map: the streets show through
+        # it and the names are drawn above it.
+        under_centre = phone.evaluate(
+            """() => {
+                const box = document.querySelector('.folium-map').getBoundingClientRect();
+                return document.elementsFromPoint(box.x + box.width / 2, box.y + box.height / 2)
+                    .filter(e => e.matches('.leaflet-overlay-pane path'))
+                    .map(e => e.getAttribute('fill'));
+            }"""
+        )
+        assert under_centre, "no hexagon over St George's Road"
         SHOTS.mkdir(exist_ok=True)
         phone.screenshot(path=str(SHOTS / "basemap-hotspots-390.png"))
         phone.add_script_tag(path=str(AXE))
@@ -192,3 +218,26 @@ def test_the_report_form_draws_the_same_streets(page: Any, live_server: str) -> 
         "() => window.walktalkBasemap.labels.map(l => l.name)"
     )
     assert page.problems == []
+
+
+def test_the_walk_pages_draw_the_base_map_for_a_signed_in_officer(
+    browser: Any, live_server: str, loaded: None, client: Any, people: dict
+) -> None:
+    walk = walk_with_route(client, people)
+    token = people["waterloo"]["Authorization"].removeprefix("Bearer ")
+    with watched_page(browser, live_server, width=1280, height=800) as page:
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        for path in (
+            f"/walks/{walk['id']}/route/edit",
+            f"/maps/walks/{walk['id']}",
+            "/maps/routes/briefing",
+        ):
+            open_at(page, f"{live_server}{path}")
+            labels = page.evaluate("() => window.walktalkBasemap.labels.map(l => l.name)")
+            assert "St George's Road" in labels, path
+            name = "walk" if path.startswith("/maps/walks") else path.strip("/").split("/")[-1]
+            page.screenshot(path=str(SHOTS / f"basemap-{name}-1280.png"))
+        assert page.problems == []

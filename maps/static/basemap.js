@@ -65,9 +65,7 @@
   var state = window.walktalkBasemap = window.walktalkBasemap || { labels: [], drawn: false };
 
   // One download per tile for both layers, kept for the last TILE_CACHE tiles.
-  function TileStore(url, options) {
-    this.url = url;
-    this.options = options;
+  function TileStore() {
     this.cache = new Map();
   }
   TileStore.prototype.get = function (layer, coords) {
@@ -257,7 +255,7 @@
    * `options.attribution`; returns the street layer.
    */
   window.walktalkBaseMap = function (map, options) {
-    var store = new TileStore(options.url);
+    var store = new TileStore();
     map.getContainer().style.background = BACKGROUND;
     var common = { maxNativeZoom: 20, maxZoom: 22, store: store };
     // Overlays are multiplied onto the streets rather than laid over them: a hexagon or ward
