@@ -11,7 +11,8 @@ which recomputes them; every ward summary then reads a few hundred numbers inste
 an overlay (about a second for London's 657 wards). Should a set lack them (loaded some other
 way), they are computed on the fly for that answer. Uploaded areas and hexagons are apportioned
 per answer: they change with every request, and the overlay over the LSOAs they touch is
-quick (the cells of one borough: a tenth of a second).
+quick enough (here: Lambeth and Southwark's 600 cells of 250 m, 0.2 s; all London's 10,146,
+3.6 s, which a per-borough cache of cell figures filled at load time would remove).
 """
 
 from __future__ import annotations
