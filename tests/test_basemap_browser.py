@@ -241,3 +241,27 @@ def test_the_walk_pages_draw_the_base_map_for_a_signed_in_officer(
             name = "walk" if path.startswith("/maps/walks") else path.strip("/").split("/")[-1]
             page.screenshot(path=str(SHOTS / f"basemap-{name}-1280.png"))
         assert page.problems == []
+
+    # The live walk page (not a Folium page) draws the same base map on the officer's phone.
+    with watched_page(browser, live_server, width=390, height=844) as phone:
+        phone.context.grant_permissions(["geolocation"])
+        phone.context.set_geolocation({"longitude": -0.105, "latitude": 51.496, "accuracy": 5})
+        phone.goto(f"{live_server}/login")
+        phone.get_by_label("Token").fill(token)
+        phone.get_by_role("button", name="Sign in").click()
+        phone.wait_for_url(lambda url: "/login" not in url)
+        phone.goto(f"{live_server}/walks/{walk['id']}/live")
+        phone.wait_for_function("() => window.walktalkBasemap && window.walktalkBasemap.layer")
+        phone.evaluate(
+            """([lat, lon]) => {
+                window.walktalkBasemap.labels = [];
+                window.walktalkBasemap.layer._map.setView([lat, lon], 17, {animate: false});
+            }""",
+            list(ST_GEORGES_ROAD),
+        )
+        phone.wait_for_timeout(100)
+        phone.wait_for_function("() => window.walktalkBasemap.drawn", timeout=20_000)
+        names = phone.evaluate("() => window.walktalkBasemap.labels.map(l => l.name)")
+        assert "St George's Road" in names
+        phone.screenshot(path=str(SHOTS / "basemap-live-390.png"))
+        assert phone.problems == []
