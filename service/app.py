@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Let a run in progress finish rather than cut it off mid-transaction.
             stop.set()
             await retention
+            # Prints read tiles through the engine: their browsers close first.
+            await asyncio.to_thread(app.state.printer.close)
             engine.dispose()
 
     app = FastAPI(

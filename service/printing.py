@@ -8,19 +8,22 @@ request it makes is answered here, in-process — the page itself, Leaflet and i
 (an online tile server, a CDN) is refused, so a print makes no HTTP request to this service or
 anywhere else and works with no network at all.
 
-One browser per print: it starts in about half a second, holds nothing between prints and
-cannot be left in a bad state by one. At most ``slots`` prints run at once; Chromium takes a
-core and 150-250 MB while it draws.
+Browsers are kept open by a few worker threads (:class:`Printer`), started at the first print
+and closed by the app's lifespan; each print draws in a fresh browser context. At most
+``slots`` prints draw at once; Chromium takes a core and 150-250 MB while it draws.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -86,14 +89,21 @@ def sheet_period(session: Session, selection: AggregateFilter) -> list[str]:
 
 
 class Printer:
-    """Prints map sheets with Chromium, a few at a time.
+    """Prints map sheets with Chromium: a few worker threads, each with a browser kept open.
+
+    A worker starts its browser at its first print and keeps it (a launch takes 0.5 to 2.5 s
+    here, most of a print); each print gets a fresh browser context, so nothing of one print
+    is left for the next. Playwright's objects belong to the thread that made them, so each
+    worker owns its browser from launch to close. The app's lifespan calls :meth:`close`.
 
     Parameters
     ----------
     executable : Path
         Chromium's binary; Playwright never downloads a browser here.
     slots : int
-        Prints drawn at once; others wait up to ``wait_s`` seconds for a slot.
+        Prints drawn at once (worker threads, browsers); others queue, up to ``wait_s``.
+    wait_s : float
+        How long a print may wait for a free worker.
     timeout_s : float
         How long a page may take to load and draw.
 
@@ -111,7 +121,11 @@ class Printer:
         self.slots = slots
         self.wait_s = wait_s
         self.timeout_s = timeout_s
-        self._slots = threading.BoundedSemaphore(slots)
+        self._jobs: queue.Queue[tuple[Future[bytes], _Job] | None] = queue.Queue()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._idle = 0  # workers waiting for a job
 
     def print(
         self,
@@ -143,8 +157,8 @@ class Printer:
         Raises
         ------
         ServiceUnavailable
-            Chromium is not installed or did not start, every print slot stayed busy, or the
-            page did not finish drawing in time.
+            Chromium is not installed or did not start, every worker stayed busy, the page
+            did not finish drawing in time, or the service is shutting down.
 
         """
         if not self.executable.exists():
@@ -152,61 +166,106 @@ class Printer:
                 f"printing maps needs Chromium at {self.executable}, which is not installed: "
                 "install it with `sudo apt-get install chromium` (Debian/Ubuntu)"
             )
-        if not self._slots.acquire(timeout=self.wait_s):
-            raise ServiceUnavailable(
-                f"all {self.slots} print slots stayed busy for {self.wait_s:.0f} s: "
-                "try again in a minute"
-            )
         started = time.perf_counter()
+        url = f"{path}?{query}" if query else path
+        page = print_layout(sheet, printed_at=datetime.now(LONDON))
+        job: Future[bytes] = Future()
+        self._enqueue(job, _Job(page, fmt, path, url, assets_dir, tiles))
         try:
-            page = print_layout(sheet, printed_at=datetime.now(LONDON))
-            url = f"{path}?{query}" if query else path
-            body = self._draw(page, fmt, path=path, url=url, assets_dir=assets_dir, tiles=tiles)
-        finally:
-            self._slots.release()
+            body = job.result(timeout=self.wait_s + self.timeout_s)
+        except FutureTimeout:
+            job.cancel()  # still queued: never drawn; drawing: its worker's timeout ends it
+            raise ServiceUnavailable(
+                f"printing is busy ({self.slots} at a time) and this map was not drawn within "
+                f"{self.wait_s + self.timeout_s:.0f} s: try again in a minute"
+            ) from None
         log.info("printed %s as %s in %.2f s", path, fmt, time.perf_counter() - started)
         return body
 
-    def _draw(
-        self,
-        page_html: str,
-        fmt: PrintFormat,
-        *,
-        path: str,
-        url: str,
-        assets_dir: Path,
-        tiles: TileReader,
-    ) -> bytes:
+    def close(self) -> None:
+        """Stop the workers and close their browsers (prints already queued are drawn)."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for _ in workers:
+            self._jobs.put(None)
+        for worker in workers:
+            worker.join(timeout=self.timeout_s)
+
+    def _enqueue(self, job: Future[bytes], work: _Job) -> None:
+        with self._lock:
+            if self._closed:
+                raise ServiceUnavailable("the service is shutting down: print again in a minute")
+            self._jobs.put((job, work))
+            # One more browser only when more prints wait than browsers are free: a warm
+            # browser is the fastest print, and each one holds 150-250 MB.
+            if self._jobs.qsize() > self._idle and len(self._workers) < self.slots:
+                worker = threading.Thread(
+                    target=self._work, name=f"print-{len(self._workers)}", daemon=True
+                )
+                self._idle += 1
+                worker.start()
+                self._workers.append(worker)
+
+    def _work(self) -> None:
+        """A worker's life: take jobs, keep one browser, close it when told to stop."""
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import sync_playwright
 
+        playwright: Any = None
+        browser: Any = None
+        try:
+            while (item := self._jobs.get()) is not None:
+                with self._lock:
+                    self._idle -= 1
+                job, work = item
+                try:
+                    if not job.set_running_or_notify_cancel():
+                        continue  # its asker gave up waiting
+                    if browser is None or not browser.is_connected():
+                        playwright = playwright or sync_playwright().start()
+                        browser = playwright.chromium.launch(
+                            executable_path=str(self.executable),
+                            args=list(CHROMIUM_FLAGS),
+                            headless=True,
+                        )
+                    job.set_result(self._draw(browser, work))
+                except PlaywrightTimeout:
+                    job.set_exception(
+                        ServiceUnavailable(
+                            f"the map took more than {self.timeout_s:.0f} s to draw for "
+                            "printing: try again, or print a smaller area (fewer boroughs, "
+                            "larger cells)"
+                        )
+                    )
+                except PlaywrightError as exc:
+                    job.set_exception(
+                        ServiceUnavailable(
+                            f"Chromium at {self.executable} could not print the map "
+                            f"({exc.message}); check that `chromium --headless` runs here"
+                        )
+                    )
+                except Exception as exc:  # handed to the request that asked, not lost here
+                    job.set_exception(exc)
+                finally:
+                    with self._lock:
+                        self._idle += 1
+        finally:
+            if browser is not None and browser.is_connected():
+                browser.close()
+            if playwright is not None:
+                playwright.stop()
+
+    def _draw(self, browser: Any, work: _Job) -> bytes:
         refused: list[str] = []
         # Playwright answers requests on an event loop in this thread; the database refuses
         # work there (service.db), so tiles are read on a thread of their own.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-tiles") as reader:
-            answer = InProcessRequests(page_html, path, assets_dir, tiles, reader, refused)
-            try:
-                with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(
-                        executable_path=str(self.executable),
-                        args=list(CHROMIUM_FLAGS),
-                        headless=True,
-                    )
-                    try:
-                        return self._capture(browser, answer, fmt, url, refused)
-                    finally:
-                        browser.close()
-            except PlaywrightTimeout:
-                raise ServiceUnavailable(
-                    f"the map took more than {self.timeout_s:.0f} s to draw for printing: "
-                    "try again, or print a smaller area (fewer boroughs, larger cells)"
-                ) from None
-            except PlaywrightError as exc:
-                raise ServiceUnavailable(
-                    f"Chromium at {self.executable} could not print the map ({exc.message}); "
-                    "check that `chromium --headless` runs on this machine"
-                ) from None
+            answer = InProcessRequests(
+                work.page, work.path, work.assets_dir, work.tiles, reader, refused
+            )
+            return self._capture(browser, answer, work.fmt, work.url, refused)
 
     def _capture(
         self,
@@ -265,6 +324,18 @@ def _say_what_was_not_printed(page: Any, refused: list[str]) -> None:
         }""",
         hosts,
     )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One print for a worker: the laid-out page and where it is."""
+
+    page: str
+    fmt: PrintFormat
+    path: str
+    url: str
+    assets_dir: Path
+    tiles: TileReader
 
 
 class InProcessRequests:

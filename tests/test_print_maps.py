@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import io
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -400,6 +401,13 @@ def test_a_printed_walk_map_has_the_streets_of_the_base_map_drawn_from_postgis(
     )
     with TestClient(create_app(local)) as offline:
         body = printed(offline, f"/maps/walks/{walk['id']}.png", people["waterloo"])
+        again = time.perf_counter()
+        printed(offline, f"/maps/walks/{walk['id']}.pdf", people["waterloo"])
+        print(f"a second print, its browser open: {time.perf_counter() - again:.2f} s")
+        workers = [t for t in threading.enumerate() if t.name.startswith("print-")]
+        assert workers
+    # The app's lifespan closed the browsers and ended their workers.
+    assert not any(worker.is_alive() for worker in workers)
     pixels = assert_a4_picture_of_a_map(body)
     height, width, _ = pixels.shape
     frame = pixels[height // 6 : height * 9 // 10, width // 20 : width * 2 // 3]
