@@ -40,6 +40,18 @@ _TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 #: vector tiles and the map assets.
 API_PATHS = ("/ogc", "/tiles/", "/static/", "/openapi.json")
 _JSON_TYPES = ("application/json", "application/problem+json", "application/geo+json")
+#: What the map pages' query parameters are called on the pages' forms (error pages name both).
+_FIELD_LABELS = {
+    "month_from": "From month",
+    "month_to": "To month",
+    "category": "Category",
+    "time_band": "Time of day",
+    "dark": "After dark only",
+    "edge": "Hexagon size (edge in metres)",
+    "borough": "Borough",
+    "crimes": "Show police.uk crimes",
+    "bandwidth": "Smoothing (metres)",
+}
 #: What an error page's heading says, by status: plain words, not HTTP's.
 _HEADINGS = {
     400: "The request could not be read",
@@ -238,7 +250,7 @@ def error_page(
         text = f"there is no page at {request.url.path}; start again from the home page"
     bad = _fields_to_fix(request, text, fields or set())
     query = [
-        {"name": name, "value": value, "bad": name in bad}
+        {"name": name, "label": _FIELD_LABELS.get(name), "value": value, "bad": name in bad}
         for name, value in request.query_params.multi_items()
     ]
     return _TEMPLATES.TemplateResponse(
