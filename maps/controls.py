@@ -3,9 +3,9 @@
 A partner changes what a map shows with a plain HTML ``GET`` form on the map itself, so the
 choice is in the page's URL and the map can be shared by copying it. The panel is pre-filled
 with the page's current values; "Update map" reloads the page with the new ones. Beside the
-form are download links for what the page shows, with the same query: GeoJSON, CSV and
-GeoPackage from the page's export route, and PNG and PDF (the print routes: the page's path
-plus ``.png`` / ``.pdf``).
+form are download links for what the page shows, with the same query: GeoJSON, CSV (long and
+wide) and GeoPackage from the page's export route, and PNG and PDF (the print routes: the
+page's path plus ``.png`` / ``.pdf``).
 
 :class:`MapControls` holds the values and the choices offered; :class:`ControlsPanel` draws
 them as a Leaflet control that folds away on a phone. :class:`BackLink` is the way home on
@@ -245,6 +245,10 @@ class MapControls:
                 Download(label, f"{self.export_path}.{fmt}{suffix}")
                 for fmt, label in EXPORT_FORMATS
             ]
+            # The same CSV a row per ward or hexagon, a column per measure: as bids quote it.
+            kept = [(k, v) for k, v in self.query if k != "layout"]
+            wide = urlencode([*kept, ("layout", "wide")])
+            links.insert(2, Download("Wide CSV", f"{self.export_path}.csv?{wide}"))
         if self.printable:
             links += [Download(label, f"{self.path}.{fmt}{suffix}") for fmt, label in PRINT_FORMATS]
         return links

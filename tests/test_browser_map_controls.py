@@ -131,14 +131,15 @@ def test_the_downloads_carry_the_query_and_the_data_ones_answer(
         assert found == {
             "GeoJSON": f"{export}.geojson?{query}",
             "CSV": f"{export}.csv?{query}",
+            "Wide CSV": f"{export}.csv?{query}&layout=wide",
             "GeoPackage": f"{export}.gpkg?{query}",
             "PNG": f"{path}.png?{query}",
             "PDF": f"{path}.pdf?{query}",
         }
         # The signed-in browser's own requests (her session cookie), as a click would make.
-        expected = {"csv": "text/csv", **types}
+        expected = {"csv": "text/csv", "wide": "text/csv", **types}
         for fmt, content_type in expected.items():
-            label = "GeoJSON" if fmt == "geojson" else "CSV"
+            label = {"geojson": "GeoJSON", "wide": "Wide CSV"}.get(fmt, "CSV")
             answer = page.request.get(f"{live_server}{found[label]}")
             assert answer.status == 200, answer.text()
             assert answer.headers["content-type"].startswith(content_type)

@@ -148,6 +148,7 @@ def test_downloads_carry_the_pages_query_unchanged() -> None:
     assert [(d.label, d.href) for d in links] == [
         ("GeoJSON", "/hotspots.geojson?month_from=2026-01&category=followed&crimes=true"),
         ("CSV", "/hotspots.csv?month_from=2026-01&category=followed&crimes=true"),
+        ("Wide CSV", "/hotspots.csv?month_from=2026-01&category=followed&crimes=true&layout=wide"),
         ("GeoPackage", "/hotspots.gpkg?month_from=2026-01&category=followed&crimes=true"),
         ("PNG", "/maps/hotspots.png?month_from=2026-01&category=followed&crimes=true"),
         ("PDF", "/maps/hotspots.pdf?month_from=2026-01&category=followed&crimes=true"),
