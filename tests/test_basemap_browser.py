@@ -113,6 +113,12 @@ def test_the_ward_map_draws_streets_and_their_names_offline(page: Any, live_serv
         ".filter(n => n.includes('/tiles/'))"
     )
     assert tiles and all(t.startswith(f"{live_server}/tiles/16/") for t in tiles[-4:])
+
+    # Zoomed out to a neighbourhood: streets still drawn, names left out (they would crowd).
+    open_at(page, f"{live_server}/maps/wards", zoom=14)
+    page.locator(".folium-map").screenshot(path=str(SHOTS / "basemap-wards-z14-1280.png"))
+    assert page.evaluate("() => window.walktalkBasemap.labels.length") == 0
+    assert page.evaluate(PIXELS, "basemap")["white"] > 200
     assert page.problems == []
 
 
