@@ -29,7 +29,7 @@ def test_each_scheme_is_named_in_the_legend(api, who) -> None:  # noqa: F811
         page = api.get("/maps/wards/summary", params=params, headers=who["partner"])
         assert page.status_code == 200, page.text
         subtitle = legend_subtitle(page.text)
-        assert re.fullmatch(rf"{re.escape(name)}, \d classe?s?\. Ward set: \S+", subtitle), (
+        assert re.fullmatch(rf"{re.escape(name)}, \d class(?:es)?\. Ward set: \S+", subtitle), (
             scheme,
             subtitle,
         )
