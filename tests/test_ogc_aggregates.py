@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pyogrio
 import pytest
@@ -302,34 +303,17 @@ import sys, pyogrio
 pyogrio.set_gdal_config_options(
     {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": sys.argv[1], "GDAL_HTTP_TIMEOUT": "60"}
 )
-url, out = sys.argv[2], sys.argv[3]
-print("\\n".join(str(name) for name in pyogrio.list_layers(url.rsplit("/collections", 1)[0])[:, 0]))
-pyogrio.write_dataframe(pyogrio.read_dataframe(url), out, driver="GPKG")
+landing, out, urls = sys.argv[2], sys.argv[3], sys.argv[4:]
+print("\\n".join(str(name) for name in pyogrio.list_layers(landing)[:, 0]))
+for n, url in enumerate(urls):
+    pyogrio.write_dataframe(pyogrio.read_dataframe(url), out, layer=f"read{n}", driver="GPKG")
 """
+# A layer with filters: GDAL carries the dataset URL's parameters onto every request it makes.
+FILTERED = {"edge": "250", "category": "poor_lighting", "time_band": "evening"}
 
 
-def test_gdal_reads_the_hexagons_as_qgis_does(app_settings, who, client, tmp_path):
-    assert "OAPIF" in pyogrio.list_drivers(), "GDAL was built without its OAPIF driver"
-    expected = by_cell(get_json(client, "/hotspots", who["partner"])["features"])
-    out = tmp_path / "hexagons.gpkg"
-    with serving(create_app(app_settings)) as base:
-        read = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                GDAL_READ,
-                who["partner"]["Authorization"].removeprefix("Bearer "),
-                f"OAPIF:{base}/ogc/collections/hexagons",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    assert read.returncode == 0, read.stderr
-    assert set(read.stdout.split()) == AGGREGATES  # the layers GDAL (and QGIS) offer
-    frame = pyogrio.read_dataframe(out)
+def assert_same_cells(frame: Any, expected: dict[tuple[int, int], dict[str, Any]]) -> None:
+    """GDAL's features are the protected cells of /hotspots, one for one."""
     assert len(frame) == len(expected) > 40
     assert frame.crs.to_epsg() == 4326
     for row in frame.itertuples():
@@ -340,3 +324,52 @@ def test_gdal_reads_the_hexagons_as_qgis_does(app_settings, who, client, tmp_pat
         else:
             assert row.count == cell["count"] and row.count % RULE.base == 0
     assert frame["count"].dropna().min() >= RULE.k
+
+
+def test_gdal_reads_the_hexagons_as_qgis_does(app_settings, who, client, tmp_path):
+    assert "OAPIF" in pyogrio.list_drivers(), "GDAL was built without its OAPIF driver"
+    out = tmp_path / "read.gpkg"
+    with serving(create_app(app_settings)) as base:
+        read = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                GDAL_READ,
+                who["partner"]["Authorization"].removeprefix("Bearer "),
+                f"OAPIF:{base}/ogc",
+                str(out),
+                f"OAPIF:{base}/ogc/collections/hexagons",
+                f"OAPIF:{base}/ogc/collections/hexagons?{urlencode(FILTERED)}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert read.returncode == 0, read.stderr
+    assert set(read.stdout.split()) == AGGREGATES  # the layers GDAL (and QGIS) offer
+    plain = by_cell(get_json(client, "/hotspots", who["partner"])["features"])
+    assert_same_cells(pyogrio.read_dataframe(out, layer="read0"), plain)
+    filtered = by_cell(get_json(client, "/hotspots", who["partner"], **FILTERED)["features"])
+    assert_same_cells(pyogrio.read_dataframe(out, layer="read1"), filtered)
+    assert len(filtered) > len(plain)  # 250 m cells: the filters reached the server
+
+
+def test_each_aggregate_collection_is_described_by_a_schema_of_its_types(client, who):
+    # GDAL types a layer's fields from it; from a first page all suppressed, `count` was text.
+    wanted = {
+        "hexagons": {"i": "integer", "count": "integer", "suppressed": "boolean"},
+        "hotspots": {"count": "integer", "z": "number", "p_fdr": "number", "class": "string"},
+        "ward-summaries": {"ward_code": "string", "count": "integer", "suppressed": "boolean"},
+    }
+    for collection, types in wanted.items():
+        described = get_json(client, f"/ogc/collections/{collection}", who["partner"])
+        (link,) = [link for link in described["links"] if link["rel"] == "describedby"]
+        assert link["type"] == "application/schema+json"
+        answer = client.get(link["href"], headers=who["partner"], params={"month_from": "2000-01"})
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/schema+json"
+        fields = answer.json()["properties"]["properties"]["properties"]
+        assert {name: fields[name]["type"] for name in types} == types, collection
+    reports = get_json(client, "/ogc/collections/reports", who["supervisor"])
+    assert "describedby" not in {link["rel"] for link in reports["links"]}

@@ -36,6 +36,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
+from geo.hexagons import check_edge
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput, InvalidParameter, NotFound, describe_validation
@@ -49,6 +50,9 @@ from service.routers.reports import GEOJSON, MAX_PAGE, Filters, Staff, list_repo
 
 OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+SCHEMA_JSON = "application/schema+json"
+#: The collections with a feature schema (the reports' items are typed by GET /reports).
+_SCHEMAS = ("hexagons", "hotspots", "ward-summaries")
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -242,6 +246,11 @@ def _collection(request: Request, collection: Collection, bbox: list[float]) -> 
         "links": [
             _link(request, base, "self", "application/json", "this collection"),
             _link(request, f"{base}/items", "items", GEOJSON, collection.title),
+            *(
+                [_link(request, f"{base}/schema", "describedby", SCHEMA_JSON, "feature schema")]
+                if collection.id in _SCHEMAS
+                else []
+            ),
         ],
     }
 
@@ -433,6 +442,7 @@ def _hexagon_item(
 ) -> JSONResponse:
     try:
         edge, i, j = (int(part) for part in cell_id.split("-"))
+        check_edge(edge)
     except ValueError:
         raise NotFound(
             f"no hexagon {cell_id!r}: a hexagon's id is edge-i-j, e.g. 500-1061-191, as the "
@@ -605,6 +615,109 @@ def ward_summary_item(
             f"({', '.join(query.selection.boroughs) or 'none'}): pass borough= to look elsewhere"
         )
     return _item(request, "ward-summaries", collection["features"][0])
+
+
+# --- feature schemas ------------------------------------------------------------------------
+
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int to Python
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+)
+
+
+def _json_type(values: list[Any]) -> dict[str, Any]:
+    """The JSON Schema type of a property from the values it takes (null where suppressed)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return {"type": "number"}  # always null here (e.g. all suppressed): a measure
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return {"type": "integer"}
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return {"type": "number"}
+    for kind, name in _JSON_TYPES:
+        if isinstance(present[0], kind):
+            if name == "array":
+                return {"type": "array", "items": {"type": "string"}}
+            return {"type": name}
+    return {"type": "string"}
+
+
+def feature_schema(title: str, features: list[dict[str, Any]]) -> dict[str, Any]:
+    """A JSON Schema of the features, their property types read off the features themselves.
+
+    GDAL's OAPIF driver (and so QGIS through GDAL) types a layer's fields from the schema its
+    collection is ``describedby``; without one it guesses from the first page, where a
+    property that is null on every feature of the page (all suppressed) becomes text. The
+    shape is a GeoJSON Feature, as GDAL reads it; one type per property (GDAL reads no type
+    lists), a suppressed value being null whatever its type.
+    """
+    names: dict[str, list[Any]] = {}
+    for feature in features:
+        for name, value in feature["properties"].items():
+            names.setdefault(name, []).append(value)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "description": "A feature; a suppressed figure is null, with its *suppressed flag true.",
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string"},
+            "geometry": {"type": "object", "description": "GeoJSON Polygon or MultiPolygon"},
+            "properties": {
+                "type": "object",
+                "properties": {name: _json_type(values) for name, values in names.items()},
+            },
+        },
+    }
+
+
+def _schema(collection_id: str, features: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(
+        feature_schema(_BY_ID[collection_id].title, features), media_type=SCHEMA_JSON
+    )
+
+
+@router.get(
+    "/collections/hexagons/schema",
+    operation_id="ogc_hexagons_schema",
+    response_class=JSONResponse,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
+)
+def hexagon_schema(session: SessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
+    """The JSON Schema of the hexagons' features (for the same filters)."""
+    answer = hotspots.hot_spot_cells(session, query, edge, with_crimes=False)
+    return _schema("hexagons", _hexagon_features(answer, query, gi_star=False)["features"])
+
+
+@router.get(
+    "/collections/hotspots/schema",
+    operation_id="ogc_hot_spots_schema",
+    response_class=JSONResponse,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
+)
+def hot_spot_schema(session: SessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
+    """The JSON Schema of the hot spots' features (for the same filters)."""
+    answer = hotspots.hot_spot_cells(session, query, edge, with_crimes=False)
+    return _schema("hotspots", _hexagon_features(answer, query, gi_star=True)["features"])
+
+
+@router.get(
+    "/collections/ward-summaries/schema",
+    operation_id="ogc_ward_summaries_schema",
+    response_class=JSONResponse,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
+)
+def ward_summary_schema(
+    session: SessionDep, query: Aggregates, simplify: summaries.Simplify = 100
+) -> JSONResponse:
+    """The JSON Schema of the ward summaries' features (for the same filters)."""
+    collection, _ = _ward_page(session, query, simplify, lambda wards: wards)
+    return _schema("ward-summaries", collection["features"])
 
 
 @router.get(
