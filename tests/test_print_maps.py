@@ -417,3 +417,16 @@ def test_a_printed_walk_map_has_the_streets_of_the_base_map_drawn_from_postgis(
     streets = (frame.min(axis=2) >= 252).mean()
     assert land > 0.3, f"base-map land on {land:.0%} of the map"
     assert streets > 0.01, f"street fill on {streets:.1%} of the map"
+
+
+def test_an_online_base_map_is_left_out_of_a_print_and_the_sheet_says_so(
+    app_settings: Settings, settings_for: Callable[..., Settings], partner: dict[str, str]
+) -> None:
+    online = settings_for(
+        app_settings.database_url, tiles="osm", secret_key=app_settings.secret_key
+    )
+    with TestClient(create_app(online)) as client:
+        _, words = pdf_text(printed(client, "/maps/wards.pdf", partner, borough=LAMBETH))
+    # The page asked tile.openstreetmap.org for tiles; the print asked nobody.
+    assert "Not printed: what this page loads from tile.openstreetmap.org" in words
+    assert "Wards of the" in words
