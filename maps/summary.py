@@ -276,7 +276,14 @@ def render_summary_map(
             )
         subtitle = f"Ward set: {ward_set}"
         if len(ranges):
-            subtitle = f"{ranges.describe()}. {subtitle}"
+            described = ranges.describe()
+            if rounding is not None and len(ranges) > 1:
+                # Why there may be fewer classes than asked: say the rule, with its number.
+                described += (
+                    f", none narrower than {ranges.number(ranges.step)} per km² "
+                    f"(counts are rounded to {rounding})"
+                )
+            subtitle = f"{described}. {subtitle}"
         Legend("Reports per km²", entries, subtitle=subtitle).add_to(m)
         fit_to(m, frame.total_bounds)
 

@@ -140,7 +140,7 @@ def test_every_ward_is_drawn_once(page, protected) -> None:
     assert sorted(drawn(page)) == sorted(protected["ward_code"]) and len(protected) == 48
 
 
-def test_the_legend_has_rate_classes_and_a_suppressed_class(page) -> None:
+def test_the_legend_has_rate_classes_and_a_suppressed_class(page, protected) -> None:
     entries = legend_entries(page)
     labels = list(entries)
     assert labels[-1] == "suppressed (fewer than 10 reports)"
@@ -151,7 +151,12 @@ def test_the_legend_has_rate_classes_and_a_suppressed_class(page) -> None:
     assert [entries[label] for label in labels[:-1]] == list(RATE_COLOURS)
     assert "Reports per km²" in legend_html(page) and "Ward set: pilot-2024" in legend_html(page)
     # The legend names how the classes were made.
-    assert "Fisher\u2013Jenks natural breaks, 5 classes. Ward set: pilot-2024" in legend_html(page)
+    step = 5 / float(np.median(protected.loc[~protected["suppressed"], "area_km2"]))
+    assert (
+        "Fisher\u2013Jenks natural breaks, 5 classes, none narrower than "
+        f"{f'{step:.1f}'.removesuffix('.0')} per km² "
+        "(counts are rounded to 5). Ward set: pilot-2024"
+    ) in legend_html(page)
     # The suppressed swatch is hatched, as the wards are on the map.
     assert (
         '<li><span class="map-legend-swatch map-legend-hatched" style="background:#bdbdbd">'
