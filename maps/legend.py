@@ -17,7 +17,7 @@ LEGEND_CSS = """
 .map-legend {
   background: rgba(255, 255, 255, 0.92); padding: 8px 10px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); font: 13px/1.4 sans-serif; color: #222;
-  max-height: 60vh; overflow-y: auto;
+  max-height: 60vh; overflow-y: auto; max-width: 300px;
 }
 .map-legend-title { font-weight: bold; }
 .map-legend-subtitle { color: #555; margin-bottom: 4px; }
