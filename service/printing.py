@@ -15,6 +15,7 @@ and closed by the app's lifespan; each print draws in a fresh browser context. A
 
 from __future__ import annotations
 
+import base64
 import logging
 import queue
 import re
@@ -62,6 +63,10 @@ _TILE = re.compile(r"/tiles/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt")
 #: on paper, a few hundred kB to 2 MB.
 PNG_SCALE = 2
 LONDON = ZoneInfo("Europe/London")
+#: A 1 x 1 transparent PNG.
+CLEAR_PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg=="
+)
 
 #: Reads one base-map tile: ``(z, x, y) -> Mapbox Vector Tile bytes``.
 TileReader = Callable[[int, int, int], bytes]
@@ -370,7 +375,11 @@ class InProcessRequests:
             return
         if f"{url.scheme}://{url.netloc}" != ORIGIN:
             self.refused.append(route.request.url)
-            route.abort("blockedbyclient")
+            if route.request.resource_type == "image":
+                # An online tile: a clear pixel, not a broken-image icon on the paper.
+                route.fulfill(status=200, content_type="image/png", body=CLEAR_PIXEL)
+            else:
+                route.abort("blockedbyclient")
             return
         if url.path == self.path:
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self.page_html)

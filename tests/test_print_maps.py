@@ -427,6 +427,8 @@ def test_an_online_base_map_is_left_out_of_a_print_and_the_sheet_says_so(
     )
     with TestClient(create_app(online)) as client:
         _, words = pdf_text(printed(client, "/maps/wards.pdf", partner, borough=LAMBETH))
+        # The refused tiles are left clear, not drawn as broken images over the wards.
+        assert_a4_picture_of_a_map(printed(client, "/maps/wards.png", partner), coloured=0.2)
     # The page asked tile.openstreetmap.org for tiles; the print asked nobody.
     assert "Not printed: what this page loads from tile.openstreetmap.org" in words
     assert "Wards of the" in words
