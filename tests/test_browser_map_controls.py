@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from service.queries import demo
 from service.settings import Settings
 from tests.browser import watched_page
+from tests.walks import walk_with_route
 
 pytestmark = pytest.mark.browser
 
@@ -273,3 +274,44 @@ def test_axe_finds_nothing_serious_on_the_map_pages(
                 if v["impact"] in {"serious", "critical"}
             ]
         assert found == {path: [] for path in found}
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_the_walk_map_and_route_editor_lead_home_and_fold_their_legends(
+    browser: Any,
+    live_server: str,
+    client: TestClient,
+    people: dict[str, dict[str, str]],
+    width: int,
+    height: int,
+) -> None:
+    walk = walk_with_route(client, people)
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, extra_http_headers=people["waterloo"]
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.add_init_script(path=str(AXE))
+    found: dict[str, list[str]] = {}
+    for path in (f"/maps/walks/{walk['id']}", f"/walks/{walk['id']}/route/edit"):
+        assert page.goto(f"{live_server}{path}").status == 200
+        home = page.locator(".map-back").get_by_role("link", name="Home")
+        home.wait_for()
+        assert home.get_attribute("href") == "/" and home.is_visible()
+        if path.startswith("/maps/walks/"):
+            folds = page.locator(".map-legend details.map-fold")
+            assert folds.count() == 2  # the stretches' colours and the markers
+            opened = folds.evaluate_all("all => all.filter(d => d.open).length")
+            assert opened == (0 if width < 700 else 2)
+        shot(page, f"{'walk' if path.startswith('/maps/') else 'route-edit'}-{width}")
+        violations = page.evaluate("() => axe.run(document).then(r => r.violations)")
+        found[path] = [
+            f"{v['id']} ({v['impact']}): {v['help']}"
+            for v in violations
+            if v["impact"] in {"serious", "critical"}
+        ]
+    assert found == {path: [] for path in found}
+    assert problems == []
+    context.close()
