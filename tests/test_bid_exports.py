@@ -31,6 +31,7 @@ from service.auth import Role
 from service.exports import heading as heading_of
 from service.queries import demo, demo_walks
 from service.queries.reports import store_reports
+from service.queries.themes import DEFAULT_MONTHS
 from service.settings import Settings
 from service.summary_tables import HEADINGS
 from service.taxonomy import CATEGORIES
@@ -222,8 +223,8 @@ def test_the_themes_note_states_the_period_they_cover(
     default = _get(api, "/themes", who["partner"]).json()
     first, last = (date.fromisoformat(f"{m}-01") for m in default["period"].values())
     assert _period_lines(default["method_note"]) == [
-        f"Period: {first:%B %Y} to {last:%B %Y} (the latest 12 months, as no month was asked "
-        "for)."
+        f"Period: {first:%B %Y} to {last:%B %Y} (the latest {DEFAULT_MONTHS} months, as no "
+        "month was asked for)."
     ]
 
 
