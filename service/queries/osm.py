@@ -44,7 +44,7 @@ def store_features(
     source: str,
     progress: Progress | None = None,
 ) -> int:
-    """Store (or replace) an extract's features in the caller's transaction; how many.
+    """Store (or replace) an extract's features in the caller's transaction; how many, once each.
 
     The rows are COPYed (``service.queries.bulk.copy_frame``) into a temporary table and
     merged from there in one statement; ``progress`` is called as the COPY goes.
@@ -63,9 +63,9 @@ def store_features(
     )
     session.execute(_STAGE)
     copy_frame(session, "osm_load", frame, progress=progress)
-    session.execute(_MERGE)
+    merged = session.execute(_MERGE).rowcount  # type: ignore[attr-defined]
     session.execute(text("DROP TABLE osm_load"))
-    return len(frame)
+    return int(merged)
 
 
 def _layer(name: str, query: str) -> str:
