@@ -110,6 +110,20 @@ def test_a_partner_changes_period_and_category_and_the_url_says_so(
     assert "months January 2025 to December 2026" in again.locator(".map-about").inner_text()
     again.close()
     shot(page, "hotspots-1280")
+
+    # By keyboard alone: Space ticks "After dark only", Tab reaches "Update map", Enter sends.
+    dark = panel.get_by_label("After dark only")
+    dark.focus()
+    page.keyboard.press("Space")
+    assert dark.is_checked()
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent") == "Update map":
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert ("dark", "true") in query_of(page.url)
+    assert "after dark only" in page.locator(".map-about").inner_text()
     assert page.problems == []
 
 
