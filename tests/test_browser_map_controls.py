@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from service.queries import demo
 from service.settings import Settings
 from tests.browser import watched_page
-from tests.walks import walk_with_route
+from tests.walks import ROUTE, walk_with_route
 
 pytestmark = pytest.mark.browser
 
@@ -291,7 +291,7 @@ def test_axe_finds_nothing_serious_on_the_map_pages(
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
-def test_the_walk_map_and_route_editor_lead_home_and_fold_their_legends(
+def test_the_walk_map_route_editor_and_briefing_lead_home_and_fold_their_legends(
     browser: Any,
     live_server: str,
     client: TestClient,
@@ -300,6 +300,13 @@ def test_the_walk_map_and_route_editor_lead_home_and_fold_their_legends(
     height: int,
 ) -> None:
     walk = walk_with_route(client, people)
+    feature = {
+        "type": "Feature",
+        "geometry": ROUTE,
+        "properties": {"planned_start": "2026-12-21T17:00:00+00:00"},
+    }
+    briefing = client.post("/maps/routes/briefing", json=feature, headers=people["waterloo"])
+    assert briefing.status_code == 200, briefing.text
     context = browser.new_context(
         viewport={"width": width, "height": height}, extra_http_headers=people["waterloo"]
     )
@@ -309,17 +316,23 @@ def test_the_walk_map_and_route_editor_lead_home_and_fold_their_legends(
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.add_init_script(path=str(AXE))
     found: dict[str, list[str]] = {}
-    for path in (f"/maps/walks/{walk['id']}", f"/walks/{walk['id']}/route/edit"):
-        assert page.goto(f"{live_server}{path}").status == 200
+    for path in (f"/maps/walks/{walk['id']}", f"/walks/{walk['id']}/route/edit", "briefing"):
+        if path == "briefing":
+            # The briefing answers a POST: its page is put into a page of this server.
+            page.goto(f"{live_server}/")
+            page.set_content(briefing.text, wait_until="load")
+        else:
+            assert page.goto(f"{live_server}{path}").status == 200
         home = page.locator(".map-back").get_by_role("link", name="Home")
         home.wait_for()
         assert home.get_attribute("href") == "/" and home.is_visible()
-        if path.startswith("/maps/walks/"):
+        if path != f"/walks/{walk['id']}/route/edit":
             folds = page.locator(".map-legend details.map-fold")
             assert folds.count() == 2  # the stretches' colours and the markers
             opened = folds.evaluate_all("all => all.filter(d => d.open).length")
             assert opened == (0 if width < 700 else 2)
-        shot(page, f"{'walk' if path.startswith('/maps/') else 'route-edit'}-{width}")
+        name = {"briefing": "briefing"}.get(path, "walk" if path.startswith("/maps/") else "edit")
+        shot(page, f"{name}-{width}")
         violations = page.evaluate("() => axe.run(document).then(r => r.violations)")
         found[path] = [
             f"{v['id']} ({v['impact']}): {v['help']}"
