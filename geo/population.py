@@ -45,8 +45,8 @@ __all__ = [
 CSV_COLUMNS = {
     "LSOA11CD": "code",
     "LSOA11NM": "name",
-    "LAD11CD": "borough_code",
-    "LAD11NM": "borough_name",
+    "LAD11CD": "district_code",
+    "LAD11NM": "district_name",
     "Persons_All-Ages": "persons",
     "Females_All-Ages": "females",
 }
@@ -100,7 +100,7 @@ def read_population(folder: Path) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        ``code, name, borough_code, borough_name, persons, females`` and the polygon,
+        ``code, name, district_code, district_name, persons, females`` and the polygon,
         one row per LSOA, in code order, on the British National Grid.
 
     Raises

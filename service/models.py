@@ -475,8 +475,10 @@ class LsoaPopulation(Base):
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
-    borough_code: Mapped[str] = mapped_column(Text)
-    borough_name: Mapped[str] = mapped_column(Text)
+    # ONS's 2011 local authority district (LAD11CD/NM): for London the borough, by a code that
+    # is the ONS's own and fixed, not derived from a ward set (activation leaves it alone).
+    district_code: Mapped[str] = mapped_column(Text)
+    district_name: Mapped[str] = mapped_column(Text)
     persons: Mapped[int] = mapped_column(Integer)
     females: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(Text)
@@ -489,7 +491,7 @@ class LsoaPopulation(Base):
             name="lsoa_population_counts_check",
         ),
         Index("lsoa_population_geom_idx", "geom", postgresql_using="gist"),
-        Index("lsoa_population_borough_idx", "borough_code"),
+        Index("lsoa_population_district_idx", "district_code"),
     )
 
 

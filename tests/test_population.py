@@ -66,11 +66,11 @@ def test_the_bundled_files_hold_every_london_lsoa_with_the_ons_totals(
     assert len(lsoas) == 4835 and lsoas["code"].is_unique
     assert lsoas.crs.to_epsg() == 27700
     assert (lsoas["persons"].sum(), lsoas["females"].sum()) == (9_002_488, 4_488_110)
-    pilot = lsoas[lsoas["borough_code"].isin([LAMBETH, SOUTHWARK])]
+    pilot = lsoas[lsoas["district_code"].isin([LAMBETH, SOUTHWARK])]
     assert (pilot["persons"].sum(), pilot["females"].sum()) == (PILOT_PERSONS, PILOT_FEMALES)
     assert lsoas.geometry.is_valid.all()
     assert set(lsoas.columns) == {
-        "code", "name", "borough_code", "borough_name", "persons", "females", "geometry"
+        "code", "name", "district_code", "district_name", "persons", "females", "geometry"
     }  # fmt: skip
 
 
@@ -131,7 +131,7 @@ def test_apportioning_to_the_pilot_wards_keeps_each_boroughs_residents(
     shares = apportion(lsoas, wards)
     assert len(shares) == len(wards) == 48 and (shares > 0).all().all()
     for borough in (LAMBETH, SOUTHWARK):
-        source = lsoas[lsoas["borough_code"] == borough][["persons", "females"]].sum()
+        source = lsoas[lsoas["district_code"] == borough][["persons", "females"]].sum()
         got = shares[wards["borough_code"] == borough].sum()
         # Within 0.5 %: the 20 m generalised LSOA edges and the 2024 ward edges differ a little.
         assert got["persons"] == pytest.approx(source["persons"], rel=0.005)
@@ -142,7 +142,7 @@ def test_apportioning_to_the_pilot_wards_keeps_each_boroughs_residents(
 
 
 def test_a_ward_wholly_inside_one_lsoa_gets_its_area_share(lsoas: gpd.GeoDataFrame) -> None:
-    lsoa = lsoas[lsoas["borough_code"] == LAMBETH].iloc[0]
+    lsoa = lsoas[lsoas["district_code"] == LAMBETH].iloc[0]
     centre = lsoa.geometry.representative_point()
     inner = centre.buffer(40).intersection(lsoa.geometry)
     assert lsoa.geometry.contains(inner.buffer(-0.01))
@@ -405,7 +405,7 @@ def test_a_ward_set_without_stored_figures_is_apportioned_on_the_fly(
 ) -> None:
     active = require_active_ward_set(db)
     assert population_queries.ward_population(db, active.id).empty  # nothing loaded yet
-    pilot = lsoas[lsoas["borough_code"].isin([LAMBETH, SOUTHWARK])].to_crs(4326)
+    pilot = lsoas[lsoas["district_code"].isin([LAMBETH, SOUTHWARK])].to_crs(4326)
     assert population_queries.store_lsoas(db, pilot, source="test") == len(pilot)
     stored = db.execute(text("SELECT count(*) FROM ward_population")).scalar_one()
     assert stored == 0  # store_lsoas clears the wards' figures; none computed yet

@@ -35,8 +35,8 @@ from service.queries.bulk import Progress
 CHUNK = 500
 
 _INSERT = text(
-    "INSERT INTO lsoa_population (code, name, borough_code, borough_name, persons, females, "
-    "source, geom) VALUES (:code, :name, :borough_code, :borough_name, :persons, :females, "
+    "INSERT INTO lsoa_population (code, name, district_code, district_name, persons, females, "
+    "source, geom) VALUES (:code, :name, :district_code, :district_name, :persons, :females, "
     ":source, ST_Multi(ST_GeomFromWKB(:wkb, 4326)))"
 )
 
@@ -72,7 +72,7 @@ def lsoas_touching(
     session: Session, area_wkt: str, *, boroughs: tuple[str, ...] | None = None
 ) -> gpd.GeoDataFrame:
     """LSOAs (EPSG:27700) that intersect a WGS84 area, optionally only those of ``boroughs``."""
-    borough_filter = "AND l.borough_code = ANY(%(boroughs)s)" if boroughs is not None else ""
+    borough_filter = "AND l.district_code = ANY(%(boroughs)s)" if boroughs is not None else ""
     return gpd.read_postgis(
         "SELECT l.code, l.persons, l.females, ST_Transform(l.geom, 27700) AS geometry "
         "FROM lsoa_population l WHERE ST_Intersects(l.geom, ST_GeomFromText(%(area)s, 4326)) "

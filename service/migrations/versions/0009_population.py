@@ -23,8 +23,8 @@ def upgrade() -> None:
         "lsoa_population",
         sa.Column("code", sa.Text(), primary_key=True),
         sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("borough_code", sa.Text(), nullable=False),
-        sa.Column("borough_name", sa.Text(), nullable=False),
+        sa.Column("district_code", sa.Text(), nullable=False),
+        sa.Column("district_name", sa.Text(), nullable=False),
         sa.Column("persons", sa.Integer(), nullable=False),
         sa.Column("females", sa.Integer(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
@@ -42,7 +42,7 @@ def upgrade() -> None:
     op.create_index(
         "lsoa_population_geom_idx", "lsoa_population", ["geom"], postgresql_using="gist"
     )
-    op.create_index("lsoa_population_borough_idx", "lsoa_population", ["borough_code"])
+    op.create_index("lsoa_population_district_idx", "lsoa_population", ["district_code"])
     op.create_table(
         "ward_population",
         sa.Column(
