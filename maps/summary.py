@@ -364,7 +364,11 @@ def _per_1000(row: dict[str, Any], column: str, hidden: bool) -> str:
         return "not shown"
     if value is None or _is_nan(value):
         reason = row.get("rate_withheld")
-        return f"not shown: {reason}" if isinstance(reason, str) else "not shown"
+        # "not shown" is kept for what the disclosure rule hides; a rate that cannot be
+        # worked out (no estimates, too few residents) is not a secret.
+        if not isinstance(reason, str) or reason == "suppressed":
+            return "not shown"
+        return f"none ({reason})"
     return f"{float(value):,.2f}"
 
 

@@ -242,7 +242,7 @@ def test_the_tooltip_says_every_figure(page, protected) -> None:
     assert said(page, hidden.ward_code, "per_resident_text") == "not shown"
     tiny = protected.iloc[-1]
     assert not tiny.suppressed
-    assert said(page, tiny.ward_code, "per_resident_text") == "not shown: too few residents"
+    assert said(page, tiny.ward_code, "per_resident_text") == "none (too few residents)"
 
 
 def test_the_panel_echoes_the_filters_and_the_method_note(page) -> None:
