@@ -37,6 +37,41 @@ LABELS: dict[str, str] = {c.slug: c.label for c in CATEGORIES}
 
 
 @dataclass(frozen=True)
+class CategoryGroup:
+    """Categories that call for the same kind of answer, counted together in themes."""
+
+    slug: str
+    label: str
+    members: tuple[str, ...]
+
+
+#: Every category in exactly one group. Themes count by group by default: twelve categories
+#: cut a ward's month into cells too small to show (k = 10), three groups do not. Each group
+#: is what one partner acts on: lighting, CCTV and sight lines (the council's street and
+#: parks teams), people's behaviour (police and community safety), and the place itself
+#: (transport, estates, repairs).
+CATEGORY_GROUPS: tuple[CategoryGroup, ...] = (
+    CategoryGroup(
+        "lighting_visibility",
+        "Lighting, visibility and isolation",
+        ("poor_lighting", "isolated", "hidden_corners", "no_cctv"),
+    ),
+    CategoryGroup(
+        "harassment_behaviour",
+        "Harassment and behaviour",
+        ("loitering", "verbal_harassment", "followed", "drug_alcohol_use"),
+    ),
+    CategoryGroup(
+        "places_environment",
+        "Places and environment (and other)",
+        ("underpass_alley_park_path", "bus_stop_station", "neglected", "other"),
+    ),
+)
+GROUP_OF: dict[str, str] = {m: g.slug for g in CATEGORY_GROUPS for m in g.members}
+GROUP_LABELS: dict[str, str] = {g.slug: g.label for g in CATEGORY_GROUPS}
+
+
+@dataclass(frozen=True)
 class Action:
     """Something an officer can set in motion after hearing the buddy out."""
 

@@ -31,6 +31,9 @@ LAMBETH, SOUTHWARK = "E09000022", "E09000028"
 WATERLOO, BOROUGH_BANKSIDE = "E05014118", "E05011095"
 FIRST, LAST = date(2026, 3, 1), date(2026, 8, 1)
 PERIOD = {"month_from": "2026-03", "month_to": "2026-08"}
+# The finest cut (the routes default to quarters, boroughs and category groups).
+FINE = {"step": "month", "area": "ward", "category_level": "category"}
+FINE_PERIOD = {**PERIOD, **FINE}
 SLUGS = [c.slug for c in CATEGORIES]
 BANDS = ("early_morning", "daytime", "evening", "night")
 
@@ -358,9 +361,9 @@ def _key(row: dict[str, Any]) -> tuple[str, str, str, str]:
 def test_partners_see_only_protected_cells_of_their_borough(api: Any) -> None:
     client, people = api
     exact = client.get(
-        "/themes", params={**PERIOD, "borough": LAMBETH}, headers=people["supervisor"]
+        "/themes", params={**FINE_PERIOD, "borough": LAMBETH}, headers=people["supervisor"]
     )
-    shown = client.get("/themes", params=PERIOD, headers=people["partner"])
+    shown = client.get("/themes", params=FINE_PERIOD, headers=people["partner"])
     assert exact.status_code == shown.status_code == 200, shown.text
     exact_body, body = exact.json(), shown.json()
     assert exact_body["exact"] is True and exact_body["disclosure"] is None
@@ -392,10 +395,10 @@ def test_partners_see_only_protected_cells_of_their_borough(api: Any) -> None:
 
     # The public and officers are protected the same way; a supervisor sees Southwark too.
     for who in ("public", "waterloo"):
-        other = client.get("/themes", params=PERIOD, headers=people[who]).json()
+        other = client.get("/themes", params=FINE_PERIOD, headers=people[who]).json()
         assert other["exact"] is False
         assert all(r["count"] is None or r["count"] % 5 == 0 for r in other["counts"])
-    everything = client.get("/themes", params=PERIOD, headers=people["supervisor"]).json()
+    everything = client.get("/themes", params=FINE_PERIOD, headers=people["supervisor"]).json()
     counts = {_key(r): r["count"] for r in everything["counts"]}
     assert counts[("2026-06", BOROUGH_BANKSIDE, "poor_lighting", "reports")] == 13
 
@@ -409,29 +412,32 @@ def test_themes_filters_are_checked(api: Any) -> None:
     )
     assert too_long.status_code == 422 and "at most 36 months" in too_long.json()["detail"]
     # Another borough's protected themes are the public's (issue 10, item 5).
-    outside = client.get("/themes", params={**PERIOD, "borough": SOUTHWARK}, headers=partner)
-    public = client.get("/themes", params={**PERIOD, "borough": SOUTHWARK})
+    outside = client.get("/themes", params={**FINE_PERIOD, "borough": SOUTHWARK}, headers=partner)
+    public = client.get("/themes", params={**FINE_PERIOD, "borough": SOUTHWARK})
     assert outside.status_code == public.status_code == 200, outside.text
     assert outside.json() == public.json()
     unknown = client.get("/themes", params={"borough": "E09000001"}, headers=partner)
     assert unknown.status_code == 422 and "not in the active ward set" in unknown.text
-    dark = client.get("/themes", params={**PERIOD, "dark": "true"}, headers=partner).json()
+    dark = client.get("/themes", params={**FINE_PERIOD, "dark": "true"}, headers=partner).json()
     assert any("walks walked at least half in the dark" in s for s in dark["method_note"])
     one_kind = client.get(
-        "/themes", params={**PERIOD, "kind": "walk_concerns"}, headers=partner
+        "/themes", params={**FINE_PERIOD, "kind": "walk_concerns"}, headers=partner
     ).json()
     assert {r["kind"] for r in one_kind["counts"]} == {"walk_concerns"}
 
 
 def test_the_csv_is_long_with_one_suppressed_marker_and_the_note(api: Any) -> None:
     client, people = api
-    response = client.get("/themes.csv", params=PERIOD, headers=people["partner"])
+    response = client.get("/themes.csv", params=FINE_PERIOD, headers=people["partner"])
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert 'filename="themes-' in response.headers["content-disposition"]
     frame = pd.read_csv(io.StringIO(response.text), dtype={"suppressed": str, "notes": str})
     assert list(frame.columns) == [
         "month",
+        "period",
+        "area_code",
+        "area_name",
         "ward_code",
         "ward_name",
         "borough_code",
@@ -442,7 +448,7 @@ def test_the_csv_is_long_with_one_suppressed_marker_and_the_note(api: Any) -> No
         "suppressed",
         "notes",
     ]
-    body = client.get("/themes", params=PERIOD, headers=people["partner"]).json()
+    body = client.get("/themes", params=FINE_PERIOD, headers=people["partner"]).json()
     assert len(frame) == len(body["counts"])
     assert set(frame["suppressed"]) == {"true", "false"}
     hidden = frame["suppressed"] == "true"
@@ -474,7 +480,7 @@ def test_the_chart_is_a_real_png_drawn_from_the_protected_counts(
         return real_chart(series, **kwargs)
 
     monkeypatch.setattr(themes_router, "themes_chart", recording_chart)
-    response = client.get("/themes.png", params=PERIOD, headers=people["partner"])
+    response = client.get("/themes.png", params=FINE_PERIOD, headers=people["partner"])
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert response.content[:8] == b"\x89PNG\r\n\x1a\n"
@@ -483,7 +489,7 @@ def test_the_chart_is_a_real_png_drawn_from_the_protected_counts(
     assert len(response.content) > 20_000
 
     # What was drawn is the partner's protected counts summed over wards: never an exact one.
-    body = client.get("/themes", params=PERIOD, headers=people["partner"]).json()
+    body = client.get("/themes", params=FINE_PERIOD, headers=people["partner"]).json()
     shown = pd.DataFrame(body["counts"]).assign(
         month=lambda f: pd.to_datetime(f["month"]).dt.date,
         count=lambda f: f["count"].astype("float64"),
@@ -524,12 +530,15 @@ def test_top_category_series_adds_only_what_is_shown() -> None:
 
 def test_the_themes_page_shows_the_chart_tables_and_note(api: Any) -> None:
     client, people = api
-    response = client.get("/themes/page", params=PERIOD, headers=people["partner"])
+    response = client.get("/themes/page", params=FINE_PERIOD, headers=people["partner"])
     assert response.status_code == 200
     html = response.text
-    assert '<img src="/themes.png?month_from=2026-03&amp;month_to=2026-08"' in html
+    assert (
+        '<img src="/themes.png?month_from=2026-03&amp;month_to=2026-08&amp;step=month&amp;'
+        'area=ward&amp;category_level=category"' in html
+    )
     assert "<caption>Reports: the top categories by month (all wards summed)</caption>" in html
     assert '<th scope="row">May 2026</th>' in html
     assert "Disclosure control: areas with fewer than 10 reports are suppressed" in html
-    public = client.get("/themes/page", params=PERIOD)
+    public = client.get("/themes/page", params=FINE_PERIOD)
     assert public.status_code == 200 and "Recurring themes by month" in public.text

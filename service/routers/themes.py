@@ -1,4 +1,8 @@
-"""Recurring themes over time: category counts by month and ward, as JSON, CSV, a chart, a page.
+"""Recurring themes over time: category counts by step and area, as JSON, CSV, a chart, a page.
+
+By default the cells are a quarter, a borough and a group of categories (``step``, ``area``
+and ``category_level`` ask for months, wards and single categories): the coarse cut keeps most
+cells above k, where a month in a ward for one category seldom is.
 
 For every role through the ``Aggregates`` dependency: supervisors see exact counts; everyone
 else sees each (month, ward, category, kind) cell protected with their disclosure rule, and
@@ -25,7 +29,7 @@ from service.queries import themes as queries
 from service.queries.aggregates import AggregateFilter
 from service.queries.wards import require_active_ward_set
 from service.routers.aggregate_query import AggregateRequest, Aggregates
-from service.taxonomy import CATEGORIES, LABELS
+from service.taxonomy import CATEGORIES, CATEGORY_GROUPS, GROUP_LABELS, LABELS
 
 router = APIRouter(tags=["themes"])
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -43,6 +47,26 @@ def _kinds(
 
 
 Kinds = Annotated[tuple[str, ...], Depends(_kinds)]
+#: Names of categories and of groups of them, for labels.
+UNIT_LABELS = {**LABELS, **GROUP_LABELS}
+
+
+def _cut(
+    step: Annotated[
+        str, Query(description="time step of a cell: quarter (default) or month")
+    ] = "quarter",
+    area: Annotated[
+        str, Query(description="area of a cell: borough (default) or ward")
+    ] = "borough",
+    category_level: Annotated[
+        str,
+        Query(description="group (default: groups of categories) or category (each one)"),
+    ] = "group",
+) -> queries.Cut:
+    return queries.check_cut(step, area, category_level)
+
+
+CutDep = Annotated[queries.Cut, Depends(_cut)]
 
 
 @dataclass(frozen=True)
@@ -76,13 +100,13 @@ def _period(asked: AggregateFilter, counted: queries.ThemeCounts) -> Period:
     return Period(counted.first_month, counted.last_month, basis)
 
 
-def _answer(session: SessionDep, query: Aggregates, kinds: Kinds) -> ThemesAnswer:
-    counted = queries.theme_counts(session, query.selection, kinds=kinds)
+def _answer(session: SessionDep, query: Aggregates, kinds: Kinds, cut: CutDep) -> ThemesAnswer:
+    counted = queries.theme_counts(session, query.selection, kinds=kinds, cut=cut)
     active = require_active_ward_set(session)
     note = method_note(
         counted.selection,
         query.rule,
-        unit=f"cells of one month, one ward ({active.name}), one category and one kind of source",
+        unit=cut.describe(active.name),
         synthetic_included=counted.synthetic_included,
         period=_period(query.selection, counted),
     )
@@ -93,6 +117,14 @@ def _answer(session: SessionDep, query: Aggregates, kinds: Kinds) -> ThemesAnswe
         "whose officer's or buddy's survey names the theme, counted once a walk, by the month "
         "the walk started).",
     )
+    if cut.category_level == "group":
+        note.append(
+            "Category groups: "
+            + "; ".join(
+                f"{g.label} ({', '.join(LABELS[m] for m in g.members)})" for g in CATEGORY_GROUPS
+            )
+            + ". A report or walk naming two categories of one group counts once in it."
+        )
     if query.selection.sources:
         note.append("Survey themes have no report source, so a source filter leaves them out.")
     elif query.selection.dark_only or query.selection.time_band:
@@ -120,10 +152,18 @@ def _month(value: date) -> str:
     return value.strftime("%Y-%m")
 
 
-def _rows(shown: pd.DataFrame) -> list[dict[str, Any]]:
+def _step_label(value: date, step: str) -> str:
+    if step == "quarter":
+        return f"{value.year}-Q{(value.month - 1) // 3 + 1}"
+    return _month(value)
+
+
+def _rows(shown: pd.DataFrame, step: str) -> list[dict[str, Any]]:
     return [
         {
             "month": _month(r.month),
+            "period": _step_label(r.month, step),
+            "area_code": r.area_code,
             "ward_code": r.ward_code,
             "category": r.category,
             "kind": r.kind,
@@ -136,16 +176,24 @@ def _rows(shown: pd.DataFrame) -> list[dict[str, Any]]:
 
 @router.get("/themes", operation_id="themes", response_class=JSONResponse)
 def themes(answer: Answer) -> JSONResponse:
-    """Category counts by month, ward and kind of source (long format, every cell listed).
+    """Category counts by step, area and kind of source (long format, every cell listed).
 
-    Kinds: ``reports`` (published public, imported and demo reports), ``walk_concerns`` and
-    ``survey_themes`` (walks whose surveys name the theme). Protected cells have ``count``
-    null and ``suppressed`` true. Ward and category names are given once, in ``wards`` and
-    ``categories``, rather than on each of the thousands of rows.
+    Cells are a quarter, a borough and a group of categories unless ``step=month``,
+    ``area=ward`` or ``category_level=category`` ask for finer ones. Each row has ``month``
+    (the step's first month), ``period`` (``2026-Q2`` or ``2026-05``), ``area_code``,
+    ``ward_code`` (null at borough level), ``category`` (a group's or a category's slug),
+    ``kind``, ``count`` and ``suppressed``. Kinds: ``reports`` (published public, imported and
+    demo reports), ``walk_concerns`` and ``survey_themes`` (walks whose surveys name the
+    theme). Protected cells have ``count`` null and ``suppressed`` true. Area and category
+    names are given once, in ``areas`` (and ``wards`` at ward level) and ``categories``
+    (``category_groups`` lists each group's categories), not on each of the rows.
     """
     rule = answer.query.rule
     selection = answer.counted.selection
-    wards = answer.shown.drop_duplicates("ward_code")
+    cut = answer.counted.cut
+    areas = answer.shown.drop_duplicates("area_code")
+    wards = areas if cut.area == "ward" else areas.iloc[:0]
+    units = dict.fromkeys(answer.shown["category"])
     body = {
         "period": dict(zip(("month_from", "month_to"), answer.period, strict=True)),
         "boroughs": list(selection.boroughs),
@@ -153,14 +201,24 @@ def themes(answer: Answer) -> JSONResponse:
         "exact": rule is None,
         "disclosure": {"k": rule.k, "rounded_to": rule.base} if rule else None,
         "synthetic_included": answer.counted.synthetic_included,
-        "categories": {c.slug: c.label for c in CATEGORIES},
+        "step": cut.step,
+        "area": cut.area,
+        "category_level": cut.category_level,
+        "categories": {c.slug: c.label for c in CATEGORIES}
+        if cut.category_level == "category"
+        else {u: UNIT_LABELS[u] for u in units},
+        "category_groups": {g.slug: list(g.members) for g in CATEGORY_GROUPS},
+        "areas": {
+            a.area_code: {"name": a.area_name, "borough_code": a.borough_code}
+            for a in areas.itertuples(index=False)
+        },
         "wards": {
             w.ward_code: {"name": w.ward_name, "borough_code": w.borough_code}
             for w in wards.itertuples(index=False)
         },
         "cells": len(answer.shown),
         "suppressed_cells": int(answer.shown["suppressed"].sum()),
-        "counts": _rows(answer.shown),
+        "counts": _rows(answer.shown, cut.step),
         "method_note": answer.note,
     }
     # Plain values only, so the generic encoder's walk over every row can be skipped.
@@ -178,11 +236,14 @@ def themes_csv_body(answer: ThemesAnswer) -> bytes:
     frame = pd.DataFrame(
         {
             "month": shown["month"].map(_month),
+            "period": shown["month"].map(lambda m: _step_label(m, answer.counted.cut.step)),
+            "area_code": shown["area_code"],
+            "area_name": shown["area_name"],
             "ward_code": shown["ward_code"],
             "ward_name": shown["ward_name"],
             "borough_code": shown["borough_code"],
             "category": shown["category"],
-            "category_label": shown["category"].map(LABELS),
+            "category_label": shown["category"].map(UNIT_LABELS),
             "kind": shown["kind"],
             # The one suppressed marker: the count left empty and ``suppressed`` true.
             "count": shown["count"].astype("Int64"),
@@ -202,10 +263,12 @@ def themes_csv(answer: Answer) -> Response:
 
 def _chart_parts(answer: ThemesAnswer) -> dict[str, Any]:
     rule = answer.query.rule
+    cut = answer.counted.cut
     filters = "; ".join(answer.counted.selection.describe())
+    unit = "category" if cut.category_level == "category" else "category group"
     protection = (
-        f"Disclosure control: {rule.describe()}; here each month, ward, category and kind is "
-        "a cell. Suppressed cells add nothing to these lines: totals are lower bounds."
+        f"Disclosure control: {rule.describe()}; here each {cut.step}, {cut.area}, {unit} and "
+        "kind is a cell. Suppressed cells add nothing to these lines: totals are lower bounds."
         if rule
         else "Exact counts (supervisor view): small counts are not protected, so share the "
         "chart partners see rather than this one."
@@ -214,7 +277,7 @@ def _chart_parts(answer: ThemesAnswer) -> dict[str, Any]:
         protection += " Includes synthetic demo data."
     return {
         "series": top_category_series(answer.shown, top=CHART_TOP),
-        "subtitle": f"Top {CHART_TOP} categories of each kind of source, all wards summed. "
+        "subtitle": f"Top {CHART_TOP} {unit}s of each kind of source, all {cut.area}s summed. "
         f"Filters: {filters}.",
         "footnote": protection,
         "empty_reason": (
@@ -227,15 +290,15 @@ def _chart_parts(answer: ThemesAnswer) -> dict[str, Any]:
 
 @router.get("/themes.png", operation_id="themes_chart", response_class=Response)
 def themes_png(answer: Answer) -> Response:
-    """A chart of the themes by month (PNG), drawn from the counts the caller may see."""
+    """A chart of the themes by step (PNG), drawn from the counts the caller may see."""
     parts = _chart_parts(answer)
     png = themes_chart(
         parts["series"],
         months=answer.months,
         kinds=answer.counted.kinds,
         kind_labels=queries.KIND_LABELS,
-        category_labels=LABELS,
-        title="Recurring themes by month",
+        category_labels=UNIT_LABELS,
+        title=f"Recurring themes by {answer.counted.cut.step}",
         subtitle=parts["subtitle"],
         footnote=parts["footnote"],
         empty_reason=parts["empty_reason"],
@@ -244,8 +307,9 @@ def themes_png(answer: Answer) -> Response:
 
 
 def _tables(answer: ThemesAnswer, series: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per kind: the chart's lines as a table (months down, categories across)."""
+    """Per kind: the chart's lines as a table (steps down, categories across)."""
     tables = []
+    quarters = answer.counted.cut.step == "quarter"
     for kind in answer.counted.kinds:
         lines = series[series["kind"] == kind]
         categories = list(dict.fromkeys(lines["category"]))
@@ -254,9 +318,14 @@ def _tables(answer: ThemesAnswer, series: pd.DataFrame) -> list[dict[str, Any]]:
             {
                 "kind": kind,
                 "label": queries.KIND_LABELS[kind],
-                "categories": [(c, LABELS.get(c, c)) for c in categories],
+                "categories": [(c, UNIT_LABELS.get(c, c)) for c in categories],
                 "rows": [
-                    (month.strftime("%B %Y"), [int(wide.at[month, c]) for c in categories])
+                    (
+                        f"Q{(month.month - 1) // 3 + 1} {month.year}"
+                        if quarters
+                        else month.strftime("%B %Y"),
+                        [int(wide.at[month, c]) for c in categories],
+                    )
                     for month in answer.months
                 ]
                 if categories
@@ -288,6 +357,16 @@ def themes_page(request: Request, answer: Answer) -> HTMLResponse:
                 (k, label, k in answer.counted.kinds) for k, label in queries.KIND_LABELS.items()
             ],
             "dark": answer.counted.selection.dark_only,
+            "cut": answer.counted.cut,
+            "choices": [
+                ("step", "Time step", [("quarter", "Quarter"), ("month", "Month")]),
+                ("area", "Area", [("borough", "Borough"), ("ward", "Ward")]),
+                (
+                    "category_level",
+                    "Categories",
+                    [("group", "Groups of categories"), ("category", "Each category")],
+                ),
+            ],
             "tables": _tables(answer, parts["series"]),
             "footnote": parts["footnote"],
             "empty_reason": parts["empty_reason"],
