@@ -29,6 +29,7 @@ from geo.hotspots import CLASSES, NOT_SIGNIFICANT, class_label
 from maps.attribution import DataAttribution
 from maps.control import MapBox
 from maps.controls import ControlsPanel, MapControls
+from maps.emerging import EmergingLayer
 from maps.frames import checked_frame
 from maps.hatch import hatch_fill
 from maps.legend import Legend, LegendEntry
@@ -145,6 +146,7 @@ def render_hot_spot_map(
     asset_url: str,
     tiles: TileSource | None,
     controls: MapControls | None = None,
+    emerging: EmergingLayer | None = None,
 ) -> str:
     """Render hexagon hot spots as a standalone HTML page.
 
@@ -178,6 +180,8 @@ def render_hot_spot_map(
         The base map; None for none.
     controls : MapControls, optional
         The filters, downloads and home link (:mod:`maps.controls`), drawn top left.
+    emerging : EmergingLayer, optional
+        Emerging hot spots (:mod:`maps.emerging`): a layer, off at first, and its legend.
 
     Returns
     -------
@@ -206,6 +210,8 @@ def render_hot_spot_map(
         ward_outlines(ward_frame).add_to(m)
     if crime_frame is not None:
         crimes_layer(crime_frame, k).add_to(m)
+    if emerging is not None:
+        emerging.add_to(m, k)
 
     entries = [LegendEntry(class_label(c), CLASS_COLOURS[c]) for c in CLASSES]
     if k is not None:

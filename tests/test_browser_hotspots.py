@@ -55,6 +55,7 @@ def test_the_hot_spot_map_reads_as_a_person_would_read_it(
         "Hot spots (hexagons)",
         "Ward outlines",
         "Police.uk crimes per hexagon",
+        "Emerging hot spots",
     ]
     credit = page.locator(".leaflet-control-attribution").inner_text()
     assert "Office for National Statistics" in credit and "police.uk" in credit

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -25,8 +26,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from geo.disclosure import DisclosureRule, protect
-from geo.emerging import category_label, describe_method, emerging_hot_spots
+from geo.emerging import MIN_STEPS, category_label, describe_method, emerging_hot_spots
 from geo.hexagons import check_edge
+from maps.emerging import EmergingLayer
 from service.db import SessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
@@ -68,6 +70,8 @@ class EmergingCells:
     edge_m: int
     filters: list[str]
     note: list[str]
+    #: The note's sentences on the emerging hot spots alone (the rest is every aggregate's).
+    method: list[str]
 
 
 def _edge(edge: int) -> int:
@@ -104,6 +108,14 @@ def emerging_cells(
         else f"the latest {len(cube.steps)} {step}s, as no month was asked for",
     )
     labels = cube.labels
+    method = [
+        *describe_method(len(labels), step, labels[0], labels[-1]),
+        "Disclosure: each hexagon's count in each step is protected on its own and Gi* runs on "
+        "the protected counts (suppressed ones as 0); a hexagon gets a category only when its "
+        "total over all steps reaches k."
+        if query.rule
+        else "Gi* runs on the exact counts (supervisor view).",
+    ]
     note = [
         *method_note(
             query.selection,
@@ -112,12 +124,7 @@ def emerging_cells(
             synthetic_included=aggregates.counts_synthetic(session, query.selection),
             period=period,
         ),
-        *describe_method(len(labels), step, labels[0], labels[-1]),
-        "Disclosure: each hexagon's count in each step is protected on its own and Gi* runs on "
-        "the protected counts (suppressed ones as 0); a hexagon gets a category only when its "
-        "total over all steps reaches k."
-        if query.rule
-        else "Gi* runs on the exact counts (supervisor view).",
+        *method,
     ]
     query.audit_exact_read(session, "view emerging hot spots (exact counts)")
     return EmergingCells(
@@ -128,7 +135,30 @@ def emerging_cells(
         edge_m=edge,
         filters=query.selection.describe(),
         note=note,
+        method=method,
     )
+
+
+def emerging_for_page(
+    session: SessionDep, query: AggregateRequest, edge_m: int
+) -> tuple[EmergingLayer | None, list[str]]:
+    """The hot-spot page's emerging layer and the note's sentences on it.
+
+    By quarter; by month when the period holds too few quarters for a trend; no layer (and a
+    sentence saying why) when it holds too few months too.
+    """
+    today = date.today()
+    for step in cube_queries.STEP_MONTHS:
+        try:
+            cube_queries.cube_steps(query.selection, step, today=today)
+        except InvalidInput:
+            continue
+        answer = emerging_cells(session, query, step=step, edge_m=edge_m)
+        return EmergingLayer(answer.cells, answer.steps, step), answer.method
+    return None, [
+        f"Emerging hot spots are not drawn: a trend needs at least {MIN_STEPS} months; choose "
+        "a longer period."
+    ]
 
 
 def _number(value: Any, digits: int | None = None) -> Any:

@@ -55,6 +55,7 @@ from service.queries import aggregates
 from service.queries.population import hexagon_population
 from service.queries.wards import wards_frame
 from service.routers.aggregate_query import AggregateRequest, Aggregates
+from service.routers.emerging import emerging_for_page
 from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls
 
 router = APIRouter(tags=["hot spots"])
@@ -491,6 +492,7 @@ def hot_spot_sheet(
     title = f"Hot spots of unsafe-place reports, {answer.edge_m} m hexagons"
     wards, credit = _map_context(session, query, with_crimes=crimes)
     crime_cells = answer.cells if crimes else None
+    emerging, emerging_note = emerging_for_page(session, query, answer.edge_m)
     html = render_hot_spot_map(
         answer.cells,
         edge_m=answer.edge_m,
@@ -499,11 +501,12 @@ def hot_spot_sheet(
         crimes=crime_cells,
         title=title,
         filters=answer.filters,
-        note=answer.note,
+        note=[*answer.note, *emerging_note],
         attribution=credit,
         asset_url=ASSET_URL,
         tiles=request.app.state.tiles,
         controls=page_controls(request, session, edges=HEX_EDGES_M, export_path="/hotspots"),
+        emerging=emerging,
     )
     return MapSheet(html, title, sheet_period(session, query.selection), answer.note)
 
