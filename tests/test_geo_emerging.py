@@ -6,6 +6,7 @@ import doctest
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 import geo.emerging
 from geo.emerging import (
@@ -16,7 +17,9 @@ from geo.emerging import (
     classify,
     emerging_hot_spots,
     mann_kendall,
+    step_gi_star,
 )
+from geo.hotspots import benjamini_hochberg, gi_star
 
 HOT, COLD, QUIET = 0.01, 0.01, 0.8  # corrected p of a significant bin, and of a quiet one
 
@@ -168,3 +171,17 @@ def test_labels() -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(geo.emerging).failed == 0
+
+
+def test_bins_are_tested_on_gi_star_z_with_normal_p_and_fdr_per_step() -> None:
+    i, j = block(9, 9)
+    cube = background(len(i), 6)
+    cube[(abs(i - 704) <= 1) & (abs(j - 212) <= 1), 2] = 30
+    z, p_fdr = step_gi_star(i, j, cube)
+    for step in range(cube.shape[1]):
+        expected_z, _ = gi_star(i, j, cube[:, step])
+        np.testing.assert_allclose(z[:, step], expected_z)
+        expected_p = benjamini_hochberg(2 * norm.sf(np.abs(expected_z)))
+        np.testing.assert_allclose(p_fdr[:, step], expected_p)
+    with pytest.raises(ValueError, match="cells x steps"):
+        step_gi_star(i, j, cube[:5])
