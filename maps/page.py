@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Sequence
 from typing import cast
 
 import folium
 from branca.element import Element, Figure
-from folium.map import FitBounds
+from folium.elements import MacroElement
+from folium.template import Template
 
 from maps.assets import UnknownAsset, localise_assets
 from maps.basemap import NoBaseMapNotice, VectorBaseMap
@@ -21,7 +23,13 @@ LONDON_ZOOM = 11
 
 # A long attribution line (OpenStreetMap's and the boundaries' credits) wraps instead of
 # running under the scale bar in the opposite corner and hiding it.
-_PAGE_CSS = "<style>.leaflet-bottom.leaflet-right { max-width: calc(100% - 130px); }</style>"
+_PAGE_CSS = """<style>
+.leaflet-bottom.leaflet-right { max-width: calc(100% - 130px); }
+/* On a phone the credits (boundaries, police.uk, OpenStreetMap) took a third of the screen. */
+@media (max-width: 700px) {
+  .leaflet-control-attribution { font-size: 10px; line-height: 1.25; }
+}
+</style>"""
 
 # A <script src> or <link href> that still points off this server. Tile URLs live inside the
 # map's JavaScript, not in such tags, so they do not match.
@@ -56,6 +64,7 @@ def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
     figure = cast(Figure, m.get_root())
     figure.title = html.escape(title)
     figure.header.add_child(Element(_PAGE_CSS), name="walktalk_page_css")
+    PhoneLayers().add_to(m)
     if tiles is None:
         NoBaseMapNotice().add_to(m)
     elif tiles.kind == "vector":
@@ -72,18 +81,90 @@ def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
     return m
 
 
+class PhoneLayers(MacroElement):
+    """On a phone, the layer list starts folded behind Leaflet's layers button.
+
+    Folium draws the list open, which on a phone covered half the map. Under 700 px the list
+    folds to its button; a tap (or Enter on the focused button) opens it, a tap on the map
+    folds it again. On a laptop nothing changes.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function (map) {
+                if (!window.matchMedia("(max-width: 700px)").matches) { return; }
+                setTimeout(function () {
+                    map.getContainer().querySelectorAll(".leaflet-control-layers").forEach(
+                        function (box) {
+                            var open = "leaflet-control-layers-expanded";
+                            var button = box.querySelector(".leaflet-control-layers-toggle");
+                            if (!button) { return; }
+                            box.classList.remove(open);
+                            button.setAttribute("aria-label", "Layers");
+                            L.DomEvent.on(button, "click", function (event) {
+                                L.DomEvent.preventDefault(event);
+                                L.DomEvent.stopPropagation(event);
+                                box.classList.add(open);
+                            });
+                            map.on("click", function () { box.classList.remove(open); });
+                        }
+                    );
+                }, 0);
+            })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PhoneLayers"
+
+
+class OpeningView(MacroElement):
+    """Open the map on bounds, below the filters bar when the page has one.
+
+    The filters bar sits over the top of the map; a map fitted to the whole frame put the
+    northern hot spots (Waterloo's among them) under it. Once the bar is in place the map is
+    fitted again with the bar's height as padding. A hidden bar (a print sheet hides it, a
+    phone folds it to one line) takes only the room it takes.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.fitBounds({{ this.bounds_js }}, {animate: false});
+            (function (map, bounds) {
+                setTimeout(function () {
+                    var bar = map.getContainer().querySelector(".map-controls");
+                    if (!bar || bar.offsetParent === null) { return; }
+                    var top = bar.getBoundingClientRect().bottom -
+                        map.getContainer().getBoundingClientRect().top;
+                    if (top <= 0) { return; }
+                    map.fitBounds(bounds, {animate: false, paddingTopLeft: [0, top + 8]});
+                }, 0);
+            })({{ this._parent.get_name() }}, {{ this.bounds_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        super().__init__()
+        self._name = "OpeningView"
+        west, south, east, north = (float(b) for b in bounds)
+        self.bounds_js = json.dumps([[south, west], [north, east]])
+
+
 def fit_to(m: folium.Map, bounds: Sequence[float]) -> None:
     """Open ``m`` on ``bounds`` as shapely and GeoPandas give them: (west, south, east, north).
 
     The map jumps there rather than zooming there from London's view: during Leaflet's
     quarter-second opening zoom, clicks land on the moving map and not on what is drawn
     over it, so the first point of a line drawn straight away was lost (on a slow machine,
-    or a fast hand, every time).
+    or a fast hand, every time). The filters bar, where a page has one, does not cover it
+    (:class:`OpeningView`).
     """
-    west, south, east, north = (float(b) for b in bounds)
-    opening = FitBounds([[south, west], [north, east]])
-    opening.options["animate"] = False
-    opening.add_to(m)
+    OpeningView(bounds).add_to(m)
 
 
 def render_page(m: folium.Map, *, asset_url: str) -> str:
