@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from geo.disclosure import DisclosureRule, protect
 from service.app import create_app
 from service.auth import Role
-from service.queries import demo, demo_walks
 from service.population_load import load_population
+from service.queries import demo, demo_walks
 from service.queries.reports import store_reports
 from service.settings import Settings
 from service.taxonomy import LABELS
