@@ -67,6 +67,13 @@ _NOTICE_CSS = """
   background: #fff8e1; border: 1px solid #c9a227; padding: 6px 10px; border-radius: 4px;
   font: 13px/1.4 sans-serif; color: #222; max-width: 320px;
 }
+/* On a phone the whole sentence covered the legends' buttons above it: one line says there is
+   no base map; the how-to stays in the page for screen readers and on a laptop. */
+@media (max-width: 700px) {
+  .basemap-missing {
+    max-width: 10.5em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  }
+}
 """
 
 

@@ -28,6 +28,11 @@ _PAGE_CSS = """<style>
 /* On a phone the credits (boundaries, police.uk, OpenStreetMap) took a third of the screen. */
 @media (max-width: 700px) {
   .leaflet-control-attribution { font-size: 10px; line-height: 1.25; }
+  /* Folded boxes in the bottom corners each keep to their half, so the legends on the right
+     do not cover the buttons on the left. */
+  .leaflet-bottom .leaflet-control:not(.leaflet-control-attribution):not(.leaflet-control-scale) {
+    max-width: calc(50vw - 16px);
+  }
 }
 </style>"""
 

@@ -170,27 +170,28 @@ def test_on_a_phone_the_legend_and_panel_are_folded_and_the_map_shows(
 ) -> None:
     with watched_page(browser, live_server, width=390, height=844) as page:
         assert page.goto(f"{live_server}{path}").status == 200
-        page.locator(".map-legend").wait_for()
+        page.locator(".map-legend").first.wait_for()
         folds = page.locator("details.map-fold")
-        # The controls and the legend, and the panel saying what is shown (the ward map has none).
-        assert folds.count() == (2 if path == "/maps/wards" else 3)
+        # The controls, the legends (the hot-spot map's emerging hot spots have one of their
+        # own) and the panel saying what is shown (the ward map has none).
+        legends = page.locator(".map-legend").count()
+        assert legends == (2 if path == "/maps/hotspots" else 1)
+        assert folds.count() == legends + (1 if path == "/maps/wards" else 2)
         assert folds.evaluate_all("all => all.filter(d => d.open).length") == 0
         map_box = page.locator(".folium-map").bounding_box()
         assert map_box["width"] == 390 and map_box["height"] >= 800
         # Every box on the map together covers under a quarter of the screen.
         covered = sum(
             box["width"] * box["height"]
-            for box in (
-                page.locator(f".{name}").bounding_box()
-                for name in ("map-controls", "map-legend", "map-about", "map-summary")
-                if page.locator(f".{name}").count()
-            )
+            for name in ("map-controls", "map-legend", "map-about", "map-summary")
+            for box in (element.bounding_box() for element in page.locator(f".{name}").all())
+            if box is not None
         )
         assert covered < 0.25 * 390 * 844
         shot(page, f"{path.strip('/').replace('/', '-')}-390")
 
         # Opened, the legend shows its entries, and the panel its form, above the map.
-        page.locator(".map-legend summary").click()
+        page.locator(".map-legend summary").first.click()
         assert page.locator(".map-legend li, .map-legend .map-ramp-bar").first.is_visible()
         page.locator(".map-controls summary").first.click()
         assert page.locator(".map-controls").get_by_role("button", name="Update map").is_visible()

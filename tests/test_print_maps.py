@@ -341,10 +341,11 @@ def test_the_sheet_is_laid_out_without_overlaps_and_axe_finds_nothing_serious(
             page.goto(f"{ORIGIN}/maps/hotspots", wait_until="load")
             page.wait_for_load_state("networkidle")
             assert page.evaluate("() => window.walktalkPrint.arrange()") == []
-            # Both legends (hot spots, crimes) left the map for the panel; no control but the
-            # scale bar shows on the map; header, map, panel and arrow do not overlap.
+            # Every legend (hot spots, emerging hot spots, crimes) left the map for the panel; no
+            # control but the scale bar shows on the map; header, map, panel and arrow do not
+            # overlap.
             assert page.locator(".folium-map .map-legend").count() == 0
-            assert page.locator(".print-legends .map-legend").count() == 2
+            assert page.locator(".print-legends .map-legend").count() == 3
             assert page.locator(".print-credit .leaflet-control-attribution").count() == 1
             shown = page.locator(".folium-map .leaflet-control:visible")
             assert [shown.nth(i).get_attribute("class") for i in range(shown.count())] == [
