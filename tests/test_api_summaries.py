@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from geo.disclosure import DisclosureRule, protect
 from service.app import create_app
 from service.auth import Role
+from service.exports import EXPORT_TYPES
 from service.population_load import load_population
 from service.queries import demo, demo_walks
 from service.queries.reports import store_reports
@@ -510,7 +511,9 @@ def test_the_geopackage_has_the_layer_in_its_crs_and_a_method_note_table(
 ) -> None:
     answer = api.get("/wards/summary.gpkg", params={"crs": crs}, headers=who["partner"])
     assert answer.status_code == 200
-    assert answer.headers["content-type"] == "application/geopackage+sqlite3"
+    assert answer.headers["content-type"] == EXPORT_TYPES["gpkg"]
+    # GeoPackage's application id, at its fixed place in the file header (OGC 12-128r18, 1.1.1).
+    assert answer.content[68:72] == b"GPKG"
     saved = tmp_path / "summary.gpkg"
     saved.write_bytes(answer.content)
     layers = dict(pyogrio.list_layers(saved).tolist())
