@@ -565,9 +565,9 @@ def _ward_page(
     Also how many wards ``choose`` kept, before the cut (``numberMatched``).
     """
     # /wards/summary's own functions: the same measures, the same protection.
-    summary = summaries._ward_summary(session, query, simplify)
+    summary = summaries.ward_summary_figures(session, query, simplify)
     chosen = choose(summary.wards)
-    collection = summaries._collection(
+    collection = summaries.ward_summary_collection(
         dataclasses.replace(summary, wards=chosen.iloc[cut]), query, notes=False
     )
     return collection, len(chosen)

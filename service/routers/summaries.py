@@ -71,9 +71,14 @@ class WardSummary:
     attribution: str
 
 
-def _ward_summary(
+def ward_summary_figures(
     session: SessionDep, query: AggregateRequest, simplify_m: float | None
 ) -> WardSummary:
+    """The wards' figures as the caller may see them, with the ward set and method note.
+
+    Shared by the summary's JSON, exports, map page and the ``ward-summaries`` OGC collection,
+    so every one of them applies the same disclosure rule.
+    """
     active = require_active_ward_set(session)
     exact, categories = queries.ward_figures(session, query.selection, simplify_m=simplify_m)
     shown = queries.protect_summary(exact.drop(columns="geometry"), categories, query.rule)
@@ -100,7 +105,10 @@ def _disclosure(query: AggregateRequest) -> dict[str, Any]:
     }
 
 
-def _collection(summary: WardSummary, query: AggregateRequest, *, notes: bool) -> dict[str, Any]:
+def ward_summary_collection(
+    summary: WardSummary, query: AggregateRequest, *, notes: bool
+) -> dict[str, Any]:
+    """The ward summary as a GeoJSON FeatureCollection (``notes``: the note on every row)."""
     frame = queries.rounded_geometry(summary.wards)
     if notes:
         frame = frame.assign(notes=" ".join(summary.note))
@@ -134,8 +142,8 @@ def ward_summary(session: SessionDep, query: Aggregates, simplify: Simplify = No
     with its flag (``suppressed``, ``dark_suppressed``, ``walks_suppressed``,
     ``concerns_suppressed``) true, and nothing is derived from it.
     """
-    summary = _ward_summary(session, query, simplify)
-    body = json.dumps(_collection(summary, query, notes=False), allow_nan=False)
+    summary = ward_summary_figures(session, query, simplify)
+    body = json.dumps(ward_summary_collection(summary, query, notes=False), allow_nan=False)
     return Response(body, media_type=GEOJSON)
 
 
@@ -171,7 +179,7 @@ def export_ward_summary(
             f"crs={crs} is for the GeoPackage: GeoJSON is always WGS84 (RFC 7946) and the CSV "
             "has no geometry (join it on ward_code)"
         )
-    summary = _ward_summary(session, query, simplify)
+    summary = ward_summary_figures(session, query, simplify)
     notes = " ".join(summary.note)
     if fmt == "csv" and layout == "wide":
         body = summary_tables.ward_wide_csv(
@@ -181,7 +189,8 @@ def export_ward_summary(
         table = queries.long_table(summary.wards, exact=query.exact, notes=notes)
         body = table.to_csv(index=False).encode()
     elif fmt == "geojson":
-        body = json.dumps(_collection(summary, query, notes=True), allow_nan=False).encode()
+        collection = ward_summary_collection(summary, query, notes=True)
+        body = json.dumps(collection, allow_nan=False).encode()
     else:
         frame = summary.wards.assign(notes=notes)
         body = queries.summary_geopackage(frame, summary.note, crs=crs)
@@ -343,7 +352,7 @@ def ward_summary_sheet(
         check_scheme(classes)
     except UnknownScheme as exc:
         raise InvalidInput(f"classes: {exc}") from None
-    summary = _ward_summary(session, query, MAP_SIMPLIFY_M)
+    summary = ward_summary_figures(session, query, MAP_SIMPLIFY_M)
     page = render_summary_map(
         summary.wards,
         ward_set=summary.ward_set,
