@@ -38,21 +38,12 @@ from service.auth import Role
 from service.cli import uvicorn_options
 from service.cluster import Cluster, ClusterError, ensure_postgis, find_bindir, server_major_version
 from service.db import migrate
+from service.printing import CHROMIUM, CHROMIUM_FLAGS
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
 from service.settings import Settings
 from tests.browser import watched_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Durability is pointless for a throw-away test cluster and costs seconds per clone.
 TEST_SERVER_OPTIONS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
@@ -334,7 +325,7 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS), headless=True
         )
         try:
             yield launched
