@@ -195,7 +195,11 @@ def test_on_a_phone_the_legend_and_panel_are_folded_and_the_map_shows(
         assert page.locator(".map-legend li, .map-legend .map-ramp-bar").first.is_visible()
         page.locator(".map-controls summary").first.click()
         assert page.locator(".map-controls").get_by_role("button", name="Update map").is_visible()
-        # One box at a time on a phone: opening the panel folded the legend again.
+        # One box at a time on a phone: opening the panel folded the legend again. The
+        # browser fires <details>' toggle event as a task after the click, so wait for it.
+        page.wait_for_function(
+            "() => document.querySelectorAll('details.map-fold[open]').length === 1"
+        )
         assert folds.evaluate_all("all => all.filter(d => d.open).length") == 1
         assert not page.locator(".map-legend li, .map-legend .map-ramp-bar").first.is_visible()
         shot(page, f"{path.strip('/').replace('/', '-')}-390-open")
