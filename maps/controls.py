@@ -164,6 +164,7 @@ class MapControls:
     category_options: tuple[Option, ...] = ()
     time_band_options: tuple[Option, ...] = ()
     edge_options: tuple[int, ...] = ()
+    scheme_options: tuple[Option, ...] = ()
     export_path: str | None = None
     printable: bool = True
     filters: bool = True
@@ -185,6 +186,7 @@ class MapControls:
         categories: Sequence[Option] = (),
         time_bands: Sequence[Option] = (),
         edges: Sequence[int] = (),
+        schemes: Sequence[Option] = (),
         export_path: str | None = None,
         printable: bool = True,
         filters: bool = True,
@@ -197,6 +199,7 @@ class MapControls:
             category_options=tuple(categories),
             time_band_options=tuple(time_bands),
             edge_options=tuple(int(e) for e in edges),
+            scheme_options=tuple(schemes),
             export_path=export_path,
             printable=printable,
             filters=filters,
@@ -231,6 +234,8 @@ class MapControls:
     def kept(self) -> list[tuple[str, str]]:
         """The query values the panel has no field for, kept as hidden fields."""
         fields = FILTER_FIELDS if self.filters else ("borough",)
+        if self.scheme_options:
+            fields = (*fields, "classes")
         return [(k, v) for k, v in self.query if k not in fields]
 
     # --- the downloads --------------------------------------------------------------------
@@ -283,6 +288,9 @@ class MapControls:
                         {str(self.edge)},
                     )
                 )
+        if self.scheme_options:
+            chosen = self.value("classes") or self.scheme_options[0].value
+            parts.append(_select("classes", "Map classes", self.scheme_options, {chosen}))
         parts.append(self._boroughs())
         if self.filters:
             checked = " checked" if self.dark else ""

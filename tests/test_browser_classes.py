@@ -149,10 +149,19 @@ def test_the_choropleth_takes_another_scheme_and_refuses_an_unknown_one(
     browser: Any, live_server: str, seeded: None, shots: Path
 ) -> None:
     with watched_page(browser, live_server, width=1280, height=800) as page:
-        response = page.goto(f"{live_server}/maps/wards/summary?classes=quantiles")
-        assert response.status == 200
+        # As a partner would: the "Map classes" field, not the URL.
+        assert page.goto(f"{live_server}/maps/wards/summary").status == 200
+        field = page.get_by_label("Map classes")
+        assert field.input_value() == "fisher_jenks"
+        field.select_option(label="Quantiles")
+        page.get_by_role("button", name="Update map").click()
+        page.wait_for_url("**/maps/wards/summary?classes=quantiles")
         page.locator("path.leaflet-interactive").first.wait_for()
         assert "Quantiles, " in legend_text(page, "Reports per km²")
+        assert page.get_by_label("Map classes").input_value() == "quantiles"
+        # The downloads and prints keep the choice.
+        pdf = page.get_by_role("link", name="PDF", exact=True)
+        assert "classes=quantiles" in (pdf.get_attribute("href") or "")
         page.screenshot(path=str(shots / "classes-summary-quantiles-1280x800.png"))
 
         response = page.goto(f"{live_server}/maps/wards/summary?classes=jenks")

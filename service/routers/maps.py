@@ -6,6 +6,7 @@ the project's set-up), so they work on networks that cannot reach a CDN.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -15,12 +16,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from geo.reports import TIME_BANDS
 from maps.assets import MissingAsset, UnknownAsset, resolve_asset
+from maps.classes import SCHEMES
 from maps.controls import MapControls, Option, time_band_options
 from maps.printing import MapSheet
+from maps.tiles import LOCAL, TileSource
 from maps.wards import render_ward_map
 from service.auth import EVERYONE, Allow
 from service.db import SessionDep
 from service.errors import NotFound, ServiceUnavailable
+from service.queries.osm import streets_loaded
 from service.queries.wards import active_borough_names, wards_frame
 from service.taxonomy import CATEGORIES
 
@@ -32,11 +36,20 @@ MAP_SIMPLIFY_M = 3.0
 router = APIRouter(dependencies=[Depends(Allow(*EVERYONE))], include_in_schema=False)
 
 
+def page_tiles(request: Request, session: SessionDep) -> TileSource | None:
+    """The base map a page draws: the setting's, marked as street-less before `osm load`."""
+    tiles: TileSource | None = request.app.state.tiles
+    if tiles is not None and tiles.url == LOCAL.url and not streets_loaded(session):
+        return dataclasses.replace(tiles, streets=False)
+    return tiles
+
+
 def page_controls(
     request: Request,
     session: SessionDep,
     *,
     edges: Sequence[int] = (),
+    schemes: bool = False,
     export_path: str | None = None,
     filters: bool = True,
     printable: bool = True,
@@ -44,18 +57,19 @@ def page_controls(
     """The controls panel of the map page ``request`` asked for, pre-filled from its query.
 
     The boroughs offered are those of the active ward set (every borough an aggregate may
-    count); the categories and time bands are the taxonomy's.
+    count); the categories and time bands are the taxonomy's. With ``schemes``, a choropleth
+    page also offers the classification schemes of :mod:`maps.classes` (the default first).
     """
     return MapControls.for_page(
         request.url.path,
         request.query_params.multi_items(),
         boroughs=[
-            Option(code, f"{name} ({code})")
-            for code, name in active_borough_names(session).items()
+            Option(code, f"{name} ({code})") for code, name in active_borough_names(session).items()
         ],
         categories=[Option(c.slug, c.label) for c in CATEGORIES] if filters else (),
         time_bands=time_band_options(TIME_BANDS) if filters else (),
         edges=edges,
+        schemes=[Option(slug, name) for slug, (name, _) in SCHEMES.items()] if schemes else (),
         export_path=export_path,
         filters=filters,
         printable=printable,
@@ -80,7 +94,7 @@ def ward_map_sheet(request: Request, session: SessionDep, borough: str | None) -
         ward_set=active.name,
         attribution=active.attribution,
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
+        tiles=page_tiles(request, session),
         # The ward map takes one borough (code or name); there is nothing else to filter.
         controls=page_controls(request, session, filters=False),
     )

@@ -31,7 +31,7 @@ from service.queries import population as population_queries
 from service.queries import summaries as queries
 from service.queries.wards import require_active_ward_set
 from service.routers.aggregate_query import AggregateRequest, Aggregates
-from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls
+from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls, page_tiles
 
 GEOJSON = "application/geo+json"
 #: Largest uploaded area body: 10,000 vertices of GeoJSON are about 400 kB.
@@ -361,8 +361,8 @@ def ward_summary_sheet(
         method_note=summary.note,
         k=None if query.rule is None else query.rule.k,
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
-        controls=page_controls(request, session, export_path="/wards/summary"),
+        tiles=page_tiles(request, session),
+        controls=page_controls(request, session, schemes=True, export_path="/wards/summary"),
         classes=classes,
         rounding=None if query.rule is None else query.rule.base,
     )
