@@ -77,10 +77,17 @@ _NOTICE_CSS = """
 """
 
 
-class NoBaseMapNotice(MapBox):
-    """A box in the map's corner saying there is no base map and how to set one."""
+NO_STREETS = (
+    "No streets loaded yet: the map shows ward lines only. To draw streets, load an "
+    "OpenStreetMap extract with `walktalk osm load FILE.osm.pbf` (see README, Base map)."
+)
 
-    def __init__(self) -> None:
+
+class NoBaseMapNotice(MapBox):
+    """A box in the map's corner saying what the base map lacks and how to give it that."""
+
+    def __init__(self, message: str = NO_BASE_MAP) -> None:
+        self.message = message
         super().__init__(
             name="NoBaseMapNotice",
             css_class="basemap-missing",
@@ -90,4 +97,4 @@ class NoBaseMapNotice(MapBox):
 
     def inner_html(self) -> str:
         """The notice, escaped."""
-        return html.escape(NO_BASE_MAP)
+        return html.escape(self.message)

@@ -14,7 +14,7 @@ from folium.elements import MacroElement
 from folium.template import Template
 
 from maps.assets import UnknownAsset, localise_assets
-from maps.basemap import NoBaseMapNotice, VectorBaseMap
+from maps.basemap import NO_STREETS, NoBaseMapNotice, VectorBaseMap
 from maps.tiles import TileSource
 
 #: Where a map with nothing to fit to opens: central London (Charing Cross).
@@ -74,6 +74,8 @@ def new_map(*, title: str, tiles: TileSource | None) -> folium.Map:
         NoBaseMapNotice().add_to(m)
     elif tiles.kind == "vector":
         VectorBaseMap(tiles).add_to(m)
+        if not tiles.streets:
+            NoBaseMapNotice(NO_STREETS).add_to(m)
     else:
         folium.TileLayer(
             tiles=tiles.url,

@@ -31,6 +31,9 @@ class TileSource:
     url: str
     attribution: str
     kind: Literal["raster", "vector"] = "raster"
+    #: False when the service's own tiles have no streets yet (no ``walktalk osm load``): the
+    #: map pages then say so instead of looking like a base map that failed to load.
+    streets: bool = True
 
     def page_config(self) -> dict[str, str]:
         """What a page's own script needs to draw this source (the report form, the live walk).

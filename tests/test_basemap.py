@@ -5,12 +5,13 @@ No browser here: tests/test_basemap_browser.py checks the drawing itself.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from maps.assets import OWN_DIR, UnknownAsset, resolve_asset
-from maps.basemap import BASEMAP_SCRIPT, NO_BASE_MAP, VectorBaseMap
+from maps.basemap import BASEMAP_SCRIPT, NO_BASE_MAP, NO_STREETS, VectorBaseMap
 from maps.page import new_map, render_page
 from maps.tiles import LOCAL, OPENSTREETMAP, tile_source
 from service.settings import Settings
@@ -68,6 +69,18 @@ def test_with_none_the_map_says_there_is_no_base_map_and_how_to_set_one() -> Non
     assert NO_BASE_MAP.replace("`", "") in page.replace("`", "")
     assert "WALKTALK_TILES=local" in NO_BASE_MAP and "walktalk osm load" in NO_BASE_MAP
     assert "walktalkBaseMap" not in page and "vectorgrid" not in page.lower()
+
+
+def test_local_tiles_without_streets_say_how_to_load_them() -> None:
+    page = render_page(
+        new_map(title="Test map", tiles=dataclasses.replace(LOCAL, streets=False)),
+        asset_url="/static/vendor",
+    )
+    # The ward lines are still drawn from the service's tiles; the notice says what is missing.
+    assert "walktalkBaseMap" in page
+    assert '"basemap-missing"' in page
+    assert NO_STREETS.replace("`", "") in page.replace("`", "")
+    assert "walktalk osm load" in NO_STREETS and NO_BASE_MAP not in page
 
 
 def test_online_osm_stays_a_raster_tile_layer() -> None:

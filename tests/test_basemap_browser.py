@@ -207,6 +207,26 @@ def test_with_no_base_map_the_map_says_so_and_how_to_set_one(
         assert opened.problems == []
 
 
+def test_before_any_osm_load_the_map_says_streets_are_missing(
+    browser: Any, fresh_db: str, settings_for: Callable[..., Settings]
+) -> None:
+    from service.app import create_app
+    from tests.conftest import serving
+
+    with (
+        serving(create_app(settings_for(fresh_db, tiles="local"))) as server,
+        watched_page(browser, server) as opened,
+    ):
+        assert opened.goto(f"{server}/maps/wards").status == 200
+        notice = opened.locator(".basemap-missing")
+        notice.wait_for()
+        assert "No streets loaded yet" in notice.inner_text()
+        assert "walktalk osm load" in notice.inner_text()
+        # The service's own tiles still draw the ward lines.
+        opened.wait_for_function("() => window.walktalkBasemap && window.walktalkBasemap.layer")
+        assert opened.problems == []
+
+
 def test_the_report_form_draws_the_same_streets(page: Any, live_server: str) -> None:
     page.goto(f"{live_server}/report")
     page.wait_for_function("() => window.walktalkBasemap && window.walktalkBasemap.layer")

@@ -37,6 +37,11 @@ _MERGE = text(
 )
 
 
+def streets_loaded(session: Session) -> bool:
+    """Whether any OpenStreetMap feature is loaded, i.e. the base map has streets to draw."""
+    return bool(session.scalar(text("SELECT EXISTS (SELECT FROM osm_features)")))
+
+
 def store_features(
     session: Session,
     features: gpd.GeoDataFrame,

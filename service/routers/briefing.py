@@ -28,7 +28,7 @@ from service.errors import Forbidden, InvalidInput
 from service.queries import audit
 from service.queries.exposure import nearby_points, route_exposure
 from service.queries.wards import require_active_ward_set, wards_frame
-from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M
+from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_tiles
 from service.taxonomy import LABELS
 
 router = APIRouter(tags=["walks"])
@@ -126,7 +126,7 @@ def briefing_planner(
         title="Plan a walk: route briefing - Walk and Talk Maps",
         attribution=active.attribution,
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
+        tiles=page_tiles(request, session),
     )
     return HTMLResponse(html)
 
@@ -296,7 +296,7 @@ def route_briefing(
             "sector information licensed under the Open Government Licence v3.0."
         ),
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
+        tiles=page_tiles(request, session),
         plan_url=PAGE_PATH,
     )
     return HTMLResponse(html)

@@ -56,7 +56,7 @@ from service.queries.population import hexagon_population
 from service.queries.wards import wards_frame
 from service.routers.aggregate_query import AggregateRequest, Aggregates
 from service.routers.emerging import emerging_for_page
-from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls
+from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_controls, page_tiles
 
 router = APIRouter(tags=["hot spots"])
 
@@ -504,7 +504,7 @@ def hot_spot_sheet(
         note=[*answer.note, *emerging_note],
         attribution=credit,
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
+        tiles=page_tiles(request, session),
         controls=page_controls(request, session, edges=HEX_EDGES_M, export_path="/hotspots"),
         emerging=emerging,
     )
@@ -549,7 +549,7 @@ def heat_map_sheet(
         note=heat.note,
         attribution=credit,
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
+        tiles=page_tiles(request, session),
         # The heatmap is smoothed from the hexagon counts; those are what it downloads.
         controls=page_controls(request, session, edges=HEX_EDGES_M, export_path="/hotspots"),
     )

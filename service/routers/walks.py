@@ -27,7 +27,7 @@ from service.queries import audit, safeguarding, walk_exports
 from service.queries import walks as queries
 from service.queries.exposure import nearby_points, route_exposure
 from service.queries.wards import require_active_ward_set
-from service.routers.maps import ASSET_URL
+from service.routers.maps import ASSET_URL, page_tiles
 
 router = APIRouter(tags=["walks"])
 Staff = Annotated[Principal, Depends(Allow(*policy.STAFF))]
@@ -403,7 +403,7 @@ def route_editor(
         title="Draw the route - Walk and Talk Maps",
         attribution=require_active_ward_set(session).attribution,
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
+        tiles=page_tiles(request, session),
     )
     return HTMLResponse(html)
 
@@ -461,7 +461,7 @@ def walk_map_sheet(
         within_m=within,
         attribution=_attribution(session, synthetic=properties["synthetic"]),
         asset_url=ASSET_URL,
-        tiles=request.app.state.tiles,
+        tiles=page_tiles(request, session),
         notes=notes,
         found=exposure["totals"],
     )
