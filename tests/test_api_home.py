@@ -29,3 +29,16 @@ def test_each_role_gets_working_links(
     for link in sorted(links):
         answer = client.get(link, headers=people[who], follow_redirects=False)
         assert answer.status_code in (200, 303), f"{who}: {link} answered {answer.status_code}"
+
+
+@pytest.mark.parametrize(("who", "asks_for_a_token"), [("public", False), ("partner", True)])
+def test_the_home_page_says_how_to_add_the_layers_in_qgis(
+    client: TestClient, people: dict, who: str, asks_for_a_token: bool
+) -> None:
+    home = client.get("/", headers=people[who]).text
+    assert "Add WFS / OGC API \u2013 Features Layer" in home
+    # The URL to paste is this server's own /ogc, which answers.
+    url = re.search(r"URL: <code>([^<]+)</code>", home)
+    assert url is not None and url.group(1).endswith("/ogc")
+    assert client.get(url.group(1), headers=people[who]).status_code == 200
+    assert ("<em>API Header</em>" in home) is asks_for_a_token
