@@ -17,25 +17,23 @@ import logging
 import re
 import traceback
 import uuid
-from pathlib import Path
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo.grid import GridMissing
+from service.web import templates
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("walktalk")
 # Seconds a client is asked to wait when the database is down or every connection is busy.
 RETRY_AFTER_S = 5
 
-_TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 #: Paths that are APIs whatever a browser asks for: OGC API Features (QGIS reads its errors),
 #: vector tiles and the map assets.
 API_PATHS = ("/ogc", "/tiles/", "/static/", "/openapi.json")
@@ -253,7 +251,7 @@ def error_page(
         {"name": name, "label": _FIELD_LABELS.get(name), "value": value, "bad": name in bad}
         for name, value in request.query_params.multi_items()
     ]
-    return _TEMPLATES.TemplateResponse(
+    return templates.TemplateResponse(
         request,
         "error.html",
         {

@@ -123,6 +123,10 @@ class ApiToken(Base):
     created_by: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The officer's record a token signs in as, so her pages know which walks are hers.
+    officer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("officers.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (
         CheckConstraint(
@@ -283,6 +287,8 @@ class Officer(Base):
     command_unit: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # A deactivated officer plans no new walks; her walks and their history stay.
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Buddy(Base):
@@ -312,6 +318,56 @@ class BuddyContact(Base):
     )
     contact: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ParticipationRequest(Base):
+    """A woman's request to take part, routed to the officers of the ward she named.
+
+    Where she lives or works is kept only as that ward; how to reach her is in
+    :class:`ParticipationContact`. Accepted, it becomes a :class:`Buddy`.
+    """
+
+    __tablename__ = "participation_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    reference: Mapped[str] = mapped_column(Text, unique=True)
+    ward_code: Mapped[str] = mapped_column(Text)
+    borough_code: Mapped[str] = mapped_column(Text)
+    availability: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    status: Mapped[str] = mapped_column(Text, server_default="new")
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    buddy_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("buddies.id", ondelete="SET NULL")
+    )
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('new', 'accepted', 'declined')", name="participation_requests_status"
+        ),
+        CheckConstraint(
+            "status <> 'declined' OR decline_reason IS NOT NULL",
+            name="participation_requests_decline_reason",
+        ),
+        Index("participation_requests_ward_idx", "ward_code", "status"),
+    )
+
+
+class ParticipationContact(Base):
+    """How to reach a woman who asked to take part: the protected store, never in an answer."""
+
+    __tablename__ = "participation_contacts"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participation_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Walk(Base):
@@ -349,10 +405,17 @@ class Walk(Base):
     # The buddy's answer before the walk: how safe she feels on this route, 1 to 5.
     baseline_safety: Mapped[int | None] = mapped_column(SmallInteger)
     baseline_recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A patrol (kind "patrol", no buddy): conversations held, themes heard, officers' feedback.
+    conversations: Mapped[int | None] = mapped_column(Integer)
+    patrol_themes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    patrol_feedback: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("walks_route_idx", "route", postgresql_using="gist"),
         Index("walks_ward_idx", "ward_code", "planned_start"),
+        CheckConstraint(
+            "conversations IS NULL OR conversations >= 0", name="walks_conversations_check"
+        ),
     )
 
 
@@ -378,6 +441,8 @@ class Safeguarding(Base):
     reference: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When supervisors were last emailed that this flag is due or overdue.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OfficerSurvey(Base):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -17,7 +16,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from service import policy
 from service.auth import EVERYONE, Allow, Principal, Role
@@ -27,9 +25,9 @@ from service.exports import download
 from service.queries import audit
 from service.queries import evaluation as queries
 from service.routers.aggregate_query import parse_month
+from service.web import templates
 
 router = APIRouter(tags=["evaluation"])
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 Supervisor = Annotated[Principal, Depends(Allow(Role.supervisor))]
 # The page takes anyone so that the public are sent to sign in; other roles are refused inside.
 Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]

@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
 from geo.routes import MIN_LENGTH_M
 from service.auth import EVERYONE, Allow, Principal
 from service.db import SessionDep
 from service.queries import walks as queries
 from service.queries.wards import require_active_ward_set
-from service.routers.maps import ASSET_URL
+from service.routers.maps import ASSET_URL, page_tiles
 from service.routers.walks import require_walk_officer
 from service.taxonomy import CATEGORIES
+from service.web import templates
 
 router = APIRouter(tags=["walks"], include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 # Pages take anyone so the public are sent to sign in, then refuse by role inside.
 Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
 # About 3 m at London's latitude: the ward outline is only there to show where the walk is.
@@ -49,7 +47,7 @@ def live_walk(
     require_walk_officer(session, principal, walk_id)
     ward, route = queries.editor_context(session, walk_id)
     outline = ward.assign(geometry=ward.geometry.simplify(OUTLINE_TOLERANCE_DEG))
-    tiles = request.app.state.tiles
+    tiles = page_tiles(request, session)
     config = {
         "walkId": str(walk_id),
         "csrfToken": principal.csrf_token,

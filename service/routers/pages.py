@@ -5,12 +5,10 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from geo.darkness import LONDON
 from service.auth import EVERYONE, SESSION_COOKIE, Allow, Principal
@@ -18,11 +16,11 @@ from service.db import SessionDep
 from service.errors import Unauthorized
 from service.queries import tokens as queries
 from service.queries.wards import require_active_ward_set
-from service.routers.maps import ASSET_URL
+from service.routers.maps import ASSET_URL, page_tiles
 from service.taxonomy import CATEGORIES
+from service.web import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
 # Guards the sign-in form itself (login CSRF) before any session exists.
 LOGIN_CSRF_COOKIE = "walktalk_login_csrf"
@@ -72,7 +70,7 @@ def home(request: Request, principal: Anyone) -> HTMLResponse:
 @router.get("/report", response_class=HTMLResponse, operation_id="report_form")
 def report_form(request: Request, session: SessionDep, principal: Anyone) -> HTMLResponse:
     """The public page to report, anonymously, a place where someone felt unsafe."""
-    tiles = request.app.state.tiles
+    tiles = page_tiles(request, session)
     active = require_active_ward_set(session)
     config = {
         "tiles": tiles.page_config() if tiles else None,

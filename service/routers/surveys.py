@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, ValidationError
 
 from service.auth import EVERYONE, Allow, Principal, Role
@@ -25,9 +23,9 @@ from service.queries import audit
 from service.queries import surveys as queries
 from service.routers.walks import require_walk_officer
 from service.taxonomy import ACTIONS, CATEGORIES
+from service.web import templates
 
 router = APIRouter(tags=["surveys"])
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
 # The buddy's pages are for anyone holding the link; staff pages send the public to sign in.
 Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from maps.charts import themes_chart, top_category_series
 from service.db import SessionDep
@@ -30,9 +28,9 @@ from service.queries.aggregates import AggregateFilter
 from service.queries.wards import require_active_ward_set
 from service.routers.aggregate_query import AggregateRequest, Aggregates
 from service.taxonomy import CATEGORIES, CATEGORY_GROUPS, GROUP_LABELS, LABELS
+from service.web import templates
 
 router = APIRouter(tags=["themes"])
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 #: Categories drawn per kind of source in the chart (and tabled on the page).
 CHART_TOP = 5
 
