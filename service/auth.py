@@ -53,6 +53,8 @@ class Principal:
     ward_codes: tuple[str, ...] = ()
     borough_codes: tuple[str, ...] = ()
     csrf_token: str | None = None  # set for cookie sessions only
+    # The officer's record the token belongs to (api_tokens.officer_id), for her own pages.
+    officer_id: uuid.UUID | None = None
 
     @property
     def is_public(self) -> bool:
@@ -84,13 +86,15 @@ def _principal(row: Row[Any], csrf_token: str | None = None) -> Principal:
         ward_codes=tuple(row.ward_codes),
         borough_codes=tuple(row.borough_codes),
         csrf_token=csrf_token,
+        officer_id=row.officer_id,
     )
 
 
 def _principal_from_token(request: Request, session: SessionDep, raw: str) -> Principal:
     row = session.execute(
         text(
-            "SELECT id, name, role, ward_codes, borough_codes, expires_at, revoked_at "
+            "SELECT id, name, role, ward_codes, borough_codes, officer_id, expires_at, "
+            "revoked_at "
             "FROM api_tokens WHERE token_hash = :hash"
         ),
         {"hash": keyed_hash(request.app.state.secret_key, raw)},
@@ -113,7 +117,8 @@ def _principal_from_token(request: Request, session: SessionDep, raw: str) -> Pr
 def _principal_from_cookie(request: Request, session: SessionDep, raw: str) -> Principal:
     row = session.execute(
         text(
-            "SELECT t.id, t.name, t.role, t.ward_codes, t.borough_codes, s.csrf_token "
+            "SELECT t.id, t.name, t.role, t.ward_codes, t.borough_codes, t.officer_id, "
+            "s.csrf_token "
             "FROM browser_sessions s JOIN api_tokens t ON t.id = s.token_id "
             "WHERE s.id_hash = :hash AND s.expires_at > now() "
             "  AND t.revoked_at IS NULL AND t.expires_at > now()"
