@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 @contextmanager
@@ -43,3 +46,31 @@ def watched_page(
         yield opened
     finally:
         context.close()
+
+
+#: axe-core, installed from npm by the project's set-up (``npm ci --prefix maps/vendor``).
+AXE = Path(__file__).parents[1] / "maps" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def sign_in(page: Any, server: str, token: str, *, then: str = "/") -> None:
+    """Sign in through the login page as a person does, and land on ``then``."""
+    page.goto(f"{server}/login?next={then}")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server}{then}")
+
+
+def serious_axe_violations(page: Any) -> list[tuple[str, str, list[Any]]]:
+    """axe-core's serious and critical violations on the page now: (rule, impact, where)."""
+    if not AXE.is_file():
+        pytest.fail(
+            f"axe-core is not installed at {AXE}: run `npm ci --prefix maps/vendor` (make does)",
+            pytrace=False,
+        )
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("() => axe.run(document).then(r => r.violations)")
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
