@@ -54,7 +54,7 @@ def hatch_fill(m: folium.Map, background: str | None, *, ink: str = HATCH_INK) -
         else ""
     )
     svg = (
-        '<svg width="0" height="0" aria-hidden="true" focusable="false" '
+        '<svg class="map-patterns" width="0" height="0" aria-hidden="true" focusable="false" '
         'style="position:absolute;width:0;height:0;overflow:hidden">'
         f'<defs><pattern id="{ident}" patternUnits="userSpaceOnUse" width="8" height="8" '
         'patternTransform="rotate(45)">'

@@ -60,6 +60,8 @@ html, body { width: 297mm !important; height: 210mm !important; margin: 0 !impor
    for the screen. Visibility, not display, so a map nested in them still lays out. */
 body * { visibility: hidden !important; }
 .folium-map, .folium-map *, .print-sheet, .print-sheet * { visibility: visible !important; }
+/* The hatch patterns suppressed areas are painted with: hidden, they paint nothing. */
+.map-patterns, .map-patterns * { visibility: visible !important; }
 *, *::before, *::after { transition: none !important; animation: none !important; }
 .folium-map { position: fixed !important; left: 8mm !important; top: 25mm !important;
   width: 196mm !important; height: 177mm !important; right: auto !important;

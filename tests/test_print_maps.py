@@ -362,6 +362,13 @@ def test_the_sheet_is_laid_out_without_overlaps_and_axe_finds_nothing_serious(
             for box in (header, frame, panel):
                 assert box["x"] >= 0 and box["x"] + box["width"] <= width
                 assert box["y"] >= 0 and box["y"] + box["height"] <= height
+            # Suppressed hexagons are hatched on paper too: the sheet hides all but the map and
+            # its panel, and a hidden <pattern> paints nothing (the first prints were blank).
+            patterns = page.evaluate(
+                "() => [...document.querySelectorAll('pattern')]"
+                ".map(p => getComputedStyle(p).visibility)"
+            )
+            assert patterns and set(patterns) == {"visible"}, patterns
             page.add_script_tag(path=str(AXE))
             found = page.evaluate("() => axe.run(document).then(r => r.violations)")
             serious = [
