@@ -158,7 +158,8 @@ def themes_chart(
     if not kinds:
         raise ValueError("a themes chart needs at least one kind of source")
     positions = np.arange(len(months))
-    height = 1.6 + 2.5 * len(kinds)
+    # Panels shrink a little past three kinds, so the chart still fits a screen (10 in).
+    height = 1.6 + min(2.5, 8.0 / len(kinds)) * len(kinds)
     figure = Figure(figsize=(11, height), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.subplots(len(kinds), 1, sharex=True, squeeze=False)[:, 0]

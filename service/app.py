@@ -34,10 +34,12 @@ from service.routers import (
     maps,
     ogc,
     pages,
+    patrols,
     printing,
     reports,
     summaries,
     surveys,
+    take_part,
     themes,
     tiles,
     tokens,
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.assets_dir = settings.assets_dir or VENDOR_DIR
     app.state.printer = Printer()
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
+    app.state.take_part_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
     # Added last runs first: a crash anywhere, the guard included, still answers problem+json.
     app.add_middleware(InputGuard, body_limit=settings.json_body_limit)
@@ -138,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ogc,
         walks,
         surveys,
+        patrols,
         live,
         briefing,
         emerging,
@@ -148,7 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tokens,
         audit,
         maps,
+        take_part,
         pages,
     ):
         app.include_router(module.router)
+    maps.document_bearer_auth(app)
     return app

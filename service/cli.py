@@ -45,10 +45,12 @@ from service.queries import retention as retention_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
 from service.queries.bulk import Progress
-from service.queries.demo_walks import seed_walks
+from service.queries.demo_walks import seed_patrols, seed_walks
 from service.settings import Settings
 
 CLI_ACTOR = "command line"
+#: Synthetic patrols the demo adds in SE1 beside its walks.
+DEMO_PATROLS = 8
 
 
 def _say(*lines: str) -> None:
@@ -422,6 +424,9 @@ def cmd_demo_seed(settings: Settings, args: argparse.Namespace) -> None:
                 f"buddies, with {walks.concerns} concerns, {walks.buddy_surveys} buddy surveys "
                 f"and {walks.disclosures} safeguarding flags"
             )
+            patrols = seed_patrols(session, count=DEMO_PATROLS, seed=args.seed)
+            if patrols:
+                done.append(f"stored {len(patrols)} synthetic patrols in SE1, with their records")
     _say(*done)
 
 

@@ -283,7 +283,7 @@ def _concern(client: TestClient, people: dict, **concern: object) -> None:
         headers=people["officer"],
         json={
             "officer_id": officer.json()["id"],
-            "kind": "commute",
+            "kind": "patrol",
             "planned_start": "2025-11-20T17:30:00+00:00",
             "planned_end": "2025-11-20T18:15:00+00:00",
         },

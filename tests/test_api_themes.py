@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from maps.charts import top_category_series
 from service.queries import themes
 from service.queries.aggregates import AggregateFilter
-from service.queries.demo_walks import seed_walks
+from service.queries.demo_walks import seed_patrols, seed_walks
 from service.settings import Settings
 from service.taxonomy import CATEGORIES
 
@@ -75,6 +75,7 @@ def _report(wards: pd.DataFrame, ward: str, on: date, categories: list[str], **e
 def seed_theme_data(session: Session, key: bytes, *, walks: int) -> None:
     """The walks and reports every test here counts."""
     seed_walks(session, key=key, count=walks, seed=4, streets=None, today=date(2026, 9, 1))
+    seed_patrols(session, count=walks, seed=4, today=date(2026, 9, 1))
     wards = _ward_points(session)
     may, june, july = date(2026, 5, 12), date(2026, 6, 3), date(2026, 7, 20)
     rows = (
@@ -161,7 +162,7 @@ def _tables(session: Session) -> dict[str, pd.DataFrame]:
         ),
         "walks": read(
             "SELECT id AS walk_id, ward_code, borough_code, planned_start, actual_start, "
-            "dark_share FROM walks"
+            "dark_share, kind, conversations, patrol_themes FROM walks"
         ),
         "themes": pd.concat(
             [
@@ -215,6 +216,22 @@ def expected_counts(
         if band:
             s = s[_band(local.loc[s.index].dt.hour) == band]
         frames.append(s[["month", "ward_code", "category", "kind"]])
+
+        # Patrols with a record, once per theme heard.
+        p = tables["walks"]
+        p = p[(p["kind"] == "patrol") & p["conversations"].notna()]
+        p = p.explode("patrol_themes").dropna(subset=["patrol_themes"])
+        p = p.rename(columns={"patrol_themes": "category"})
+        start = pd.to_datetime(p["actual_start"].fillna(p["planned_start"]), utc=True)
+        local = start.dt.tz_convert("Europe/London")
+        p = p.assign(month=local.dt.tz_localize(None).dt.to_period("M"), kind="patrol_themes")
+        p = p[p["borough_code"].isin(boroughs)]
+        p = p[(p["month"] >= periods[0]) & (p["month"] <= periods[1])]
+        if dark:
+            p = p[p["dark_share"] >= 0.5]
+        if band:
+            p = p[_band(local.loc[p.index].dt.hour) == band]
+        frames.append(p[["month", "ward_code", "category", "kind"]])
     cells = pd.concat(frames)
     cells = cells[cells["kind"].isin(kinds)]
     if categories:

@@ -675,8 +675,12 @@ def test_the_meeting_point_is_kept_for_the_walks_own_officers_only(
             "command_unit": "AS",
         },
     ).json()
+    buddy = client.post(
+        "/buddies", headers=people["waterloo"], json={"code": "B-MEET-1", "home_ward": WATERLOO}
+    ).json()
     plan = {
         "officer_id": officer["id"],
+        "buddy_id": buddy["id"],
         "kind": "transport_hub",
         "planned_start": "2026-12-04T07:00:00+00:00",
         "planned_end": "2026-12-04T07:40:00+00:00",

@@ -145,6 +145,9 @@ def test_an_officer_draws_and_saves_a_route(
             "/walks",
             json={
                 "officer_id": officer["id"],
+                "buddy_id": api.post(
+                    "/buddies", json={"code": "B-DRAW-1", "home_ward": "E05014118"}
+                ).json()["id"],
                 "kind": "commute",
                 "planned_start": "2026-12-03T17:00:00+00:00",
                 "planned_end": "2026-12-03T17:45:00+00:00",

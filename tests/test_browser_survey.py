@@ -46,6 +46,9 @@ def test_the_buddy_scans_the_qr_code_and_answers_once(
             "/walks",
             json={
                 "officer_id": officer["id"],
+                "buddy_id": api.post(
+                    "/buddies", json={"code": "B-QR-1", "home_ward": "E05014118"}
+                ).json()["id"],
                 "kind": "transport_hub",
                 "planned_start": "2026-11-26T07:00:00+00:00",
                 "planned_end": "2026-11-26T07:45:00+00:00",

@@ -356,3 +356,71 @@ def _flag_synthetic(
         session.execute(
             text(f"UPDATE {table} SET synthetic = true WHERE id = ANY(:ids)"), {"ids": ids}
         )
+
+
+#: The wards of SE1, where the scheme's male allies patrol: Waterloo & South Bank, and
+#: Borough & Bankside.
+PATROL_WARDS = ("E05014118", "E05011095")
+PATROL_FEEDBACK = (
+    "On foot along the South Bank; groups of women leaving work were glad to talk.",
+    "By bike round the station and the arches; most talk was about the unlit cut-throughs.",
+    "On foot by the market; several women said they take the long way after dark.",
+)
+
+
+def seed_patrols(
+    session: Session, *, count: int, seed: int, today: date | None = None
+) -> list[uuid.UUID]:
+    """Make ``count`` synthetic patrols in SE1 with their records; return their ids.
+
+    One demo officer per SE1 ward of the active set patrols in the evening over the last six
+    months; each record holds 2 to 15 conversations and one to three themes. Patrols have no
+    buddy and no route. None is made when the active set holds neither ward.
+    """
+    rng = np.random.default_rng(seed)
+    today = today or datetime.now(LONDON).date()
+    active = require_active_ward_set(session)
+    wards = session.execute(
+        text("SELECT code FROM wards WHERE ward_set_id = :id AND code = ANY(:codes) ORDER BY code"),
+        {"id": active.id, "codes": list(PATROL_WARDS)},
+    ).scalars().all()
+    if not wards or count <= 0:
+        return []
+    officers = [
+        walk_queries.create_officer(
+            session,
+            name=f"Demo patrol officer {number}",
+            shoulder_number=f"DEMOP{number:02d}",
+            ward_codes=[ward],
+            command_unit="AS",
+        )["id"]
+        for number, ward in enumerate(wards, start=1)
+    ]
+    slugs = [c.slug for c in CATEGORIES]
+    made: list[uuid.UUID] = []
+    for number in range(count):
+        ward, officer = wards[number % len(wards)], officers[number % len(officers)]
+        day = today - timedelta(days=int(rng.integers(3, 183)))
+        start = datetime.combine(day, time(int(rng.integers(17, 21)), 0), tzinfo=LONDON)
+        walk_id, _ = walk_queries.create_walk(
+            session,
+            officer_id=officer,
+            buddy_id=None,
+            kind=walk_queries.PATROL,
+            planned_start=start,
+            planned_end=start + timedelta(minutes=int(rng.integers(60, 150))),
+            ward_code=ward,
+            consent_keep_route=False,
+            consent_contact=False,
+        )
+        themes = rng.choice(slugs, size=int(rng.integers(1, 4)), replace=False, p=_CATEGORY_WEIGHTS)
+        walk_queries.record_patrol(
+            session,
+            walk_id,
+            conversations=int(rng.integers(2, 16)),
+            themes=[str(t) for t in themes],
+            feedback=PATROL_FEEDBACK[int(rng.integers(len(PATROL_FEEDBACK)))],
+        )
+        made.append(walk_id)
+    _flag_synthetic(session, officers, [], made)
+    return made

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import InvalidInput
 from service.queries.wards import borough_codes, require_active_ward_set
-from service.taxonomy import ACTIONS
+from service.taxonomy import ACTIONS, LABELS
 
 #: A walk shorter than this was cut short: the scheme asks for at least half an hour.
 SCHEME_MINUTES = 30
@@ -74,7 +74,7 @@ def _walked(boroughs: tuple[str, ...], period: Period) -> tuple[str, dict[str, A
         f"w.synthetic, w.dark_share, w.dark_at_start, w.baseline_safety, {_WALK_MONTH} AS month, "
         "w.actual_start, extract(epoch FROM w.actual_end - w.actual_start) / 60 AS minutes "
         "FROM walks w WHERE w.borough_code = ANY(:boroughs) AND w.closed_at IS NOT NULL "
-        f"AND {where})",
+        f"AND w.kind <> 'patrol' AND {where})",
         {**params, "boroughs": list(boroughs)},
     )
 
@@ -95,6 +95,61 @@ def _mean(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def patrols(session: Session, *, boroughs: tuple[str, ...], period: Period) -> dict[str, Any]:
+    """The patrols of ``boroughs`` in ``period``, counted apart from the buddy walks.
+
+    A patrol counts once its record is stored (conversations, themes heard), in the London
+    month it started; patrols without a record yet are counted apart, as walks not closed are.
+    Themes are ranked by the number of patrols that heard them.
+    """
+    where, params = period.where()
+    params = {**params, "boroughs": list(boroughs)}
+    patrol_walks = (
+        "FROM walks w WHERE w.kind = 'patrol' AND w.borough_code = ANY(:boroughs) "
+        f"AND {where}"
+    )
+    summary = _one(
+        session,
+        "SELECT count(*) FILTER (WHERE w.conversations IS NOT NULL) AS held, "
+        "coalesce(sum(w.conversations), 0) AS conversations, "
+        "count(DISTINCT w.officer_id) FILTER (WHERE w.conversations IS NOT NULL) AS officers, "
+        "count(DISTINCT w.ward_code) FILTER (WHERE w.conversations IS NOT NULL) AS wards, "
+        "count(*) FILTER (WHERE w.conversations IS NOT NULL AND w.synthetic) AS synthetic, "
+        "count(*) FILTER (WHERE w.conversations IS NULL) AS not_recorded, "
+        "count(*) FILTER (WHERE w.conversations IS NULL AND w.planned_start > now()) "
+        f"AS upcoming {patrol_walks}",
+        params,
+    )
+    themes = _rows(
+        session,
+        "SELECT t.theme, count(*) AS patrols FROM walks w "
+        "CROSS JOIN unnest(w.patrol_themes) AS t(theme) WHERE w.kind = 'patrol' "
+        f"AND w.conversations IS NOT NULL AND w.borough_code = ANY(:boroughs) AND {where} "
+        "GROUP BY t.theme ORDER BY patrols DESC, t.theme",
+        params,
+    )
+    held = summary["held"]
+    return {
+        "held": held,
+        "conversations": summary["conversations"],
+        "mean_conversations": _share(summary["conversations"], held),
+        "officers_patrolling": summary["officers"],
+        "wards_with_patrols": summary["wards"],
+        "synthetic_patrols": summary["synthetic"],
+        "not_recorded": summary["not_recorded"],
+        "upcoming": summary["upcoming"],
+        "themes": [
+            {
+                "theme": r["theme"],
+                "label": LABELS.get(r["theme"], r["theme"]),
+                "patrols": r["patrols"],
+                "share": _share(r["patrols"], held),
+            }
+            for r in themes
+        ],
+    }
+
+
 def evaluation(session: Session, *, boroughs: tuple[str, ...], period: Period) -> dict[str, Any]:
     """Every figure of the evaluation for ``boroughs`` in ``period``.
 
@@ -113,7 +168,8 @@ def evaluation(session: Session, *, boroughs: tuple[str, ...], period: Period) -
     dict
         Sections ``walks``, ``walks_per_ward_month``, ``wards_without_walks``,
         ``officers_without_walks``, ``darkness``, ``cut_short``, ``buddy_answers``,
-        ``officer_surveys`` and ``safeguarding``; shares are fractions (0 to 1) with the
+        ``officer_surveys``, ``safeguarding`` and ``patrols`` (walks without a buddy, which
+        no other section counts: :func:`patrols`); shares are fractions (0 to 1) with the
         counts they come from, means are on the surveys' 1 to 5 scales.
 
     """
@@ -136,7 +192,7 @@ def evaluation(session: Session, *, boroughs: tuple[str, ...], period: Period) -
         session,
         "SELECT count(*) AS not_closed, count(*) FILTER (WHERE w.planned_start > now()) AS "
         "upcoming FROM walks w WHERE w.borough_code = ANY(:boroughs) AND w.closed_at IS NULL "
-        f"AND {where}",
+        f"AND w.kind <> 'patrol' AND {where}",
         params,
     )
     per_ward_month = _rows(
@@ -295,4 +351,5 @@ def evaluation(session: Session, *, boroughs: tuple[str, ...], period: Period) -
             "overdue": sum(1 for f in flags if f["overdue"]),
             "open_flags": flags,
         },
+        "patrols": patrols(session, boroughs=boroughs, period=period),
     }

@@ -19,6 +19,10 @@ Three kinds of source name a category:
     Walks whose officer's or buddy's survey names the theme, by the walk's ward and the London
     month it started. A theme named in both surveys of one walk counts once: it is one
     conversation, heard twice.
+``patrol_themes``
+    Patrols (walks without a buddy) whose record names the theme, by the patrol's ward and
+    the London month it started; a patrol counts once its record is stored. Patrols talk to
+    groups of women rather than walk with one, so their themes are a source of their own.
 
 The answer is the whole grid of (step, area, category, kind) cells, zeros included. Disclosure
 control for partners, planners, officers and the public is applied to each cell by
@@ -43,11 +47,12 @@ from service.queries.aggregates import AggregateFilter, band_of_hour
 from service.queries.wards import require_active_ward_set
 from service.taxonomy import CATEGORIES, CATEGORY_GROUPS, GROUP_OF
 
-KINDS = ("reports", "walk_concerns", "survey_themes")
+KINDS = ("reports", "walk_concerns", "survey_themes", "patrol_themes")
 KIND_LABELS = {
     "reports": "Reports",
     "walk_concerns": "Walk concerns",
     "survey_themes": "Survey themes (walks)",
+    "patrol_themes": "Patrol themes",
 }
 #: Without a month range, the themes cover this many months up to the current one.
 DEFAULT_MONTHS = 12
@@ -240,7 +245,8 @@ def _report_counts(
     return sql, {**params, "kinds": list(kinds)}
 
 
-def _survey_counts(selection: AggregateFilter, cut: Cut) -> tuple[str, dict[str, Any]]:
+def _walk_conditions(selection: AggregateFilter) -> tuple[list[str], dict[str, Any]]:
+    """The selection's filters on ``walks AS w`` and a theme ``t.category``."""
     parts = [
         "w.borough_code = ANY(:agg_boroughs)",
         f"{_WALK_START} >= :agg_from",
@@ -259,6 +265,11 @@ def _survey_counts(selection: AggregateFilter, cut: Cut) -> tuple[str, dict[str,
     if selection.time_band is not None:
         parts.append(f"{_WALK_BAND} = :agg_band")
         params["agg_band"] = selection.time_band
+    return parts, params
+
+
+def _survey_counts(selection: AggregateFilter, cut: Cut) -> tuple[str, dict[str, Any]]:
+    parts, params = _walk_conditions(selection)
     area = "w.ward_code" if cut.area == "ward" else "w.borough_code"
     sql = (
         f"SELECT date_trunc('{cut.step}', {_WALK_START})::date AS month, {area} AS area_code, "
@@ -270,6 +281,23 @@ def _survey_counts(selection: AggregateFilter, cut: Cut) -> tuple[str, dict[str,
         "ON u.slug = t.category "
         "JOIN walks w ON w.id = t.walk_id "
         f"WHERE {' AND '.join(parts)} GROUP BY 1, 2, 3"
+    )
+    return sql, params
+
+
+def _patrol_counts(selection: AggregateFilter, cut: Cut) -> tuple[str, dict[str, Any]]:
+    parts, params = _walk_conditions(selection)
+    area = "w.ward_code" if cut.area == "ward" else "w.borough_code"
+    # In a group, a patrol naming two of its themes is one patrol of the group.
+    sql = (
+        f"SELECT date_trunc('{cut.step}', {_WALK_START})::date AS month, {area} AS area_code, "
+        "u.unit AS category, 'patrol_themes' AS kind, count(DISTINCT w.id) AS n, "
+        "count(DISTINCT w.id) FILTER (WHERE w.synthetic) AS synthetic "
+        "FROM walks w CROSS JOIN unnest(w.patrol_themes) AS t(category) "
+        "JOIN unnest(CAST(:unit_slugs AS text[]), CAST(:unit_names AS text[])) AS u(slug, unit) "
+        "ON u.slug = t.category "
+        "WHERE w.kind = 'patrol' AND w.conversations IS NOT NULL "
+        f"AND {' AND '.join(parts)} GROUP BY 1, 2, 3"
     )
     return sql, params
 
@@ -305,7 +333,8 @@ def theme_counts(
         Boroughs, months and the other filters. They apply to survey themes where they mean
         something for a walk: boroughs, months and categories; ``dark_only`` keeps walks walked
         mostly in the dark; ``time_band`` is the band of the walk's start. A ``sources`` filter
-        picks reports by source: survey themes have none, so they are left out when it is set.
+        picks reports by source: survey and patrol themes have none, so they are left out
+        when it is set.
     kinds : tuple of str
         Which of :data:`KINDS` to count.
     today : datetime.date, optional
@@ -337,6 +366,10 @@ def theme_counts(
         sql, survey_params = _survey_counts(selection, cut)
         parts.append(sql)
         params.update(survey_params)
+    if "patrol_themes" in kinds and not selection.sources:
+        sql, patrol_params = _patrol_counts(selection, cut)
+        parts.append(sql)
+        params.update(patrol_params)
     counted = " UNION ALL ".join(parts) or _NOTHING_COUNTED
     active = require_active_ward_set(session)
     areas = _WARD_AREAS if cut.area == "ward" else _BOROUGH_AREAS

@@ -32,13 +32,18 @@ from geo.routes import (
     darkness_along,
     trim_route_ends,
 )
-from service.errors import InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound
 from service.policy import RouteView, Scope, walk_view_fields
 from service.queries.reports import store_reports
 from service.queries.wards import require_active_ward_set
 from service.taxonomy import SLUGS
 
-WALK_KINDS = ("commute", "park", "transport_hub", "other")
+WALK_KINDS = ("commute", "park", "transport_hub", "patrol", "other")
+#: The scheme's male allies walk or cycle in pairs and talk to groups of women: a walk with no
+#: buddy, whose record is the conversations held, the themes heard and the officers' feedback.
+PATROL = "patrol"
+#: The longest feedback a patrol record keeps; more belongs in a report of its own.
+PATROL_FEEDBACK_CHARS = 2000
 
 
 def ward_boroughs(session: Session, codes: list[str]) -> dict[str, str]:
@@ -218,6 +223,7 @@ def create_walk(
             f"a walk and talk lasts at least 30 minutes; this one is planned for "
             f"{minutes:.0f}: move planned_end later"
         )
+    _check_buddy_for_kind(kind, buddy_id)
     ward, _ = planned_ward(session, officer_id, ward_code)
     warning = None
     if buddy_id is not None:
@@ -254,6 +260,25 @@ def create_walk(
     return walk_id, warning
 
 
+def _check_buddy_for_kind(kind: str, buddy_id: uuid.UUID | None) -> None:
+    """A patrol has no buddy and every other walk has one.
+
+    A patrol with a buddy is refused rather than allowed: her walk would then be counted as a
+    patrol, out of the buddy-walk figures, and its record (conversations with groups) is not
+    what a walk with one woman produces. Plan her walk with its own kind instead.
+    """
+    if kind == PATROL and buddy_id is not None:
+        raise InvalidInput(
+            "a patrol is a walk without a buddy: leave buddy_id out, or choose the kind of "
+            "walk she and the officer will take (commute, park, transport_hub or other)"
+        )
+    if kind != PATROL and buddy_id is None:
+        raise InvalidInput(
+            f"a {kind} walk needs a buddy: give buddy_id (GET /buddies lists them), or plan "
+            "it as a patrol if no buddy walks"
+        )
+
+
 def planned_ward(session: Session, officer_id: uuid.UUID, ward_code: str | None) -> tuple[str, str]:
     """The ward a walk is planned in (given, else the officer's first) and its borough."""
     officer = get_officer(session, officer_id)
@@ -261,6 +286,80 @@ def planned_ward(session: Session, officer_id: uuid.UUID, ward_code: str | None)
     if ward not in officer["ward_codes"]:
         raise InvalidInput(f"ward {ward} is not one of the officer's wards")
     return ward, ward_boroughs(session, [ward]).get(ward, officer["borough_codes"][0])
+
+
+def patrol_record(session: Session, walk_id: uuid.UUID) -> dict[str, Any]:
+    """A patrol's record: when and where, its conversations, themes heard and feedback.
+
+    Raises
+    ------
+    NotFound
+        No walk has that id.
+    Conflict
+        The walk is not a patrol (a buddy walk has surveys instead of a patrol record).
+
+    """
+    row = session.execute(
+        text(
+            "SELECT w.id, w.kind, w.ward_code, coalesce(wd.name, w.ward_code) AS ward_name, "
+            "w.borough_code, w.planned_start, w.planned_end, w.actual_start, w.actual_end, "
+            "w.conversations, w.patrol_themes, w.patrol_feedback, w.synthetic FROM walks w "
+            "LEFT JOIN wards wd ON wd.ward_set_id = :set_id AND wd.code = w.ward_code "
+            "WHERE w.id = :id"
+        ),
+        {"id": walk_id, "set_id": require_active_ward_set(session).id},
+    ).first()
+    if row is None:
+        raise NotFound(f"no walk {walk_id}")
+    if row.kind != PATROL:
+        raise Conflict(
+            f"walk {walk_id} is a {row.kind} walk with a buddy, not a patrol: its record is "
+            "the officer's and the buddy's surveys"
+        )
+    record = dict(row._mapping)
+    record["recorded"] = row.conversations is not None
+    return record
+
+
+def record_patrol(
+    session: Session,
+    walk_id: uuid.UUID,
+    *,
+    conversations: int,
+    themes: list[str],
+    feedback: str | None,
+) -> dict[str, Any]:
+    """Store (or replace) a patrol's record and return it.
+
+    ``themes`` are slugs of the reports' taxonomy (``service.taxonomy``), kept once each in
+    its order; ``feedback`` is trimmed and an empty one stored as none.
+    """
+    patrol_record(session, walk_id)  # refuses a walk that is not a patrol
+    if conversations < 0:
+        raise InvalidInput(f"conversations must be 0 or more, not {conversations}")
+    unknown = sorted(set(themes) - SLUGS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown theme(s) {', '.join(unknown)}: use the slugs of GET /surveys/options"
+        )
+    text_given = (feedback or "").strip() or None
+    if text_given is not None and len(text_given) > PATROL_FEEDBACK_CHARS:
+        raise InvalidInput(
+            f"feedback is {len(text_given):,} characters; keep it to {PATROL_FEEDBACK_CHARS:,}"
+        )
+    session.execute(
+        text(
+            "UPDATE walks SET conversations = :n, patrol_themes = :themes, "
+            "patrol_feedback = :feedback WHERE id = :id"
+        ),
+        {
+            "n": conversations,
+            "themes": [slug for slug in sorted(set(themes), key=themes.index)],
+            "feedback": text_given,
+            "id": walk_id,
+        },
+    )
+    return patrol_record(session, walk_id)
 
 
 def trim_seed(key: bytes, walk_id: uuid.UUID) -> str:

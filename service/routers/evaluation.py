@@ -178,11 +178,25 @@ def evaluation_csv_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             ward_name=f["ward_name"],
             due_at=f["due_at"].isoformat() if f["due_at"] else "",
         )
+    patrols = result["patrols"]
+    for measure in (
+        "held",
+        "conversations",
+        "officers_patrolling",
+        "wards_with_patrols",
+        "synthetic_patrols",
+        "not_recorded",
+        "upcoming",
+    ):
+        add("patrols", measure, patrols[measure])
+    for t in patrols["themes"]:
+        add("patrols", f"theme:{t['theme']}", t["patrols"], n=patrols["held"])
     synthetic = walks["synthetic_walks"]
     rows[0]["notes"] = (
         f"Boroughs {', '.join(result['boroughs'])}; {result['period']['described']}. Walks count "
         "once closed, by the London month they started; shares are fractions of n. "
-        "Open safeguarding flags are listed whatever the period."
+        "Open safeguarding flags are listed whatever the period. Patrols (no buddy) count "
+        "apart, in section patrols, once their record is stored."
         + (f" Includes {synthetic} synthetic demo walks." if synthetic else "")
     )
     return rows

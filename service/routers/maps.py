@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from geo.reports import TIME_BANDS
@@ -21,12 +20,13 @@ from maps.controls import MapControls, Option, time_band_options
 from maps.printing import MapSheet
 from maps.tiles import LOCAL, TileSource
 from maps.wards import render_ward_map
-from service.auth import EVERYONE, Allow
+from service.auth import CSRF_HEADER, EVERYONE, Allow, Principal
 from service.db import SessionDep
 from service.errors import NotFound, ServiceUnavailable
 from service.queries.osm import streets_loaded
 from service.queries.wards import active_borough_names, wards_frame
 from service.taxonomy import CATEGORIES
+from service.web import templates
 
 ASSET_URL = "/static/vendor"
 # Ward outlines simplified by this many metres keep the page small and are visually identical
@@ -133,13 +133,54 @@ def openapi(request: Request) -> JSONResponse:
     return JSONResponse(request.app.openapi())
 
 
+#: The OpenAPI security scheme /docs' "Authorize" button fills in.
+BEARER_SCHEME = "bearerToken"
+
+
+def document_bearer_auth(app: FastAPI) -> None:
+    """Describe the service's bearer tokens in ``app``'s OpenAPI document.
+
+    Only the document changes (``components.securitySchemes`` and a global ``security`` in
+    which a token is optional, as the public need none); who may call what is still decided
+    by ``service.auth``. Swagger UI shows an "Authorize" button for the scheme.
+    """
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = plain()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from a supervisor (wt_…); without one you are the public.",
+        }
+        schema["security"] = [{BEARER_SCHEME: []}, {}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 @router.get("/docs", response_class=HTMLResponse, operation_id="docs")
-def docs(request: Request) -> HTMLResponse:
-    """Swagger UI, served from the service's own copy of swagger-ui-dist."""
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title=f"{request.app.title} - API",
-        swagger_js_url=f"{ASSET_URL}/swagger-ui-dist/swagger-ui-bundle.js",
-        swagger_css_url=f"{ASSET_URL}/swagger-ui-dist/swagger-ui.css",
-        swagger_favicon_url=f"{ASSET_URL}/leaflet/dist/images/marker-icon.png",
+def docs(request: Request, principal: Annotated[Principal, Depends(Allow(*EVERYONE))]) -> Any:
+    """Swagger UI from the service's own swagger-ui-dist, with "Authorize" for a token.
+
+    For a signed-in browser the page carries its CSRF token, which Swagger UI sends with each
+    request, so "Try it out" works for changes too.
+    """
+    return templates.TemplateResponse(
+        request,
+        "api_docs.html",
+        {
+            "title": f"{request.app.title} - API",
+            "asset_url": ASSET_URL,
+            "signed_in": principal.csrf_token is not None,
+            "principal_name": principal.name,
+            "role": principal.role.value,
+            "config": {
+                "openapiUrl": "/openapi.json",
+                "csrfHeader": CSRF_HEADER,
+                "csrfToken": principal.csrf_token,
+            },
+        },
     )

@@ -38,7 +38,10 @@ CHART_TOP = 5
 def _kinds(
     kind: Annotated[
         list[str] | None,
-        Query(description="reports, walk_concerns, survey_themes (any of; default all)"),
+        Query(
+            description="reports, walk_concerns, survey_themes, patrol_themes (any of; "
+            "default all)"
+        ),
     ] = None,
 ) -> tuple[str, ...]:
     return queries.check_kinds(kind)
@@ -111,9 +114,10 @@ def _answer(session: SessionDep, query: Aggregates, kinds: Kinds, cut: CutDep) -
     note.insert(
         2,
         "Kinds of source: reports (public, imported and demo reports; a report naming two "
-        "categories counts in each), walk concerns (raised on walks), and survey themes (walks "
+        "categories counts in each), walk concerns (raised on walks), survey themes (walks "
         "whose officer's or buddy's survey names the theme, counted once a walk, by the month "
-        "the walk started).",
+        "the walk started), and patrol themes (patrols, walks without a buddy, whose record "
+        "names the theme, counted once a patrol).",
     )
     if cut.category_level == "group":
         note.append(
@@ -124,11 +128,13 @@ def _answer(session: SessionDep, query: Aggregates, kinds: Kinds, cut: CutDep) -
             + ". A report or walk naming two categories of one group counts once in it."
         )
     if query.selection.sources:
-        note.append("Survey themes have no report source, so a source filter leaves them out.")
+        note.append(
+            "Survey and patrol themes have no report source, so a source filter leaves them out."
+        )
     elif query.selection.dark_only or query.selection.time_band:
         note.append(
-            "For survey themes, after dark means walks walked at least half in the dark, and the "
-            "time of day is that of the walk's start."
+            "For survey and patrol themes, after dark means walks walked at least half in the "
+            "dark, and the time of day is that of the walk's start."
         )
     if query.rule is not None:
         note.append(
@@ -181,8 +187,9 @@ def themes(answer: Answer) -> JSONResponse:
     (the step's first month), ``period`` (``2026-Q2`` or ``2026-05``), ``area_code``,
     ``ward_code`` (null at borough level), ``category`` (a group's or a category's slug),
     ``kind``, ``count`` and ``suppressed``. Kinds: ``reports`` (published public, imported and
-    demo reports), ``walk_concerns`` and ``survey_themes`` (walks whose surveys name the
-    theme). Protected cells have ``count`` null and ``suppressed`` true. Area and category
+    demo reports), ``walk_concerns``, ``survey_themes`` (walks whose surveys name the
+    theme) and ``patrol_themes`` (patrols whose record names it). Protected cells have
+    ``count`` null and ``suppressed`` true. Area and category
     names are given once, in ``areas`` (and ``wards`` at ward level) and ``categories``
     (``category_groups`` lists each group's categories), not on each of the rows.
     """
