@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.printer = Printer()
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     app.state.take_part_limiter = RateLimiter(settings.report_rate_limit)
+    app.state.take_part_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
     # Added last runs first: a crash anywhere, the guard included, still answers problem+json.
     app.add_middleware(InputGuard, body_limit=settings.json_body_limit)
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tokens,
         audit,
         maps,
+        take_part,
         take_part,
         pages,
     ):

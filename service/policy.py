@@ -94,6 +94,28 @@ def require_full_view(principal: Principal, walk: WalkPlace) -> None:
         raise Forbidden(f"only officers of ward {walk.ward_code} and their supervisors may do this")
 
 
+def require_staff(principal: Principal) -> None:
+    """Refuse anyone but officers and supervisors (the staff pages' gate)."""
+    if principal.role not in STAFF:
+        raise Forbidden("this page is for ward officers and their supervisors only")
+
+
+def require_request_staff(principal: Principal, ward_code: str, borough_code: str) -> None:
+    """A request to take part, and how to reach her, belong to its ward's officers.
+
+    Routed by place, as a walk is: officers whose wards include the request's ward and
+    supervisors of its borough; nobody else sees it or her contact.
+    """
+    if principal.role is Role.supervisor and borough_code in principal.borough_codes:
+        return
+    if principal.role is Role.officer and ward_code in principal.ward_codes:
+        return
+    raise Forbidden(
+        f"that request to take part is for the officers of ward {ward_code} "
+        "and their supervisors"
+    )
+
+
 def walk_view_fields(view: RouteView, fields: Iterable[str]) -> set[str]:
     """The walk properties a view may carry, out of ``fields``."""
     return set(fields) if view == "full" else set(fields) & TRIMMED_WALK_FIELDS

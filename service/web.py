@@ -26,6 +26,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 _PUBLIC = [
     ("Home", "/"),
     ("Report a place", "/report"),
+    ("Take part in a walk", "/take-part"),
     ("Hot spots", "/maps/hotspots"),
 ]
 _MAPS = [
@@ -35,6 +36,8 @@ _MAPS = [
 ]
 _OFFICER = [
     ("My work", "/"),
+    ("Requests", "/work/requests"),
+    ("Buddies", "/work/buddies"),
     ("Hot spots", "/maps/hotspots"),
 ]
 _SUPERVISOR = [

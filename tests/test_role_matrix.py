@@ -58,6 +58,7 @@ REPORT_LON, REPORT_LAT = -0.117777, 51.502222
 REPORT_POINT = (_pair("-0.11777", "51.50222"),)  # to 1 m, in any rounding that tells
 REPORT_TEXT = re.compile("MATRIX-MARKER")
 BUDDY_CONTACT = "07700 900123"  # tests/walks.py's buddy
+TAKE_PART_CONTACT = "matrix-take-part@example.org"  # a request to take part in Waterloo
 
 OUTSIDERS = ("public", "partner", "planner", "supervisor_other")
 BAD_TOKENS = ("expired", "revoked")
@@ -112,8 +113,19 @@ def world(
     assert published.status_code == 200, published.text
     link = client.post(f"/walks/{walk['id']}/buddy-survey-link", headers=people["waterloo"])
     assert link.status_code == 201, link.text
+    asked = client.post(
+        "/take-part",
+        data={"ward": WATERLOO, "availability": "evening", "contact": TAKE_PART_CONTACT,
+              "consent": "yes"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303, asked.text
+    reference = asked.headers["location"].rsplit("/", 1)[1]
     engine = create_engine(app_settings.database_url or "")
     with engine.connect() as conn:
+        request_id = conn.execute(
+            text("SELECT id FROM participation_requests WHERE reference = :r"), {"r": reference}
+        ).scalar_one()
         buddy_id, buddy_code = conn.execute(
             text("SELECT b.id, b.code FROM buddies b JOIN walks w ON w.buddy_id = b.id")
         ).one()
@@ -142,6 +154,8 @@ def world(
             "walk_id": walk["id"],
             "report_id": report.json()["id"],
             "buddy_id": str(buddy_id),
+            "request_id": str(request_id),
+            "reference": reference,
             "token_id": str(throwaway_id),
             "secret": link.json()["url"].rsplit("/", 1)[1],
             "code": WATERLOO,
@@ -155,7 +169,8 @@ def world(
             "y": "21793",
         },
         "buddy": tuple(
-            re.compile(re.escape(v)) for v in (str(buddy_id), buddy_code, BUDDY_CONTACT)
+            re.compile(re.escape(v))
+            for v in (str(buddy_id), buddy_code, BUDDY_CONTACT, TAKE_PART_CONTACT)
         ),
     }
 

@@ -70,6 +70,14 @@ def apply_retention(session: Session, *, months: int) -> Erased:
         ),
         {"months": months},
     ).rowcount  # type: ignore[attr-defined]
+    # A request to take part that nobody acted on keeps her contact no longer than a buddy's.
+    contacts += session.execute(
+        text(
+            "DELETE FROM participation_contacts "
+            "WHERE consent_at < now() - make_interval(months => :months)"
+        ),
+        {"months": months},
+    ).rowcount  # type: ignore[attr-defined]
     routes = session.execute(
         text(
             "UPDATE walks SET route = NULL, meeting_point = NULL WHERE route IS NOT NULL "

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from shapely import wkt
 
 from geo.gpx import route_from_gpx
@@ -23,6 +23,7 @@ from service.db import SessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
 from service.input_guard import RequestBody
+from service.pseudonyms import check_buddy_code
 from service.queries import audit, safeguarding, walk_exports
 from service.queries import walks as queries
 from service.queries.exposure import nearby_points, route_exposure
@@ -64,6 +65,12 @@ class BuddyCreate(BaseModel):
     home_ward: str | None = None
     work_ward: str | None = None
     contact: str | None = Field(default=None, max_length=500)
+
+    @field_validator("code")
+    @classmethod
+    def _pseudonym(cls, code: str) -> str:
+        # A phone number or an email typed as the code would travel with every walk.
+        return check_buddy_code(code)
 
 
 class MeetingPoint(BaseModel):
