@@ -23,6 +23,7 @@ from service.printing import Printer
 from service.queries.retention import apply_retention
 from service.ratelimit import RateLimiter
 from service.routers import (
+    admin_people,
     audit,
     briefing,
     emerging,
@@ -45,6 +46,7 @@ from service.routers import (
     tokens,
     walks,
     wards,
+    work,
 )
 from service.settings import Settings
 
@@ -125,7 +127,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.printer = Printer()
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     app.state.take_part_limiter = RateLimiter(settings.report_rate_limit)
-    app.state.take_part_limiter = RateLimiter(settings.report_rate_limit)
     register_error_handlers(app)
     # Added last runs first: a crash anywhere, the guard included, still answers problem+json.
     app.add_middleware(InputGuard, body_limit=settings.json_body_limit)
@@ -154,7 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit,
         maps,
         take_part,
-        take_part,
+        admin_people,
+        work,  # /work/walks/new before /work/walks/{walk_id}
         pages,
     ):
         app.include_router(module.router)

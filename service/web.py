@@ -36,6 +36,7 @@ _MAPS = [
 ]
 _OFFICER = [
     ("My work", "/"),
+    ("Plan a walk", "/work/walks/new"),
     ("Requests", "/work/requests"),
     ("Buddies", "/work/buddies"),
     ("Hot spots", "/maps/hotspots"),
@@ -43,6 +44,9 @@ _OFFICER = [
 _SUPERVISOR = [
     *_OFFICER,
     ("Evaluation", "/evaluation"),
+    ("Officers", "/admin/officers"),
+    ("Tokens", "/admin/tokens"),
+    ("Imports", "/admin/imports"),
 ]
 #: By role name (``service.auth.Role``'s values).
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

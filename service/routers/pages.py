@@ -14,8 +14,10 @@ from geo.darkness import LONDON
 from service.auth import EVERYONE, SESSION_COOKIE, Allow, Principal
 from service.db import SessionDep
 from service.errors import Unauthorized
+from service.policy import STAFF
 from service.queries import tokens as queries
 from service.queries.wards import require_active_ward_set
+from service.routers import work
 from service.routers.maps import ASSET_URL, page_tiles
 from service.taxonomy import CATEGORIES
 from service.web import templates
@@ -60,8 +62,10 @@ def favicon() -> Response:
 
 
 @router.get("/", response_class=HTMLResponse, operation_id="home")
-def home(request: Request, principal: Anyone) -> HTMLResponse:
-    """Links to the maps and the API docs."""
+def home(request: Request, session: SessionDep, principal: Anyone) -> HTMLResponse:
+    """Staff: "My work" (their walks and what each needs next); anyone else: the maps."""
+    if principal.role in STAFF:
+        return work.my_work(request, session, principal)
     return templates.TemplateResponse(
         request, "home.html", {"title": "Home", "principal": principal}
     )

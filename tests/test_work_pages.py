@@ -1,0 +1,296 @@
+"""The officer's day: next steps, "My work", the plan form and the walk's page."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from service.routers.work import london_instant, london_time
+from service.settings import Settings
+from service.walk_steps import WalkState, next_steps, stage
+from tests.walks import BOROUGH_BANKSIDE, ROUTE, WATERLOO, auth
+
+NOW = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+
+
+def state(**changes: object) -> WalkState:
+    """A buddy walk planned for tomorrow, with nothing done yet, changed by ``changes``."""
+    values: dict[str, object] = {
+        "id": uuid.UUID(int=1),
+        "kind": "commute",
+        "has_buddy": True,
+        "has_route": False,
+        "planned_start": NOW + timedelta(days=1),
+        "planned_end": NOW + timedelta(days=1, hours=1),
+        "actual_start": None,
+        "closed_at": None,
+        "safeguarding_answered": False,
+        "officer_survey_done": False,
+        "patrol_recorded": False,
+        "buddy_link_sent": False,
+        "buddy_survey_done": False,
+    }
+    values.update(changes)
+    return WalkState(**values)  # type: ignore[arg-type]
+
+
+def keys(walk: WalkState) -> list[str]:
+    return [s.key for s in next_steps(walk, NOW)]
+
+
+def test_next_steps_follow_the_walk_from_plan_to_surveys() -> None:
+    """Each state's outstanding steps, in the order they are done."""
+    walk_id = uuid.UUID(int=1)
+    planned = state()
+    assert next_steps(planned, NOW)[0].path == f"/walks/{walk_id}/route/edit"
+    assert keys(planned) == ["route"] and stage(planned, NOW) == "upcoming"
+    routed = state(has_route=True)
+    assert keys(routed) == [] and stage(routed, NOW) == "upcoming"
+    started = state(has_route=True, actual_start=NOW - timedelta(minutes=5))
+    assert stage(started, NOW) == "in_progress"
+    past = state(has_route=True, planned_end=NOW - timedelta(minutes=1),
+                 planned_start=NOW - timedelta(hours=1))
+    assert keys(past) == ["close"] and stage(past, NOW) == "needs"
+    assert next_steps(past, NOW)[0].path == f"/work/walks/{walk_id}/close"
+    past_no_route = state(planned_end=NOW - timedelta(minutes=1))
+    assert keys(past_no_route) == ["route", "close"]
+    closed = state(has_route=True, closed_at=NOW, planned_end=NOW - timedelta(hours=1))
+    assert keys(closed) == ["safeguarding", "officer_survey", "buddy_survey"]
+    assert [s.path for s in next_steps(closed, NOW)] == [
+        f"/work/walks/{walk_id}/safeguarding",
+        f"/work/walks/{walk_id}/officer-survey",
+        f"/walks/{walk_id}/buddy-survey-link",
+    ]
+    sent = state(has_route=True, closed_at=NOW, safeguarding_answered=True,
+                 officer_survey_done=True, buddy_link_sent=True)
+    assert keys(sent) == ["buddy_survey_wait"]
+    done = state(has_route=True, closed_at=NOW, safeguarding_answered=True,
+                 officer_survey_done=True, buddy_link_sent=True, buddy_survey_done=True)
+    assert keys(done) == [] and stage(done, NOW) == "done"
+
+
+def test_a_patrol_needs_no_route_buddy_survey_or_officer_survey_but_its_record() -> None:
+    """A patrol: no "Draw the route" ask, and after closing its record instead of surveys."""
+    patrol = state(kind="patrol", has_buddy=False)
+    assert keys(patrol) == []
+    closed = state(kind="patrol", has_buddy=False, closed_at=NOW)
+    assert keys(closed) == ["safeguarding", "patrol"]
+    recorded = state(kind="patrol", has_buddy=False, closed_at=NOW, safeguarding_answered=True,
+                     patrol_recorded=True)
+    assert keys(recorded) == []
+
+
+def test_london_times_in_summer_and_winter_and_at_the_clock_changes() -> None:
+    """07:30 London is 07:30 UTC in December and 06:30 UTC in June; skipped/repeated times fail."""
+    winter = datetime(2026, 12, 8, 7, 30, tzinfo=UTC)
+    assert london_instant(date(2026, 12, 8), time(7, 30)) == winter
+    assert london_instant(date(2027, 6, 1), time(7, 30)) == datetime(2027, 6, 1, 6, 30, tzinfo=UTC)
+    with pytest.raises(ValueError, match="does not exist"):
+        london_instant(date(2027, 3, 28), time(1, 30))
+    with pytest.raises(ValueError, match="happens twice"):
+        london_instant(date(2026, 10, 25), time(1, 30))
+    assert london_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC)) == "Tue 8 Dec, 07:30"
+    assert london_time(datetime(2027, 6, 1, 6, 30, tzinfo=UTC)) == "Tue 1 Jun, 07:30"
+
+
+def link_token(settings: Settings, name: str, officer_id: str) -> None:
+    """Put an officer record on a token (as a supervisor's linking does)."""
+    engine = create_engine(settings.database_url or "")
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE api_tokens SET officer_id = :o WHERE name = :n"),
+            {"o": officer_id, "n": name},
+        )
+    engine.dispose()
+
+
+@pytest.fixture
+def team(
+    client: TestClient,
+    people: dict,
+    issue_token: Callable[..., str],
+    app_settings: Settings,
+) -> dict:
+    """A Waterloo officer whose token is linked to her record, a Waterloo and a Dulwich buddy."""
+    officer = client.post(
+        "/officers",
+        headers=people["supervisor"],
+        json={"name": "PC Ada Walker", "shoulder_number": "AS4411", "ward_codes": [WATERLOO],
+              "command_unit": "AS"},
+    )
+    assert officer.status_code == 201, officer.text
+    token = issue_token("officer", wards=[WATERLOO], name="linked waterloo")
+    link_token(app_settings, "linked waterloo", officer.json()["id"])
+    buddies = {}
+    for code, ward in (("WT-ROSE", WATERLOO), ("BB-IRIS", BOROUGH_BANKSIDE)):
+        made = client.post("/buddies", headers=people["supervisor"],
+                           json={"code": code, "home_ward": ward})
+        assert made.status_code == 201, made.text
+        buddies[code] = made.json()["id"]
+    return {"officer": officer.json()["id"], "headers": auth(token), "buddies": buddies}
+
+
+def walk_count(settings: Settings) -> int:
+    engine = create_engine(settings.database_url or "")
+    with engine.connect() as connection:
+        count = int(connection.execute(text("SELECT count(*) FROM walks")).scalar_one())
+    engine.dispose()
+    return count
+
+
+def good_form(team: dict, **changes: str) -> dict[str, str]:
+    form = {
+        "kind": "commute",
+        "buddy": team["buddies"]["WT-ROSE"],
+        "ward": WATERLOO,
+        "date": "2027-06-01",
+        "time": "07:30",
+        "minutes": "60",
+        "lon": "-0.1136",
+        "lat": "51.5033",
+        "consent_keep_route": "yes",
+    }
+    form.update(changes)
+    return form
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"minutes": "20"}, "minutes", "at least 30 minutes"),
+        ({"minutes": "an hour"}, "minutes", "whole minutes"),
+        ({"buddy": str(uuid.uuid4())}, "buddy", "only your wards&#39; buddies"),
+        ({"buddy": "BB-IRIS"}, "buddy", "only your wards&#39; buddies"),
+        ({"date": "2027-03-28", "time": "01:30"}, "time", "does not exist"),
+        ({"date": "2020-01-01"}, "date", "has passed"),
+        ({"date": "soon"}, "date", "Enter the date"),
+        ({"time": "25:00"}, "time", "Enter the start time"),
+        ({"kind": "stroll"}, "kind", "Choose the kind"),
+        ({"ward": BOROUGH_BANKSIDE}, "ward", "Choose one of your wards"),
+        ({"lon": "east", "lat": "51.5"}, "map", "Tap the map again"),
+        ({"buddy": ""}, "buddy", "Choose the buddy"),
+    ],
+)
+def test_plan_form_refuses_bad_values_and_stores_nothing(
+    client: TestClient, team: dict, app_settings: Settings,
+    changes: dict[str, str], field: str, message: str,
+) -> None:
+    """Each bad value: the form again (422), the message linked to its field, no walk stored."""
+    form = good_form(team, **changes)
+    if changes.get("buddy") == "BB-IRIS":  # the Bankside buddy: not in her wards' list
+        form["buddy"] = team["buddies"]["BB-IRIS"]
+    answer = client.post("/work/walks/new", headers=team["headers"], data=form,
+                         follow_redirects=False)
+    assert answer.status_code == 422, answer.text
+    assert f'href="#{field}"' in answer.text
+    assert message in answer.text
+    assert walk_count(app_settings) == 0
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "utc"),
+    [("2027-06-01", "07:30", "2027-06-01 06:30:00+00"),
+     ("2026-12-08", "07:30", "2026-12-08 07:30:00+00")],
+)
+def test_planning_stores_utc_and_the_walk_page_says_draw_the_route(
+    client: TestClient, team: dict, app_settings: Settings, day: str, clock: str, utc: str
+) -> None:
+    """Success: 303 to the walk's page, times stored in UTC (BST and GMT), route next."""
+    if date.fromisoformat(day) < datetime.now(UTC).date():
+        day = str(date.today().year + 1) + day[4:]
+        utc = day[:4] + utc[4:]
+    answer = client.post("/work/walks/new", headers=team["headers"],
+                         data=good_form(team, date=day, time=clock), follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert location.startswith("/work/walks/") and location.endswith("?planned=1")
+    walk_id = location.split("/")[3].split("?")[0]
+    engine = create_engine(app_settings.database_url or "")
+    with engine.connect() as connection:
+        connection.execute(text("SET TIME ZONE 'UTC'"))
+        row = connection.execute(
+            text("SELECT planned_start::text AS s, planned_end - planned_start AS d, officer_id, "
+                 "ST_X(meeting_point) AS lon, consent_keep_route, consent_contact "
+                 "FROM walks WHERE id = :id"), {"id": walk_id}
+        ).one()
+    engine.dispose()
+    assert row.s == utc and row.d == timedelta(hours=1)
+    assert str(row.officer_id) == team["officer"]
+    assert row.lon == pytest.approx(-0.1136)
+    assert row.consent_keep_route is True and row.consent_contact is False
+    walk = client.get(location, headers=team["headers"])
+    assert walk.status_code == 200
+    assert "The walk is planned" in walk.text and "Draw the route" in walk.text
+    assert f'href="/walks/{walk_id}/route/edit"' in walk.text
+    assert "WT-ROSE" in walk.text
+    home = client.get("/", headers=team["headers"])
+    assert "<h1>My work</h1>" in home.text and "Upcoming walks" in home.text
+    assert f'href="/work/walks/{walk_id}"' in home.text
+
+
+def test_the_walk_page_briefs_once_the_route_exists_and_another_ward_sees_it_trimmed(
+    client: TestClient, team: dict, people: dict
+) -> None:
+    """With a route: the briefing; an officer of another ward sees no buddy, time or steps."""
+    answer = client.post("/work/walks/new", headers=team["headers"],
+                         data=good_form(team, date=f"{date.today().year + 1}-01-12"),
+                         follow_redirects=False)
+    walk_id = answer.headers["location"].split("/")[3].split("?")[0]
+    stored = client.put(f"/walks/{walk_id}/route", headers=team["headers"], json=ROUTE)
+    assert stored.status_code == 200, stored.text
+    page = client.get(f"/work/walks/{walk_id}", headers=team["headers"])
+    assert "Briefing for the planned time" in page.text and 'id="briefing"' in page.text
+    assert "Draw the route" not in page.text.split("<h2>The walk</h2>")[0]
+    other = client.get(f"/work/walks/{walk_id}", headers=people["bankside"])
+    assert other.status_code == 200
+    assert "WT-ROSE" not in other.text and "another ward" in other.text
+    assert 'id="next-steps"' not in other.text
+    outside = client.get(f"/work/walks/{walk_id}", headers=people["partner"])
+    assert outside.status_code == 403
+
+
+def test_my_work_counts_new_requests_and_the_public_keep_their_home(
+    client: TestClient, team: dict, app_settings: Settings, people: dict
+) -> None:
+    """Requests to take part in her wards are counted; the public's home page is unchanged."""
+    engine = create_engine(app_settings.database_url or "")
+    with engine.begin() as connection:
+        for i, ward in enumerate((WATERLOO, WATERLOO, BOROUGH_BANKSIDE)):
+            connection.execute(
+                text("INSERT INTO participation_requests (reference, ward_code, borough_code, "
+                     "availability) VALUES (:r, :w, 'E09000022', '{}')"),
+                {"r": f"TP-TEST{i}", "w": ward},
+            )
+    engine.dispose()
+    home = client.get("/", headers=team["headers"])
+    assert "Requests to take part: <strong>2 new</strong>" in home.text
+    assert 'href="/work/walks/new"' in home.text
+    public = client.get("/")
+    assert "My work" not in public.text and "walk ids" not in public.text
+
+
+def test_plan_page_gates_and_an_unlinked_token_chooses_the_officer(
+    client: TestClient, team: dict, people: dict
+) -> None:
+    """Signed out: sent to sign in; a partner: refused; an unlinked officer: chooses who walks."""
+    signed_out = client.get("/work/walks/new", follow_redirects=False)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == "/login?next=/work/walks/new"
+    assert client.get("/work/walks/new", headers=people["partner"]).status_code == 403
+    assert client.post("/work/walks/new", headers=people["partner"], data={}).status_code == 403
+    unlinked = client.get("/work/walks/new", headers=people["waterloo"])
+    assert unlinked.status_code == 200
+    assert '<select id="officer"' in unlinked.text and "PC Ada Walker" in unlinked.text
+    empty = client.post("/work/walks/new", headers=people["waterloo"], data={})
+    assert empty.status_code == 422 and 'href="#officer"' in empty.text
+    chosen = client.post(
+        "/work/walks/new", headers=people["waterloo"],
+        data=good_form(team, officer=team["officer"], date=f"{date.today().year + 1}-02-02"),
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303, chosen.text
