@@ -22,7 +22,7 @@ from service.pseudonyms import NotAPseudonym, check_buddy_code, new_code
 from service.queries import participation
 from service.queries.retention import apply_retention
 from service.settings import Settings
-from tests.walks import BOROUGH_BANKSIDE, WATERLOO
+from tests.walks import BOROUGH_BANKSIDE, WATERLOO, make_walk
 
 CONTACT = "take-part-woman@example.org"
 # Waterloo station's forecourt, inside Waterloo & South Bank.
@@ -390,3 +390,21 @@ def test_retention_deletes_a_contact_nobody_acted_on(db: Session) -> None:
         {"a": old, "b": recent},
     ).scalars().all()
     assert kept == [recent]
+
+
+def test_the_buddies_page_counts_her_walks_and_dates_the_last_in_london_time(
+    client: TestClient, people: dict[str, dict[str, str]]
+) -> None:
+    # 23:30 on 30 June in UTC is already 1 July in London (summer time).
+    make_walk(
+        client,
+        people,
+        start="2026-06-30T23:30:00+00:00",
+        end="2026-07-01T00:15:00+00:00",
+        buddy_ward=WATERLOO,
+    )
+    page = client.get("/work/buddies", headers=people["waterloo"])
+    assert page.status_code == 200
+    assert re.search(r"Walks: </span>1</td>", page.text), page.text
+    assert "Last walk: </span>1 July 2026" in page.text
+    assert "07700 900123" not in page.text  # make_walk's buddy contact

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from geo.darkness import LONDON
 from service import policy
 from service.auth import EVERYONE, Allow, Principal
 from service.db import SessionDep
@@ -245,6 +246,7 @@ def _request_page(
         values=values or {},
         errors=errors or {},
         problem=problem,
+        london=LONDON,
         back=("/work/requests", "Requests to take part"),
     )
 
@@ -327,5 +329,6 @@ def work_buddies(
         title="Buddies",
         rows=rows,
         new=next((r for r in rows if r["code"] == new), None),
+        london=LONDON,
         back=("/", "My work"),
     )
