@@ -147,6 +147,17 @@ def world(
         throwaway_id = conn.execute(
             text("SELECT id FROM api_tokens WHERE name = 'matrix throwaway'")
         ).scalar_one()
+        officer_id = conn.execute(
+            text("SELECT officer_id FROM walks WHERE id = :id"), {"id": walk["id"]}
+        ).scalar_one()
+    with engine.begin() as conn:
+        import_id = conn.execute(
+            text(
+                "INSERT INTO imports (kind, sha256, file_name, rows_stored, rows_skipped, "
+                "imported_by) VALUES ('reports', 'matrix', 'matrix.csv', 0, 0, 'matrix') "
+                "RETURNING id"
+            )
+        ).scalar_one()
     engine.dispose()
     return {
         "callers": callers,
@@ -157,6 +168,8 @@ def world(
             "request_id": str(request_id),
             "reference": reference,
             "token_id": str(throwaway_id),
+            "officer_id": str(officer_id),
+            "import_id": str(import_id),
             "secret": link.json()["url"].rsplit("/", 1)[1],
             "code": WATERLOO,
             "fmt": "geojson",

@@ -47,6 +47,7 @@ class TokenInfo:
     created_by: str
     expires_at: datetime
     revoked_at: datetime | None
+    officer_id: uuid.UUID | None = None
 
     @property
     def state(self) -> str:
@@ -164,6 +165,7 @@ def create_token(
     scope: TokenScope,
     expires_at: datetime,
     created_by: str,
+    officer_id: uuid.UUID | None = None,
 ) -> tuple[TokenInfo, str]:
     """Store a new token's keyed hash; return its listing and the token (shown once)."""
     if not name.strip():
@@ -173,8 +175,8 @@ def create_token(
     session.execute(
         text(
             "INSERT INTO api_tokens (id, name, role, ward_codes, borough_codes, token_hash, "
-            "  created_by, expires_at) "
-            "VALUES (:id, :name, :role, :wards, :boroughs, :hash, :by, :expires)"
+            "  created_by, expires_at, officer_id) "
+            "VALUES (:id, :name, :role, :wards, :boroughs, :hash, :by, :expires, :officer)"
         ),
         {
             "id": token_id,
@@ -185,6 +187,7 @@ def create_token(
             "hash": keyed_hash(key, raw),
             "by": created_by,
             "expires": expires_at,
+            "officer": officer_id,
         },
     )
     return get_token(session, token_id), raw
@@ -192,7 +195,7 @@ def create_token(
 
 _SELECT = (
     "SELECT id, name, role, ward_codes, borough_codes, created_at, created_by, expires_at, "
-    "revoked_at FROM api_tokens "
+    "revoked_at, officer_id FROM api_tokens "
 )
 
 
@@ -207,6 +210,7 @@ def _info(row: Row[Any]) -> TokenInfo:
         created_by=row.created_by,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        officer_id=row.officer_id,
     )
 
 

@@ -13,7 +13,7 @@ from service import policy
 from service.auth import Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput
-from service.queries import audit
+from service.queries import audit, officers
 from service.queries import tokens as queries
 
 router = APIRouter(tags=["tokens"])
@@ -29,6 +29,9 @@ class TokenCreate(BaseModel):
     boroughs: list[str] = Field(default_factory=list, description="borough codes or names")
     command_unit: str | None = Field(default=None, description='supervisors, e.g. "AS"')
     expires: str | None = Field(default="90d", description="90d, 12h, 2w or an ISO date")
+    officer_id: uuid.UUID | None = Field(
+        default=None, description="officers: the officer record the token signs in as"
+    )
 
 
 class TokenPublic(BaseModel):
@@ -43,6 +46,7 @@ class TokenPublic(BaseModel):
     created_by: str
     expires_at: datetime
     revoked_at: datetime | None
+    officer_id: uuid.UUID | None = None
     state: str
 
 
@@ -87,6 +91,10 @@ def create_token(
         command_unit=body.command_unit,
     )
     policy.require_boroughs(principal, scope.borough_codes, "that token's scope")
+    if body.officer_id is not None:
+        if body.role is not Role.officer:
+            raise InvalidInput("only an officer token signs in as an officer record")
+        officers.check_token_officer(session, body.officer_id, scope.ward_codes)
     info, raw = queries.create_token(
         session,
         key=request.app.state.secret_key,
@@ -95,6 +103,7 @@ def create_token(
         scope=scope,
         expires_at=queries.parse_expiry(body.expires),
         created_by=principal.name,
+        officer_id=body.officer_id,
     )
     audit.record(session, principal, "create token", f"{info.id} {info.role} {info.name}")
     session.commit()

@@ -24,7 +24,7 @@ from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
 from service.input_guard import RequestBody
 from service.pseudonyms import check_buddy_code
-from service.queries import audit, safeguarding, walk_exports
+from service.queries import audit, officers, safeguarding, walk_exports
 from service.queries import walks as queries
 from service.queries.exposure import nearby_points, route_exposure
 from service.queries.wards import require_active_ward_set
@@ -143,6 +143,7 @@ def create_walk(session: SessionDep, principal: Staff, body: WalkCreate) -> Any:
     ward, borough = queries.planned_ward(session, body.officer_id, body.ward_code)
     policy.require_ward(principal, ward)
     policy.require_boroughs(principal, [borough], f"ward {ward}")
+    officers.require_active(session, body.officer_id)
     walk_id, warning = queries.create_walk(session, **body.model_dump())
     audit.record(session, principal, "create walk", str(walk_id))
     session.commit()
