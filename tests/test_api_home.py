@@ -15,8 +15,17 @@ LINK = re.compile(r'href="(/[^"#]*)"')
     [
         ("public", {"/report", "/maps/hotspots", "/maps/heatmap", "/themes/page"}, {"/evaluation"}),
         ("partner", {"/maps/wards/summary", "/maps/hotspots"}, {"/maps/routes/briefing"}),
-        ("waterloo", {"/maps/routes/briefing", "/walks"}, {"/evaluation"}),
-        ("supervisor", {"/evaluation", "/safeguarding", "/audit", "/maps/routes/briefing"}, set()),
+        # Staff get "My work": pages, not the JSON list of walks.
+        (
+            "waterloo",
+            {"/maps/routes/briefing", "/work/walks/new", "/work/requests"},
+            {"/evaluation", "/walks"},
+        ),
+        (
+            "supervisor",
+            {"/evaluation", "/audit", "/maps/routes/briefing", "/work/walks/new"},
+            set(),
+        ),
     ],
 )
 def test_each_role_gets_working_links(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
+from starlette.routing import Match
 
 from geo.darkness import LONDON
 from service import policy
@@ -37,6 +38,16 @@ PLAN_PATH = "/work/walks/new"
 #: A walk and talk lasts at least this long (as ``POST /walks`` checks).
 MIN_MINUTES = 30
 MAX_MINUTES = 8 * 60
+#: A supervisor's pages, shown on "My work" once each is served (others build them).
+SUPERVISION = (
+    ("Officers", "/admin/officers"),
+    ("Sign-in tokens", "/admin/tokens"),
+    ("Imports", "/admin/imports"),
+    ("Safeguarding flags", "/admin/safeguarding"),
+    ("Moderation of reports", "/admin/moderation"),
+    ("Evaluation of the scheme", "/evaluation"),
+    ("Audit log", "/audit"),
+)
 KIND_LABELS = {
     "commute": "Commute",
     "park": "Park",
@@ -80,8 +91,18 @@ def my_work(request: Request, session: SessionDep, principal: Principal) -> HTML
         new_requests=queries.count_new_requests(session, scope),
         groups=groups,
         kinds=KIND_LABELS,
-        supervisor=principal.role is Role.supervisor,
+        supervision=_served(request, SUPERVISION) if principal.role is Role.supervisor else [],
     )
+
+
+def _served(request: Request, links: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """The links whose page this app serves: no dead link while a page is still being built."""
+
+    def served(path: str) -> bool:
+        scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+        return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+    return [(label, path) for label, path in links if served(path)]
 
 
 def _choices(session: SessionDep, principal: Principal) -> dict[str, Any]:
