@@ -26,11 +26,9 @@ def check_buddy_code(code: str) -> str:
 
     >>> check_buddy_code(" B-17 ")
     'B-17'
-    >>> check_buddy_code("07700 900123")
+    >>> check_buddy_code("07700 900123")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    ...
-    service.pseudonyms.NotAPseudonym: buddy code '07700 900123' looks like a phone number: \
-use a pseudonymous code such as "B-17", not contact details
+    NotAPseudonym: buddy code '07700 900123' looks like a phone number
     """
     stripped = code.strip()
     if "@" in stripped:
