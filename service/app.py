@@ -24,6 +24,8 @@ from service.queries.retention import apply_retention
 from service.ratelimit import RateLimiter
 from service.routers import (
     admin_people,
+    admin_queues,
+    after_walk,
     audit,
     briefing,
     emerging,
@@ -85,6 +87,23 @@ async def _daily_retention(engine: Engine, months: int, stop: asyncio.Event) -> 
             await asyncio.wait_for(stop.wait(), RETENTION_EVERY_S)
 
 
+REMINDERS_EVERY_S = 5 * 60
+
+
+async def _safeguarding_reminders(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
+    """Every few minutes, email reminders of safeguarding flags due soon (when email is on)."""
+    from service.mail import remind
+
+    while settings.email_on and not stop.is_set():
+        try:
+            await asyncio.to_thread(remind, engine, settings, settings.public_url)
+        except Exception:
+            # A mail server or database fault must not stop the service; the next run retries.
+            log.exception("safeguarding reminders could not be sent; they will be tried again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REMINDERS_EVERY_S)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing touches the database until the lifespan starts."""
     settings = settings or Settings()
@@ -100,12 +119,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         stop = asyncio.Event()
         retention = asyncio.create_task(_daily_retention(engine, settings.retention_months, stop))
+        reminders = asyncio.create_task(_safeguarding_reminders(engine, settings, stop))
         try:
             yield
         finally:
             # Let a run in progress finish rather than cut it off mid-transaction.
             stop.set()
             await retention
+            await reminders
             # Prints read tiles through the engine: their browsers close first.
             await asyncio.to_thread(app.state.printer.close)
             engine.dispose()
@@ -144,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         walks,
         surveys,
         patrols,
+        after_walk,
         live,
         briefing,
         emerging,
@@ -156,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maps,
         take_part,
         admin_people,
+        admin_queues,
         work,  # /work/walks/new before /work/walks/{walk_id}
         pages,
     ):

@@ -1,13 +1,16 @@
 """Surveys of a walk: the buddy's baseline, the officer's and the buddy's answers afterwards.
 
-The buddy answers on her own phone through a one-time link: its secret is shown once (as a
-URL and a QR code) and only its keyed hash is stored, so a copy of the database cannot be used
-to answer in her name. A link works once and expires after a few days.
+The buddy answers on her own phone through a one-time link (a URL and a QR code). Only the
+secret's keyed hash is stored, so a copy of the database cannot be used to answer in her name;
+the secret itself is derived from the app's secret key and the link's id, so the officer's page
+can show the same link again while it is open. A link works once and expires after a few days.
 """
 
 from __future__ import annotations
 
-import secrets
+import base64
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -187,6 +190,7 @@ def create_survey_link(
 
     Making a new link retires any earlier unused one, so only the newest QR code works.
     """
+    link_id = uuid.uuid4()
     if buddy_survey(session, walk_id) is not None:
         raise Conflict("the buddy has already answered her survey for this walk")
     _, borough = _walk_area(session, walk_id)
@@ -197,14 +201,15 @@ def create_survey_link(
         ),
         {"id": walk_id},
     )
-    secret = SURVEY_PREFIX + secrets.token_urlsafe(32)
+    secret = link_secret(key, link_id)
     expires_at = datetime.now(UTC) + timedelta(days=days)
     session.execute(
         text(
-            "INSERT INTO survey_links (walk_id, borough_code, secret_hash, created_by, "
-            "expires_at) VALUES (:walk, :borough, :hash, :by, :expires)"
+            "INSERT INTO survey_links (id, walk_id, borough_code, secret_hash, created_by, "
+            "expires_at) VALUES (:id, :walk, :borough, :hash, :by, :expires)"
         ),
         {
+            "id": link_id,
             "walk": walk_id,
             "borough": borough,
             "hash": keyed_hash(key, secret),
@@ -213,6 +218,63 @@ def create_survey_link(
         },
     )
     return SurveyLink(walk_id=walk_id, secret=secret, expires_at=expires_at)
+
+
+def link_secret(key: bytes, link_id: uuid.UUID) -> str:
+    """A link's secret: an HMAC of its id under the app's key, so it is never stored in clear.
+
+    Whoever holds the key can recompute it (the officer's page shows the same QR code again);
+    a copy of the database alone, holding only ids and keyed hashes, cannot.
+    """
+    mac = hmac.new(key, f"survey-link:{link_id}".encode(), hashlib.sha256).digest()
+    return SURVEY_PREFIX + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """The newest survey link of a walk, as the officer's page shows it."""
+
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    answered: bool
+    #: The secret while the link still works (None once used, expired or not recomputable).
+    secret: str | None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the link ran out (or was replaced) before it was used."""
+        return self.used_at is None and self.expires_at <= datetime.now(UTC)
+
+
+def current_link(session: Session, walk_id: uuid.UUID, *, key: bytes) -> LinkState | None:
+    """The walk's newest survey link and whether it still works, or None if none was made.
+
+    A link made before secrets were derived (a random one) cannot be shown again: its
+    ``secret`` is None and the officer makes a new one.
+    """
+    row = session.execute(
+        text(
+            "SELECT id, secret_hash, created_at, expires_at, used_at FROM survey_links "
+            "WHERE walk_id = :id ORDER BY created_at DESC, expires_at DESC LIMIT 1"
+        ),
+        {"id": walk_id},
+    ).first()
+    if row is None:
+        return None
+    answered = buddy_survey(session, walk_id) is not None
+    secret: str | None = None
+    if not answered and row.used_at is None and row.expires_at > datetime.now(UTC):
+        derived = link_secret(key, row.id)
+        if hmac.compare_digest(keyed_hash(key, derived), bytes(row.secret_hash)):
+            secret = derived
+    return LinkState(
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        answered=answered,
+        secret=secret,
+    )
 
 
 @dataclass(frozen=True)

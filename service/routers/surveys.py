@@ -22,8 +22,9 @@ from service.errors import InvalidInput, WalkTalkError
 from service.queries import audit
 from service.queries import surveys as queries
 from service.routers.walks import require_walk_officer
+from service.routers.work import london_time
 from service.taxonomy import ACTIONS, CATEGORIES
-from service.web import templates
+from service.web import page, see_other, templates
 
 router = APIRouter(tags=["surveys"])
 Staff = Annotated[Principal, Depends(Allow(Role.officer, Role.supervisor))]
@@ -121,41 +122,35 @@ def walk_surveys(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> A
     status_code=201,
     response_model=None,
 )
-def make_buddy_survey_link(
+async def make_buddy_survey_link(
     request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
-) -> JSONResponse | HTMLResponse:
-    """Make the buddy's one-time survey link (a URL and its QR code); shown once.
+) -> Response:
+    """Make the buddy's one-time survey link (a URL and its QR code); a new one retires the old.
 
-    A form post from the officer's page answers the page with the QR code; any other caller
-    gets JSON with ``url``, ``expires_at`` and ``qr_svg``.
+    A form post from the officer's page goes back to that page (303), which shows the link
+    again on every visit while it works; replacing a link that still works asks first. Any
+    other caller gets JSON with ``url``, ``expires_at`` and ``qr_svg``.
     """
     settings = request.app.state.settings
     require_walk_officer(session, principal, walk_id)
+    is_form = request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+    key = request.app.state.secret_key
+    if is_form:
+        form = await request.form()
+        current = queries.current_link(session, walk_id, key=key)
+        if current is not None and current.secret and form.get("confirm") != "yes":
+            # A working QR code may already be on her phone: say what replacing it does.
+            return _link_page(request, session, principal, walk_id, confirm=True)
     link = queries.create_survey_link(
-        session,
-        walk_id,
-        key=request.app.state.secret_key,
-        days=settings.survey_link_days,
-        by=principal.name,
+        session, walk_id, key=key, days=settings.survey_link_days, by=principal.name
     )
     audit.record(session, principal, "make buddy survey link", str(walk_id))
     session.commit()
+    if is_form:
+        return see_other(f"/walks/{walk_id}/buddy-survey-link?done=made")
     url = _survey_url(request, link.secret)
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return templates.TemplateResponse(
-            request,
-            "survey_link.html",
-            {
-                "title": "The buddy's survey",
-                "principal": principal,
-                "walk_id": walk_id,
-                "url": url,
-                "qr_svg": _qr_svg(url),
-                "expires_at": link.expires_at,
-            },
-            status_code=201,
-            headers=_PRIVATE_PAGE,
-        )
     return JSONResponse(
         {
             "walk_id": str(walk_id),
@@ -168,6 +163,35 @@ def make_buddy_survey_link(
     )
 
 
+def _link_page(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    walk_id: uuid.UUID,
+    *,
+    confirm: bool = False,
+    done: str = "",
+) -> HTMLResponse:
+    link = queries.current_link(session, walk_id, key=request.app.state.secret_key)
+    url = _survey_url(request, link.secret) if link and link.secret else None
+    response = page(
+        request,
+        "survey_link.html",
+        principal,
+        title="The buddy's survey",
+        back=(f"/work/walks/{walk_id}", "The walk"),
+        walk_id=walk_id,
+        link=link,
+        url=url,
+        qr_svg=_qr_svg(url) if url else "",
+        confirm=confirm,
+        done=done,
+        london=london_time,
+    )
+    response.headers.update(_PRIVATE_PAGE)
+    return response
+
+
 @router.get(
     "/walks/{walk_id}/buddy-survey-link",
     operation_id="buddy_survey_link_page",
@@ -178,15 +202,12 @@ def make_buddy_survey_link(
 def buddy_survey_link_page(
     request: Request, session: SessionDep, principal: Anyone, walk_id: uuid.UUID
 ) -> HTMLResponse | RedirectResponse:
-    """The officer's page that makes the link and shows its QR code for the buddy to scan."""
+    """The officer's page: the buddy's link and QR code (the same on every visit) and its state."""
     if principal.is_public:
         return RedirectResponse(f"/login?next=/walks/{walk_id}/buddy-survey-link", 303)
     require_walk_officer(session, principal, walk_id)  # partners and planners: the usual 403
-    return templates.TemplateResponse(
-        request,
-        "survey_link.html",
-        {"title": "The buddy's survey", "principal": principal, "walk_id": walk_id, "url": None},
-    )
+    done = "made" if request.query_params.get("done") == "made" else ""
+    return _link_page(request, session, principal, walk_id, done=done)
 
 
 def _buddy_page(
