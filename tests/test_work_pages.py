@@ -94,8 +94,10 @@ def test_london_times_in_summer_and_winter_and_at_the_clock_changes() -> None:
         london_instant(date(2027, 3, 28), time(1, 30))
     with pytest.raises(ValueError, match="happens twice"):
         london_instant(date(2026, 10, 25), time(1, 30))
-    assert london_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC)) == "Tue 8 Dec, 07:30"
-    assert london_time(datetime(2027, 6, 1, 6, 30, tzinfo=UTC)) == "Tue 1 Jun, 07:30"
+    assert london_time(winter, NOW) == "Tue 8 Dec, 07:30"
+    summer = datetime(2027, 6, 1, 6, 30, tzinfo=UTC)
+    assert london_time(summer, NOW) == "Tue 1 Jun 2027, 07:30"
+    assert london_time(summer, summer) == "Tue 1 Jun, 07:30"
 
 
 def link_token(settings: Settings, name: str, officer_id: str) -> None:

@@ -5,6 +5,7 @@ Plain values in (a scope, a walk id), rows out; who may see what is ``service.po
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import NotFound
 from service.policy import Scope
+from service.queries.wards import require_active_ward_set
 from service.walk_steps import WalkState
 
 # The columns a walk's next steps need, and the records (safeguarding, surveys) they look for.
@@ -27,7 +29,9 @@ _STATE = (
 )
 _EXTRA = (
     "w.ward_code, w.length_m, w.dark_share, w.dark_at_start, w.actual_end, w.route_wards, "
-    "bu.code AS buddy_code"
+    "bu.code AS buddy_code, COALESCE((SELECT wd.name FROM wards wd "
+    "JOIN ward_sets ws ON ws.id = wd.ward_set_id AND ws.is_active "
+    "WHERE wd.code = w.ward_code LIMIT 1), w.ward_code) AS ward_name"
 )
 
 
@@ -95,3 +99,32 @@ def walk_concerns(session: Session, walk_id: uuid.UUID) -> list[dict[str, Any]]:
         {"id": walk_id},
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def ward_names(session: Session, codes: list[str]) -> dict[str, str]:
+    """The active ward set's names for these codes (a code without a name keeps its code)."""
+    rows = session.execute(
+        text("SELECT code, name FROM wards WHERE ward_set_id = :id AND code = ANY(:codes)"),
+        {"id": require_active_ward_set(session).id, "codes": codes},
+    ).all()
+    names = {r.code: r.name for r in rows}
+    return {code: names.get(code) or code for code in codes}
+
+
+def ward_outlines(session: Session, codes: list[str]) -> dict[str, Any]:
+    """These wards' outlines, simplified to about 10 m, as a GeoJSON FeatureCollection."""
+    rows = session.execute(
+        text(
+            "SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.0001), 6) AS g "
+            "FROM wards WHERE ward_set_id = :id AND code = ANY(:codes)"
+        ),
+        {"id": require_active_ward_set(session).id, "codes": codes},
+    ).all()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"code": r.code, "name": r.name},
+             "geometry": json.loads(r.g)}
+            for r in rows
+        ],
+    }

@@ -57,12 +57,17 @@ KIND_LABELS = {
 }
 
 
-def london_time(when: datetime | None) -> str:
-    """A time as London reads it, e.g. "Tue 8 Dec, 07:30" (summer time included)."""
+def london_time(when: datetime | None, now: datetime | None = None) -> str:
+    """A time as London reads it, e.g. "Tue 8 Dec, 07:30" (summer time included).
+
+    The year is added when it is not ``now``'s (default: the clock's): "Mon 4 Jan 2027, 07:30".
+    """
     if when is None:
         return ""
     local = when.astimezone(LONDON)
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    this_year = (now or datetime.now(UTC)).astimezone(LONDON).year
+    year = "" if local.year == this_year else f" {local.year}"
+    return f"{local:%a} {local.day} {local:%b}{year}, {local:%H:%M}"
 
 
 def _sign_in(principal: Principal, path: str) -> RedirectResponse | None:
@@ -115,6 +120,7 @@ def _choices(session: SessionDep, principal: Principal) -> dict[str, Any]:
         "buddies": walk_queries.list_buddies(session, scope),
         "officers": officers,
         "wards": wards,
+        "ward_names": queries.ward_names(session, wards),
         "kinds": [(k, KIND_LABELS.get(k, k.replace("_", " ").capitalize()))
                   for k in walk_queries.WALK_KINDS],
     }
@@ -143,6 +149,8 @@ def _plan_page(
         config={
             "tiles": tiles.page_config() if tiles else None,
             "attribution": require_active_ward_set(session).attribution,
+            # Her wards drawn on the map, so she finds her patch even before streets load.
+            "wards": queries.ward_outlines(session, list(principal.ward_codes)),
         },
         asset_url=ASSET_URL,
         back=("/", "My work"),
@@ -333,13 +341,14 @@ def walk_page(
         # A trimmed view names no time: with the ward it could tell another ward the buddy's.
         title=f"{kind} walk, {london_time(row['planned_start'])}"
         if full
-        else f"Walk in ward {row['ward_code']}",
+        else f"Walk in {row['ward_name']}",
         full=full,
         walk=row,
         state=state,
         steps=next_steps(state, now) if full else [],
         concerns=concerns,
         briefing=briefing,
+        route_wards=list(queries.ward_names(session, list(row["route_wards"] or [])).values()),
         kinds=KIND_LABELS,
         times={k: london_time(row[k]) for k in ("planned_start", "planned_end", "actual_start",
                                                 "actual_end", "closed_at")},
