@@ -460,6 +460,20 @@ def cmd_retention_apply(settings: Settings, _: argparse.Namespace) -> None:
     )
 
 
+def cmd_safeguarding_remind(settings: Settings, _: argparse.Namespace) -> None:
+    """Email the supervisors about safeguarding flags due soon or overdue (for cron)."""
+    from service.mail import remind  # only this command sends mail
+
+    done = remind(_migrated(settings), settings, settings.public_url)
+    if not done.email_on:
+        _note(
+            "email reminders are off: set WALKTALK_SMTP_HOST, WALKTALK_SMTP_FROM and "
+            "WALKTALK_SMTP_TO to send them"
+        )
+        return
+    _say(f"safeguarding reminder: {done.flags} flag(s) mentioned")
+
+
 # -- tokens ---------------------------------------------------------------------------------------
 
 
@@ -659,6 +673,13 @@ def build_parser() -> argparse.ArgumentParser:
     delete = wards.add_parser("delete", help="delete an inactive ward set")
     delete.add_argument("name")
     delete.set_defaults(func=cmd_wards_delete)
+
+    safeguarding = groups.add_parser(
+        "safeguarding", help="safeguarding flags"
+    ).add_subparsers(dest="cmd", required=True)
+    safeguarding.add_parser(
+        "remind", help="email reminders of flags due soon or overdue (run from cron)"
+    ).set_defaults(func=cmd_safeguarding_remind)
 
     tokens = groups.add_parser("tokens", help="API tokens").add_subparsers(
         dest="cmd", required=True

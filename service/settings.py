@@ -78,6 +78,29 @@ class Settings(BaseSettings):
         le=24 * 14,
         description="hours an officer has to give the reference of a disclosure's report",
     )
+    safeguarding_due_soon_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 14,
+        description="a disclosure whose reference is due within this many hours is shown on "
+        "every supervisor page and sent as an email reminder",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="mail server for safeguarding reminders; empty: no email"
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str | None = Field(default=None, description="the reminders' From address")
+    smtp_to: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="the supervisors' shared mailbox(es), comma-separated",
+    )
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="upgrade with STARTTLS first")
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="the address people open the service at; links in reminder emails start so",
+    )
     survey_link_days: int = Field(
         default=7,
         ge=1,
@@ -129,6 +152,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("smtp_to", mode="before")
+    @classmethod
+    def _split_mailboxes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def email_on(self) -> bool:
+        """Reminders are emailed only when a server, a sender and a mailbox are all set."""
+        return bool(self.smtp_host and self.smtp_from and self.smtp_to)
 
     @field_validator("trusted_proxies")
     @classmethod

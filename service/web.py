@@ -47,6 +47,8 @@ _SUPERVISOR = [
     ("Officers", "/admin/officers"),
     ("Tokens", "/admin/tokens"),
     ("Imports", "/admin/imports"),
+    ("Safeguarding", "/admin/safeguarding"),
+    ("Moderation", "/admin/moderation"),
 ]
 #: By role name (``service.auth.Role``'s values).
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
@@ -73,13 +75,47 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """Render template ``name`` for ``principal`` under ``title`` (the tab's and the heading's)."""
+    """Render template ``name`` for ``principal`` under ``title`` (the tab's and the heading's).
+
+    Supervisors' pages also carry ``safeguarding_attention`` (base.html's banner): the flags of
+    their boroughs due soon or overdue.
+    """
     return templates.TemplateResponse(
         request,
         name,
-        {"title": title, "principal": principal, **context},
+        {
+            "title": title,
+            "principal": principal,
+            "safeguarding_attention": _attention(request, principal),
+            **context,
+        },
         status_code=status_code,
     )
+
+
+def _attention(request: Request, principal: Principal) -> Any:
+    """A supervisor's due-soon and overdue safeguarding counts; None for anyone else.
+
+    One small query on its own short session, so every supervisor page shows the banner
+    without each route passing it; a database fault leaves the page without the banner.
+    """
+    if getattr(principal.role, "value", None) != "supervisor" or not principal.borough_codes:
+        return None
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from service.queries.queues import attention
+
+    hours = request.app.state.settings.safeguarding_due_soon_hours
+    try:
+        with Session(engine) as session:
+            counts = attention(session, tuple(principal.borough_codes), hours)
+    except SQLAlchemyError:
+        return None
+    return counts if counts.total else None
 
 
 def see_other(path: str) -> RedirectResponse:
