@@ -25,6 +25,7 @@ from service.queries import imports as import_queries
 from service.queries import tokens as token_queries
 from service.queries import walks as walk_queries
 from service.queries.participation import ward_choices
+from service.queries.wards import borough_codes
 from service.routers.imports import MAX_UPLOAD_BYTES
 from service.web import page, see_other
 
@@ -101,6 +102,7 @@ def _officers_page(
         request,
         "admin_officers.html",
         principal,
+        borough_names=borough_codes(session),
         title="Officers",
         status_code=status_code,
         rows=officers.list_in_boroughs(session, principal.borough_codes),
@@ -194,6 +196,7 @@ def _officer_page(
         request,
         "admin_officer.html",
         principal,
+        borough_names=borough_codes(session),
         title=f"{officer['name']} ({officer['shoulder_number']})",
         back=("/admin/officers", "All officers"),
         status_code=status_code,
@@ -277,6 +280,7 @@ def _tokens_page(
         request,
         "admin_tokens.html",
         principal,
+        borough_names=borough_codes(session),
         title="Sign-in tokens",
         status_code=status_code,
         tokens=listed,
@@ -400,6 +404,7 @@ def issue_token(
         request,
         "admin_token_issued.html",
         principal,
+        borough_names=borough_codes(session),
         title="Token issued",
         back=("/admin/tokens", "All tokens"),
         token=info,
