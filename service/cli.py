@@ -7,6 +7,7 @@ exit code is non-zero, with a message that says what was wrong and how to fix it
 from __future__ import annotations
 
 import argparse
+import smtplib
 import socket
 import sys
 import uuid
@@ -464,7 +465,14 @@ def cmd_safeguarding_remind(settings: Settings, _: argparse.Namespace) -> None:
     """Email the supervisors about safeguarding flags due soon or overdue (for cron)."""
     from service.mail import remind  # only this command sends mail
 
-    done = remind(_migrated(settings), settings, settings.public_url)
+    try:
+        done = remind(_migrated(settings), settings, settings.public_url)
+    except (OSError, smtplib.SMTPException) as exc:
+        _note(
+            f"walktalk: error: the reminder could not be sent through {settings.smtp_host}:"
+            f"{settings.smtp_port}: {exc}. Nothing was marked as sent; the next run tries again."
+        )
+        raise SystemExit(1) from exc
     if not done.email_on:
         _note(
             "email reminders are off: set WALKTALK_SMTP_HOST, WALKTALK_SMTP_FROM and "
