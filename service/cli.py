@@ -40,6 +40,7 @@ from service.errors import WalkTalkError
 from service.population_load import BUNDLED_DIR, load_population
 from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
+from service.queries import officers
 from service.queries import osm as osm_queries
 from service.queries import population as population_queries
 from service.queries import retention as retention_queries
@@ -485,6 +486,22 @@ def cmd_safeguarding_remind(settings: Settings, _: argparse.Namespace) -> None:
 # -- tokens ---------------------------------------------------------------------------------------
 
 
+def _officer_for_token(
+    session: Session, role: Role, given: str | None, wards: tuple[str, ...]
+) -> uuid.UUID | None:
+    """The officer record an officer token signs in as (``--officer ID``), checked."""
+    if not given:
+        return None
+    if role is not Role.officer:
+        raise WalkTalkError("--officer is for officer tokens only")
+    try:
+        officer_id = uuid.UUID(given)
+    except ValueError:
+        raise WalkTalkError(f"--officer {given!r} is not an officer id (a UUID)") from None
+    officers.check_token_officer(session, officer_id, wards)
+    return officer_id
+
+
 def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> None:
     """Create a token and print it once."""
     role = Role(args.role)
@@ -492,6 +509,7 @@ def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> None:
         scope = token_queries.resolve_scope(
             session, role, wards=args.ward, boroughs=args.borough, command_unit=args.command_unit
         )
+        officer_id = _officer_for_token(session, role, args.officer, scope.ward_codes)
         info, raw = token_queries.create_token(
             session,
             key=settings.resolved_secret_key(),
@@ -500,6 +518,7 @@ def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> None:
             scope=scope,
             expires_at=token_queries.parse_expiry(args.expires),
             created_by=CLI_ACTOR,
+            officer_id=officer_id,
         )
     where = ", ".join(info.ward_codes or info.borough_codes)
     _note(
@@ -701,6 +720,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--borough", action="append", default=[], help="a borough code or name")
     create.add_argument("--command-unit", help="supervisors: a command unit, e.g. AS")
     create.add_argument("--expires", help="90d (default), 12h, 2w or an ISO date")
+    create.add_argument("--officer", help="officers: the id of her officer record (same wards)")
     create.set_defaults(func=cmd_tokens_create)
     tokens.add_parser("list", help="list tokens").set_defaults(func=cmd_tokens_list)
     revoke = tokens.add_parser("revoke", help="revoke a token")

@@ -250,3 +250,29 @@ def test_import_a_police_uk_csv_and_a_bad_file(
     assert client.post(
         "/admin/imports", headers=people["waterloo"], data={"kind": "crimes"}
     ).status_code == 403
+
+
+def test_cli_tokens_create_takes_officer(walktalk: Callable[..., Any], fresh_db: str) -> None:
+    """``walktalk tokens create --officer ID`` links the token to her record, checked."""
+    engine = create_engine(fresh_db)
+    with engine.begin() as conn:
+        officer_id = conn.execute(
+            text(
+                "INSERT INTO officers (name, shoulder_number, ward_codes, borough_codes, "
+                "command_unit) VALUES ('PC Cli', '77AS', :wards, :boroughs, 'AS') RETURNING id"
+            ),
+            {"wards": [WATERLOO], "boroughs": ["E09000022"]},
+        ).scalar_one()
+    args = ("tokens", "create", "--role", "officer", "--name", "PC Cli")
+    code, _, err = walktalk(*args, "--ward", BANKSIDE, "--officer", str(officer_id))
+    assert code == 1 and "must be officer PC Cli's wards" in err
+    code, _, err = walktalk(*args, "--ward", WATERLOO, "--officer", "nobody")
+    assert code == 1 and "not an officer id" in err
+    code, out, err = walktalk(*args, "--ward", WATERLOO, "--officer", str(officer_id))
+    assert code == 0 and out.strip().startswith("wt_"), err
+    with engine.connect() as conn:
+        linked = conn.execute(
+            text("SELECT officer_id FROM api_tokens WHERE name = 'PC Cli'")
+        ).scalar_one()
+    engine.dispose()
+    assert linked == officer_id
