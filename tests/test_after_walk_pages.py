@@ -34,7 +34,8 @@ def _row(client: TestClient, sql: str, walk_id: str) -> Any:
 
 
 def _closed(client: TestClient, walk_id: str) -> Any:
-    return _row(client, "SELECT closed_at, actual_start, actual_end FROM walks WHERE id = :id", walk_id)
+    sql = "SELECT closed_at, actual_start, actual_end FROM walks WHERE id = :id"
+    return _row(client, sql, walk_id)
 
 
 def test_the_close_form_is_filled_with_the_planned_times_in_london_time(
@@ -142,8 +143,10 @@ def test_safeguarding_yes_then_the_reference_later(client: TestClient, people: d
     yes = client.post(url, headers=people["waterloo"], data={"disclosed": "yes"},
                       follow_redirects=False)
     assert yes.status_code == 303
-    assert yes.headers["location"] == f"/work/walks/{walk_id}?done=safeguarding"
-    page = client.get(url, headers=people["waterloo"])
+    # The reference is still due: she stays on the page where she can add it.
+    assert yes.headers["location"] == f"{url}?done=safeguarding"
+    page = client.get(f"{url}?done=safeguarding", headers=people["waterloo"])
+    assert "Your answer is saved" in page.text
     assert "Due by" in page.text and "Add the reference" in page.text
     short = client.post(url, headers=people["waterloo"], data={"reference": "ab"})
     assert short.status_code == 422 and "3 to 60 characters" in short.text

@@ -45,6 +45,15 @@ USEFUL_LABELS = {
 }
 
 
+async def _form(request: Request) -> FormData:
+    # Read on the event loop as a dependency, so that the route (and its database work)
+    # runs in a worker thread (``service.db`` refuses database work on the loop).
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(_form)]
+
+
 def _guard(session: SessionDep, principal: Principal, walk_id: uuid.UUID, step: str) -> Any:
     """Send the signed-out to sign in; refuse anyone but the walk's officers and supervisors."""
     if principal.is_public:
@@ -174,8 +183,8 @@ def close_form(
 
 
 @router.post("/work/walks/{walk_id}/close", response_class=HTMLResponse, response_model=None)
-async def close_submit(
-    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+def close_submit(
+    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID, form: Form
 ) -> Response:
     """Close the walk (answering the safeguarding question first if it is not yet answered)."""
     policy.require_full_view(principal, walk_queries.walk_place(session, walk_id))
@@ -183,7 +192,6 @@ async def close_submit(
     walk = {**walk, "safeguarding_answered": state.safeguarding_answered}
     if walk["closed_at"] is not None:
         return see_other(f"/work/walks/{walk_id}/close")
-    form = await request.form()
     values, errors, warnings, times = read_closing(
         form,
         planned_start=walk["planned_start"],
@@ -264,6 +272,7 @@ def _safeguarding_page(
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    done: bool = False,
 ) -> HTMLResponse:
     return page(
         request,
@@ -274,6 +283,7 @@ def _safeguarding_page(
         back=_back(walk_id),
         walk_id=walk_id,
         record=record,
+        done=done,
         values=values,
         errors=errors or {},
         london=london_time,
@@ -292,19 +302,19 @@ def safeguarding_form(
         return sent
     record = _record(session, walk_id)
     values = {"disclosed": "", "reference": ""}
-    return _safeguarding_page(request, principal, walk_id, record, values=values)
+    done = request.query_params.get("done") == "safeguarding"
+    return _safeguarding_page(request, principal, walk_id, record, values=values, done=done)
 
 
 @router.post(
     "/work/walks/{walk_id}/safeguarding", response_class=HTMLResponse, response_model=None
 )
-async def safeguarding_submit(
-    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+def safeguarding_submit(
+    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID, form: Form
 ) -> Response:
     """Answer the question, or add the reference a disclosure still needs."""
     policy.require_full_view(principal, walk_queries.walk_place(session, walk_id))
     record = _record(session, walk_id)
-    form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("disclosed", "reference")}
     if record is None:
         errors = _safeguarding_errors(values)
@@ -314,6 +324,10 @@ async def safeguarding_submit(
             )
         _answer_safeguarding(request, session, principal, walk_id, values)
         done = "safeguarding"
+        if values["disclosed"] == "yes" and not values["reference"]:
+            # The reference is still due: stay where she can add it, and say by when.
+            session.commit()
+            return see_other(f"/work/walks/{walk_id}/safeguarding?done=safeguarding")
     elif record["disclosed"] and not record["reference"]:
         problem = _reference_error(values["reference"])
         if problem is not None:
@@ -420,14 +434,14 @@ def officer_survey_form(
 @router.post(
     "/work/walks/{walk_id}/officer-survey", response_class=HTMLResponse, response_model=None
 )
-async def officer_survey_submit(
-    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+def officer_survey_submit(
+    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID, form: Form
 ) -> Response:
     """Store the survey once (as ``POST /walks/{id}/surveys/officer``), or say what to correct."""
     policy.require_full_view(principal, walk_queries.walk_place(session, walk_id))
     if survey_queries.officer_survey(session, walk_id) is not None:
         return see_other(f"/work/walks/{walk_id}/officer-survey")
-    values, errors = read_officer_survey(await request.form())
+    values, errors = read_officer_survey(form)
     if errors:
         return _survey_page(
             request, principal, walk_id, None, values=values, errors=errors, status_code=422

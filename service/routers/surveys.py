@@ -116,14 +116,28 @@ def walk_surveys(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> A
     return surveys
 
 
+async def _link_form(request: Request) -> dict[str, str] | None:
+    # The officer's page posts a form; the API posts nothing. Read on the event loop, so the
+    # route's database work runs in a worker thread.
+    if not request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        return None
+    return {k: str(v) for k, v in (await request.form()).items()}
+
+
 @router.post(
     "/walks/{walk_id}/buddy-survey-link",
     operation_id="make_buddy_survey_link",
     status_code=201,
     response_model=None,
 )
-async def make_buddy_survey_link(
-    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+def make_buddy_survey_link(
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    walk_id: uuid.UUID,
+    form: Annotated[dict[str, str] | None, Depends(_link_form)],
 ) -> Response:
     """Make the buddy's one-time survey link (a URL and its QR code); a new one retires the old.
 
@@ -133,12 +147,9 @@ async def make_buddy_survey_link(
     """
     settings = request.app.state.settings
     require_walk_officer(session, principal, walk_id)
-    is_form = request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    )
     key = request.app.state.secret_key
-    if is_form:
-        form = await request.form()
+    is_form = form is not None
+    if form is not None:
         current = queries.current_link(session, walk_id, key=key)
         if current is not None and current.secret and form.get("confirm") != "yes":
             # A working QR code may already be on her phone: say what replacing it does.
