@@ -8,11 +8,13 @@ is shown on the page.
 
 from __future__ import annotations
 
+import html
 import json
+from typing import Any
 
 import folium
 import geopandas as gpd
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import Draw
 from jinja2 import Template
 from shapely.geometry import LineString, mapping
@@ -52,6 +54,8 @@ class _SaveControl(MacroElement):
                                color: #fff; border: 0; border-radius: 4px; min-height: 40px; }
           .route-save button:focus-visible { outline: 3px solid #ffbf47; }
           .route-save p { margin: 6px 0 0; }
+          .route-save a.route-back { display: block; margin-top: 6px; color: #5b2a86;
+                                     font-weight: 600; min-height: 24px; }
         </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
@@ -97,7 +101,14 @@ class _SaveControl(MacroElement):
                 if (answer[0] === 200) {
                   var km = (answer[1].length_m / 1000).toFixed(2);
                   status("Saved: " + km + " km through " + answer[1].route_ward_names.join(", ") +
-                         "; " + Math.round(answer[1].dark_share * 100) + "% in the dark.");
+                         "; " + Math.round(answer[1].dark_share * 100) + "% in the dark." +
+                         (answer[1].outside ? " Note: " + answer[1].outside.note + "." : ""));
+                  if (config.backUrl) {
+                    var back = document.createElement("a");
+                    back.href = config.backUrl; back.textContent = "Back to the walk";
+                    back.className = "route-back";
+                    document.getElementById("route-status").appendChild(back);
+                  }
                 } else {
                   status("Not saved: " + answer[1].detail);
                 }
@@ -109,10 +120,85 @@ class _SaveControl(MacroElement):
         """
     )
 
-    def __init__(self, drawn: str, save_url: str, csrf: str | None) -> None:
+    def __init__(
+        self, drawn: str, save_url: str, csrf: str | None, back_url: str | None = None
+    ) -> None:
         super().__init__()
         self.drawn = drawn
-        self.config = json.dumps({"saveUrl": save_url, "csrf": csrf})
+        self.config = json.dumps({"saveUrl": save_url, "csrf": csrf, "backUrl": back_url})
+
+
+_UPLOAD_CSS = """
+<style>
+  .route-upload { position: fixed; left: 10px; bottom: 28px; z-index: 1000; background: #fff;
+                  padding: 10px 12px; border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.4);
+                  font: 15px system-ui, sans-serif; max-width: min(360px, calc(100vw - 40px));
+                  color: #0b0c0c; }
+  .route-upload summary { font-weight: 700; cursor: pointer; min-height: 24px; }
+  .route-upload label { display: block; font-weight: 700; margin: 8px 0 4px; }
+  .route-upload .hint { color: #505a5f; margin: 0 0 6px; }
+  .route-upload input[type=file] { max-width: 100%; min-height: 32px; }
+  .route-upload button { font-size: 15px; padding: 6px 12px; background: #5b2a86; color: #fff;
+                         border: 0; border-radius: 4px; min-height: 40px; margin-top: 8px; }
+  .route-upload button:focus-visible, .route-upload a:focus-visible,
+  .route-upload input:focus-visible, .route-upload summary:focus-visible {
+    outline: 3px solid #ffbf47; }
+  .route-upload a { color: #5b2a86; font-weight: 600; }
+  .route-upload .error { color: #b10e1e; font-weight: 700; border-left: 4px solid #b10e1e;
+                         padding-left: 8px; margin: 6px 0; }
+  .route-upload .notice { border-left: 4px solid #00703c; padding-left: 8px; margin: 6px 0; }
+  .route-upload .legend { display: flex; align-items: center; gap: 6px; margin: 6px 0; }
+  .route-upload .swatch { display: inline-block; width: 28px; border-top: 4px dashed #b35806; }
+  .route-upload .swatch.inside { border-top: 4px solid #d7301f; }
+</style>
+"""
+
+
+def upload_panel(
+    *,
+    upload_url: str,
+    csrf_token: str | None,
+    notice: str | None = None,
+    error: str | None = None,
+    outside_note: str | None = None,
+    back_url: str | None = None,
+) -> str:
+    """The upload form (works without JavaScript), the saved notice and the outside legend."""
+    token = html.escape(csrf_token or "", quote=True)
+    parts = ['<section class="route-upload" aria-label="Upload or result">']
+    if notice:
+        parts.append(f'<p class="notice" role="status">{html.escape(notice)}')
+        if back_url:
+            parts.append(f' <a href="{html.escape(back_url, quote=True)}">Back to the walk</a>')
+        parts.append("</p>")
+    if outside_note:
+        parts.append(
+            '<p class="legend"><span class="swatch inside"></span> Route in the scheme\'s area</p>'
+            '<p class="legend"><span class="swatch"></span> Outside the area: '
+            f"{html.escape(outside_note)}</p>"
+        )
+    parts.append(f"<details{' open' if error else ''}><summary>Upload a route file</summary>")
+    parts.append(
+        f'<form method="post" action="{html.escape(upload_url, quote=True)}" '
+        'enctype="multipart/form-data">'
+        f'<input type="hidden" name="csrf_token" value="{token}">'
+    )
+    if error:
+        parts.append(
+            f'<p class="error" id="route-file-error" role="alert">{html.escape(error)}</p>'
+        )
+    described = "route-file-hint" + (" route-file-error" if error else "")
+    invalid = ' aria-invalid="true"' if error else ""
+    parts.append(
+        '<label for="route-file">Or upload a GPX or GeoJSON file</label>'
+        '<p class="hint" id="route-file-hint">A track from a phone app (.gpx) or a line '
+        "(.geojson). It replaces the route shown.</p>"
+        f'<input type="file" id="route-file" name="route_file" accept=".gpx,.geojson,.json,'
+        f'application/gpx+xml,application/geo+json" aria-describedby="{described}"'
+        f"{invalid}>"
+        '<br><button type="submit">Upload route</button></form></details></section>'
+    )
+    return _UPLOAD_CSS + "".join(parts)
 
 
 def render_route_editor(
@@ -125,6 +211,11 @@ def render_route_editor(
     attribution: str,
     asset_url: str,
     tiles: TileSource | None,
+    upload_url: str | None = None,
+    back_url: str | None = None,
+    notice: str | None = None,
+    error: str | None = None,
+    outside: dict[str, Any] | None = None,
 ) -> str:
     """The route-drawing page for one walk.
 
@@ -146,12 +237,47 @@ def render_route_editor(
         Where the service serves Leaflet and the plugins (``/static/vendor``).
     tiles : TileSource or None
         The base map, or none offline.
+    upload_url : str or None
+        Where the upload form posts (multipart); no form when None.
+    back_url : str or None
+        The walk's page: the "The walk" link and "Back to the walk" after saving.
+    notice, error : str or None
+        A line saying what was saved, or why the uploaded file was not.
+    outside : dict or None
+        ``service.queries.walks.outside_parts`` of the saved route: drawn dashed, with a legend.
 
     """
     m, drawn = route_drawing_map(
-        ward=ward, existing_route=existing_route, title=title, attribution=attribution, tiles=tiles
+        ward=ward,
+        existing_route=existing_route,
+        title=title,
+        attribution=attribution,
+        tiles=tiles,
+        back=(back_url, "The walk") if back_url else None,
     )
-    _SaveControl(drawn, save_url, csrf_token).add_to(m)
+    if outside is not None:
+        folium.GeoJson(
+            outside["geometry"],
+            name="Outside the scheme's area",
+            style_function=lambda _: {"color": "#b35806", "weight": 6, "dashArray": "8 8"},
+            interactive=False,
+        ).add_to(m)
+    _SaveControl(drawn, save_url, csrf_token, back_url).add_to(m)
+    if upload_url is not None:
+        root = m.get_root()
+        assert isinstance(root, Figure)  # a folium Map's root is always a Figure
+        root.html.add_child(
+            Element(
+                upload_panel(
+                    upload_url=upload_url,
+                    csrf_token=csrf_token,
+                    notice=notice,
+                    error=error,
+                    outside_note=outside["note"] if outside else None,
+                    back_url=back_url,
+                )
+            )
+        )
     return render_page(m, asset_url=asset_url)
 
 
@@ -162,6 +288,7 @@ def route_drawing_map(
     title: str,
     attribution: str,
     tiles: TileSource | None,
+    back: tuple[str, str] | None = None,
 ) -> tuple[folium.Map, str]:
     """The map of the route-drawing page without its Save control, for pages that add their own.
 
@@ -174,6 +301,8 @@ def route_drawing_map(
     ----------
     ward, existing_route, title, attribution, tiles
         As for :func:`render_route_editor`.
+    back : (href, label) or None
+        The link back (the walk's page); "Home" when None.
 
     Returns
     -------
@@ -185,7 +314,7 @@ def route_drawing_map(
     """
     m = new_map(title=title, tiles=tiles)
     # The way back to the start page: a map page fills the window and has no other link.
-    BackLink().add_to(m)
+    BackLink(*back).add_to(m) if back else BackLink().add_to(m)
     outline = folium.FeatureGroup(name="Ward", control=True)
     folium.GeoJson(
         ward[["code", "name", "geometry"]].to_json(),

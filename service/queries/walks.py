@@ -426,7 +426,61 @@ def store_route(
         "length_m": _length(session, wkt),
         "dark_share": round(float(share), 3),
         "dark_at_start": dark_start,
+        "outside": outside_parts(session, active.id, wkt),
     }
+
+
+def outside_parts(session: Session, ward_set_id: Any, wkt: str) -> dict[str, Any] | None:
+    """The parts of a route outside the service area: their length, where, and a sentence.
+
+    None when the whole route is inside. ``geometry`` is a GeoJSON MultiLineString of the
+    outside parts (for the route page to draw them apart); ``note`` says which part is
+    outside, e.g. "the route leaves the scheme's area for 420 m near its end (after 1.8 km)".
+    """
+    # Only the ward parts the route touches: the difference with them is the difference
+    # with the whole area, and a union of a few polygons is quick.
+    rows = session.execute(
+        text(
+            "WITH line AS (SELECT ST_GeomFromText(:wkt, 4326) AS l), "
+            "area AS (SELECT ST_Union(p.geom) AS g FROM ward_parts p, line "
+            "  WHERE p.ward_set_id = :id AND ST_Intersects(p.geom, line.l)), "
+            "outside AS (SELECT (ST_Dump(ST_Difference(line.l, area.g))).geom AS piece "
+            "  FROM line, area) "
+            "SELECT ST_AsGeoJSON(piece) AS shape, ST_Length(piece::geography) AS metres, "
+            "ST_LineLocatePoint(line.l, ST_StartPoint(piece)) * ST_Length(line.l::geography) "
+            "  AS after_m, ST_Length(line.l::geography) AS total_m, "
+            "ST_LineLocatePoint(line.l, ST_StartPoint(piece)) AS start_share, "
+            "ST_LineLocatePoint(line.l, ST_EndPoint(piece)) AS end_share "
+            "FROM outside, line WHERE GeometryType(piece) = 'LINESTRING' "
+            "AND ST_Length(piece::geography) >= 5 ORDER BY after_m"
+        ),
+        {"wkt": wkt, "id": ward_set_id},
+    ).all()
+    if not rows:
+        return None
+    phrases = []
+    for row in rows:
+        share = row.start_share
+        if share < 0.001:
+            phrases.append(f"for its first {_metres(row.metres)}")
+        elif row.end_share > 0.999:
+            phrases.append(f"for its last {_metres(row.metres)} (after {_metres(row.after_m)})")
+        else:
+            place = "near its start" if share < 0.3 else "near its end" if share > 0.7 else "midway"
+            phrases.append(f"for {_metres(row.metres)} {place} (after {_metres(row.after_m)})")
+    return {
+        "length_m": round(sum(row.metres for row in rows), 1),
+        "note": "the route leaves the scheme's area " + "; and ".join(phrases),
+        "geometry": {
+            "type": "MultiLineString",
+            "coordinates": [json.loads(row.shape)["coordinates"] for row in rows],
+        },
+    }
+
+
+def _metres(value: float) -> str:
+    """A distance as an officer says it: "420 m", "1.8 km"."""
+    return f"{value / 1000:.1f} km" if value >= 1000 else f"{round(value, -1):.0f} m"
 
 
 def _darkness(line: LineString, start: datetime, end: datetime) -> tuple[float, bool]:

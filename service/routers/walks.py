@@ -11,9 +11,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, field_validator
 from shapely import wkt
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from geo.gpx import route_from_gpx
-from geo.routes import InvalidRoute, check_route
+from geo.route_files import MAX_UPLOAD_BYTES, route_from_file
+from geo.routes import InvalidRoute, check_route, route_length_m
 from maps.printing import MapSheet
 from maps.route_edit import render_route_editor
 from maps.routes import render_route_map
@@ -29,6 +32,7 @@ from service.queries import walks as queries
 from service.queries.exposure import nearby_points, route_exposure
 from service.queries.wards import require_active_ward_set
 from service.routers.maps import ASSET_URL, page_tiles
+from service.web import see_other
 
 router = APIRouter(tags=["walks"])
 Staff = Annotated[Principal, Depends(Allow(*policy.STAFF))]
@@ -402,18 +406,106 @@ def route_editor(
     if principal.is_public:
         return RedirectResponse(f"/login?next=/walks/{walk_id}/route/edit", status_code=303)
     require_walk_officer(session, principal, walk_id)
+    saved = request.query_params.get("saved") == "1"
+    return _route_editor_page(request, session, principal, walk_id, saved=saved)
+
+
+def _route_editor_page(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    walk_id: uuid.UUID,
+    *,
+    saved: bool = False,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The route page: the saved route editable, its part outside the area, the upload form."""
     ward, route = queries.editor_context(session, walk_id)
+    active = require_active_ward_set(session)
+    outside = queries.outside_parts(session, active.id, route) if route else None
+    line = wkt.loads(route) if route else None
+    notice = None
+    if saved and line is not None:
+        notice = f"Route saved: {route_length_m(line) / 1000:.2f} km."
+        if outside:
+            notice += f" Note: {outside['note']}."
     html = render_route_editor(
         ward=ward,
-        existing_route=wkt.loads(route) if route else None,
+        existing_route=line,
         save_url=f"/walks/{walk_id}/route",
         csrf_token=principal.csrf_token,
         title="Draw the route - Walk and Talk Maps",
-        attribution=require_active_ward_set(session).attribution,
+        attribution=active.attribution,
         asset_url=ASSET_URL,
         tiles=page_tiles(request, session),
+        upload_url=f"/walks/{walk_id}/route/edit",
+        back_url=f"/work/walks/{walk_id}",
+        notice=notice,
+        error=error,
+        outside=outside,
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, status_code=422 if error else 200)
+
+
+@router.post(
+    "/walks/{walk_id}/route/edit",
+    operation_id="upload_route_file",
+    response_class=HTMLResponse,
+    response_model=None,
+    include_in_schema=False,
+)
+async def upload_route_file(
+    request: Request, session: SessionDep, principal: Staff, walk_id: uuid.UUID
+) -> HTMLResponse | RedirectResponse:
+    """The route page's upload form: a GPX or GeoJSON file becomes the walk's route.
+
+    Stored by the same function as ``PUT /walks/{id}/route``; a file that is not a route gives
+    the page again (422) saying what was wrong, and nothing is stored.
+    """
+    form = await request.form(max_part_size=MAX_UPLOAD_BYTES + 1)
+    upload = form.get("route_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        upload_file: tuple[str, bytes] | None = (
+            upload.filename,
+            await upload.read(MAX_UPLOAD_BYTES + 1),
+        )
+    else:
+        upload_file = None
+    # The database work runs off the event loop, as a plain `def` route's would.
+    return await run_in_threadpool(
+        _store_uploaded_route, request, session, principal, walk_id, upload_file
+    )
+
+
+def _store_uploaded_route(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    walk_id: uuid.UUID,
+    upload: tuple[str, bytes] | None,
+) -> HTMLResponse | RedirectResponse:
+    """Authorise, read the file, store the route: the page again with the error, or a 303."""
+    require_walk_officer(session, principal, walk_id)
+    if upload is None:
+        error = "Choose a GPX or GeoJSON file of the route to upload."
+    else:
+        try:
+            line = route_from_file(*upload)
+            queries.store_route(session, walk_id, line, key=request.app.state.secret_key)
+        except (InvalidRoute, InvalidInput) as exc:
+            session.rollback()
+            error = f"The file was not used: {_detail(exc)}."
+        else:
+            audit.record(session, principal, "store walk route (file)", str(walk_id))
+            session.commit()
+            return see_other(f"/walks/{walk_id}/route/edit?saved=1")
+    return _route_editor_page(request, session, principal, walk_id, error=error)
+
+
+def _detail(exc: Exception) -> str:
+    """An error's message for a sentence, without a trailing full stop."""
+    detail = getattr(exc, "detail", None) or str(exc)
+    return str(detail).rstrip(".")
 
 
 @router.get(
