@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.walks import ROUTE
 
 SHOTS = Path("/tmp/shots/work")
 WATERLOO = "E05014118"
@@ -115,10 +116,23 @@ def test_an_officer_plans_a_walk_from_her_work(
         assert serious_axe_violations(page) == []
         page.screenshot(path=str(SHOTS / f"walk-{device}.png"), full_page=True)
 
+        # Once the route is drawn (here through the API), the page briefs her for the time.
+        walk_id = page.url.split("/work/walks/")[1].split("?")[0]
+        bearer = {"Authorization": f"Bearer {officer}"}
+        with httpx.Client(base_url=live_server, headers=bearer) as api:
+            assert api.put(f"/walks/{walk_id}/route", json=ROUTE).status_code == 200
+        page.reload()
+        briefing = page.locator("#briefing").inner_text()
+        assert "Dark at the start" in briefing and "Earlier reports within 50 m" in briefing
+        assert page.locator("#next-steps").inner_text().startswith("Nothing to do before the walk")
+        assert serious_axe_violations(page) == []
+        page.screenshot(path=str(SHOTS / f"walk-briefing-{device}.png"), full_page=True)
+
         # Back on her work, the walk is upcoming with its next step.
         page.get_by_role("link", name="My work").first.click()
         upcoming = page.locator("#upcoming")
-        assert upcoming.get_by_role("link", name="Draw the route").count() == 1
+        assert upcoming.get_by_role("link", name=f"{day:%-d %b}", exact=False).count() == 1
+        assert upcoming.get_by_role("link", name="Draw the route").count() == 0
         page.screenshot(path=str(SHOTS / f"my-work-{device}.png"), full_page=True)
         # The form answered 422 with her slip (Chromium logs that); nothing else went wrong.
         assert page.problems == [

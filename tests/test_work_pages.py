@@ -245,12 +245,23 @@ def test_the_walk_page_briefs_once_the_route_exists_and_another_ward_sees_it_tri
     walk_id = answer.headers["location"].split("/")[3].split("?")[0]
     stored = client.put(f"/walks/{walk_id}/route", headers=team["headers"], json=ROUTE)
     assert stored.status_code == 200, stored.text
+    noted = client.post(
+        f"/walks/{walk_id}/concerns",
+        headers=team["headers"],
+        json={"lon": -0.1100, "lat": 51.5075, "categories": ["poor_lighting"],
+              "note": "Dark under the bridge", "at": "2026-12-01T17:20:00+00:00"},
+    )
+    assert noted.status_code == 201, noted.text
     page = client.get(f"/work/walks/{walk_id}", headers=team["headers"])
     assert "Briefing for the planned time" in page.text and 'id="briefing"' in page.text
+    concerns = page.text.split('id="concerns"')[1].split("</table>")[0]
+    assert "Poor or no street lighting" in concerns and "Dark under the bridge" in concerns
+    assert "Tue 1 Dec" in concerns and "17:20" in concerns
     assert "Draw the route" not in page.text.split("<h2>The walk</h2>")[0]
     other = client.get(f"/work/walks/{walk_id}", headers=people["bankside"])
     assert other.status_code == 200
     assert "WT-ROSE" not in other.text and "another ward" in other.text
+    assert "Dark under the bridge" not in other.text
     assert 'id="next-steps"' not in other.text
     outside = client.get(f"/work/walks/{walk_id}", headers=people["partner"])
     assert outside.status_code == 403
