@@ -75,6 +75,11 @@ def _my_wards(session: SessionDep, principal: Principal) -> list[tuple[str, list
     return groups
 
 
+def _ward_names(session: SessionDep) -> dict[str, str]:
+    """The active set's ward names by code, for lists that would otherwise show codes."""
+    return {w.code: w.name for _, wards in ward_choices(session) for w in wards}
+
+
 def _wards_chosen(
     session: SessionDep, principal: Principal, chosen: list[str], errors: dict[str, str]
 ) -> None:
@@ -280,6 +285,7 @@ def _tokens_page(
         request,
         "admin_tokens.html",
         principal,
+        ward_names=_ward_names(session),
         borough_names=borough_codes(session),
         title="Sign-in tokens",
         status_code=status_code,
@@ -404,6 +410,7 @@ def issue_token(
         request,
         "admin_token_issued.html",
         principal,
+        ward_names=_ward_names(session),
         borough_names=borough_codes(session),
         title="Token issued",
         back=("/admin/tokens", "All tokens"),
