@@ -127,6 +127,12 @@ def test_an_officer_plans_a_walk_from_her_work(
         assert page.locator("#next-steps").inner_text().startswith("Nothing to do before the walk")
         assert serious_axe_violations(page) == []
         page.screenshot(path=str(SHOTS / f"walk-briefing-{device}.png"), full_page=True)
+        # The route map, from the walk's page.
+        page.get_by_role("link", name="Open the route map").click()
+        page.wait_for_url(f"{live_server}/maps/walks/{walk_id}")
+        page.locator(".leaflet-overlay-pane path").first.wait_for()
+        page.screenshot(path=str(SHOTS / f"route-map-{device}.png"))
+        page.go_back()
 
         # Back on her work, the walk is upcoming with its next step.
         page.get_by_role("link", name="My work").first.click()
