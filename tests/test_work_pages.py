@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from service.routers.work import london_instant, london_time
 from service.settings import Settings
 from service.walk_steps import WalkState, next_steps, stage
-from tests.walks import BOROUGH_BANKSIDE, ROUTE, WATERLOO, auth
+from tests.walks import BOROUGH_BANKSIDE, DULWICH, ROUTE, WATERLOO, auth
 
 NOW = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
 
@@ -307,3 +307,22 @@ def test_plan_page_gates_and_an_unlinked_token_chooses_the_officer(
         follow_redirects=False,
     )
     assert chosen.status_code == 303, chosen.text
+
+
+def test_a_supervisor_plans_an_unusual_pairing_and_is_warned(
+    client: TestClient, team: dict, people: dict
+) -> None:
+    """A buddy from far off is allowed, and the walk's page says why the pairing is unusual."""
+    far = client.post("/buddies", headers=people["supervisor"],
+                      json={"code": "DU-FERN", "home_ward": DULWICH})
+    assert far.status_code == 201, far.text
+    answer = client.post(
+        "/work/walks/new", headers=people["supervisor"],
+        data=good_form(team, officer=team["officer"], buddy=far.json()["id"],
+                       date=f"{date.today().year + 1}-03-03"),
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"].endswith("?planned=1&unusual=1")
+    page = client.get(answer.headers["location"], headers=people["supervisor"])
+    assert "neither lives nor works in or next to the officer" in page.text

@@ -297,14 +297,15 @@ async def plan_submit(
     if not errors:
         policy.require_ward(principal, walk["ward_code"])
         try:
-            walk_id, _warning = walk_queries.create_walk(session, **walk)
+            walk_id, warning = walk_queries.create_walk(session, **walk)
         except (InvalidInput, NotFound) as exc:
             session.rollback()
             errors = {"map" if "meeting" in str(exc.detail) else "kind": str(exc.detail)}
         else:
             audit.record(session, principal, "create walk", str(walk_id))
             session.commit()
-            return see_other(f"/work/walks/{walk_id}?planned=1")
+            # An unusual pairing is allowed; the walk's page says why it is unusual.
+            return see_other(f"/work/walks/{walk_id}?planned=1{'&unusual=1' if warning else ''}")
     return _plan_page(
         request, session, principal, values=values, errors=errors, status_code=422
     )
@@ -353,6 +354,7 @@ def walk_page(
         times={k: london_time(row[k]) for k in ("planned_start", "planned_end", "actual_start",
                                                 "actual_end", "closed_at")},
         planned=request.query_params.get("planned") == "1",
+        unusual=request.query_params.get("unusual") == "1",
         done=request.query_params.get("done", ""),
         back=("/", "My work"),
     )
