@@ -168,6 +168,7 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     assert code == 0, err
     assert "stored 300 synthetic reports" in out
     assert "stored 10 synthetic walks" in out  # 6 walked and 4 planned
+    assert "stored 8 synthetic patrols in SE1, with their records" in out
     concerns = int(re.search(r"with (\d+) concerns", out).group(1))  # type: ignore[union-attr]
     code, out, _ = walktalk("demo", "seed", "--if-empty", "--streets", *streets)
     assert code == 0
@@ -180,4 +181,5 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     assert code != 0 and "--streets" in err and "nonexistent.osm" in err
     code, out, _ = walktalk("demo", "purge")
     assert code == 0
-    assert f"removed {350 + concerns} synthetic reports and walk concerns, 10 walks" in out
+    # The 10 walks and the 8 patrols (walks without a buddy).
+    assert f"removed {350 + concerns} synthetic reports and walk concerns, 18 walks" in out
