@@ -17,7 +17,7 @@ import geopandas as gpd
 from branca.element import Element, Figure, MacroElement
 from folium.plugins import Draw
 from jinja2 import Template
-from shapely.geometry import LineString, mapping
+from shapely.geometry import LineString
 
 from geo.routes import drawn_route
 from maps.attribution import DataAttribution
@@ -78,6 +78,11 @@ class _SaveControl(MacroElement):
           var status = function (text) {
             document.getElementById("route-status").textContent = text;
           };
+          if (drawn.getLayers().length) {
+            // A saved route is loaded: the next step is changing it, not drawing a new one.
+            status("This is the saved route. To change it, use the edit tool (the pencil), " +
+                   "then save.");
+          }
           var line = null;
           map.on("draw:created", function (e) {
             drawn.clearLayers(); drawn.addLayer(e.layer); line = e.layer;
@@ -130,7 +135,8 @@ class _SaveControl(MacroElement):
 
 _UPLOAD_CSS = """
 <style>
-  .route-upload { position: fixed; left: 10px; bottom: 28px; z-index: 1000; background: #fff;
+  /* Above the scale, the credit and the base-map note, which sit along the bottom. */
+  .route-upload { position: fixed; left: 10px; bottom: 64px; z-index: 1000; background: #fff;
                   padding: 10px 12px; border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.4);
                   font: 15px system-ui, sans-serif; max-width: min(360px, calc(100vw - 40px));
                   color: #0b0c0c; }
@@ -150,6 +156,10 @@ _UPLOAD_CSS = """
   .route-upload .legend { display: flex; align-items: center; gap: 6px; margin: 6px 0; }
   .route-upload .swatch { display: inline-block; width: 28px; border-top: 4px dashed #b35806; }
   .route-upload .swatch.inside { border-top: 4px solid #d7301f; }
+  @media (max-width: 600px) {
+    .route-upload { right: 10px; bottom: 128px; max-width: none; padding: 8px 10px; }
+    .route-save { max-width: calc(100vw - 140px); }
+  }
 </style>
 """
 
@@ -328,9 +338,12 @@ def route_drawing_map(
         # Simplified to about a metre and a half: Leaflet.draw gives every point an edit
         # handle, and a recording's thousands of them would bury the line. Saving the line
         # as drawn replaces the route with the simplified one; leaving it keeps the route.
-        folium.GeoJson(
-            dict(mapping(drawn_route(existing_route))),
-            style_function=lambda _: {"color": "#d7301f"},
+        # A Polyline straight in the group (not a GeoJson layer group): Leaflet.draw's edit
+        # tool edits only the group's own lines, so this is what makes the saved route editable.
+        folium.PolyLine(
+            [(lat, lon) for lon, lat in drawn_route(existing_route).coords],
+            color="#d7301f",
+            weight=5,
         ).add_to(drawn)
     drawn.add_to(m)
     _ClickToDraw().add_to(m)
