@@ -9,6 +9,7 @@ field (the GOV.UK Design System's pattern), status 422 and nothing stored.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,13 +98,22 @@ def _attention(request: Request, principal: Principal) -> Any:
     """A supervisor's due-soon and overdue safeguarding counts; None for anyone else.
 
     One small query on its own short session, so every supervisor page shows the banner
-    without each route passing it; a database fault leaves the page without the banner.
+    without each route passing it; a database fault leaves the page without the banner. An
+    ``async`` route renders on the event loop, where the database must not be touched: its
+    page shows the counts last seen for those boroughs instead.
     """
     if getattr(principal.role, "value", None) != "supervisor" or not principal.borough_codes:
         return None
     engine = getattr(request.app.state, "engine", None)
     if engine is None:
         return None
+    boroughs = tuple(principal.borough_codes)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # a worker thread: query below
+    else:
+        return _last_attention.get(boroughs)
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
@@ -112,10 +122,16 @@ def _attention(request: Request, principal: Principal) -> Any:
     hours = request.app.state.settings.safeguarding_due_soon_hours
     try:
         with Session(engine) as session:
-            counts = attention(session, tuple(principal.borough_codes), hours)
+            counts = attention(session, boroughs, hours)
     except SQLAlchemyError:
         return None
-    return counts if counts.total else None
+    shown = counts if counts.total else None
+    _last_attention[boroughs] = shown
+    return shown
+
+
+#: The banner's counts last computed per set of boroughs (for pages rendered on the event loop).
+_last_attention: dict[tuple[str, ...], Any] = {}
 
 
 def see_other(path: str) -> RedirectResponse:
