@@ -479,3 +479,71 @@ def test_answers_that_are_not_the_services_leave_a_concern_unsent_until_it_is_st
         "console: Failed to load resource: the server responded with a status of 503 "
         "(Service Unavailable)"
     ]
+
+
+def test_the_planned_route_shows_and_a_stretch_is_one_concern_with_a_line(
+    phone: Phone, live_server: str, app_settings: Any, issue_token: Any
+) -> None:
+    import httpx2 as httpx
+
+    from tests.browser import serious_axe_violations
+
+    officer_token = issue_token("officer", wards=[WATERLOO], name="PC Stretch")
+    now = datetime.now(UTC)
+    planned = {
+        "type": "LineString",
+        "coordinates": [START, *LEGS["york road"], *LEGS["county hall"]],
+    }
+    with httpx.Client(base_url=live_server) as api:
+        walk_id = plan_walk(
+            api,
+            auth(issue_token("supervisor", command_unit="AS")),
+            auth(officer_token),
+            planned_start=(now - timedelta(minutes=10)).isoformat(),
+            planned_end=(now + timedelta(minutes=30)).isoformat(),
+        )
+        stored = api.put(f"/walks/{walk_id}/route", headers=auth(officer_token), json=planned)
+        assert stored.status_code == 200, stored.text
+    page = phone.page
+    problems = _collect_problems(page, live_server)
+    page.goto(f"{live_server}/walks/{walk_id}/live")
+    page.get_by_label("Token").fill(officer_token)
+    page.get_by_role("button", name="Sign in").click()
+    phone.ready()
+    # The planned route is drawn under the track, dashed grey.
+    assert page.locator("path[stroke='#505a5f'][stroke-dasharray='6 8']").count() == 1
+
+    before = phone.fixes_seen()
+    phone.press("Start")
+    phone.wait_for_fix(before)
+    phone.track.append(START)
+    phone.press("Start of a stretch here")
+    assert page.get_by_role("button", name="End of the stretch here").get_attribute(
+        "aria-pressed"
+    ) == "true"
+    # Up the first part of York Road, about 160 m (a stretch may be up to 300 m).
+    for lon, lat in _fixes(START, LEGS["york road"][:1]):
+        phone.move_to(lon, lat)
+    phone.press("End of the stretch here")
+    page.get_by_role("button", name="Poor or no street lighting").click()
+    phone.press("Save concern")
+    page.get_by_text("Online: everything recorded has been sent.").wait_for()
+    assert page.get_by_role("button", name="Start of a stretch here").is_visible()
+    assert serious_axe_violations(page) == []
+    shots = Path("/tmp/shots/route_live")
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "live_stretch_phone.png"), full_page=True)
+
+    rows = _database(
+        app_settings,
+        "SELECT GeometryType(concern_line) AS kind, ST_NPoints(concern_line) AS n, "
+        "ST_Length(concern_line::geography) AS metres, categories FROM reports "
+        "WHERE source = 'walk_concern' AND walk_id = :walk",
+        walk=walk_id,
+    )
+    assert len(rows) == 1
+    kind, n, metres, categories = rows[0]
+    assert kind == "LINESTRING" and n >= 3
+    assert 130 < metres < 190  # Waterloo station to the first bend of York Road
+    assert categories == ["poor_lighting"]
+    assert problems == []

@@ -14,8 +14,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from shapely import wkt
+from shapely.geometry import mapping
 
-from geo.routes import MIN_LENGTH_M
+from geo.routes import MIN_LENGTH_M, drawn_route
 from service.auth import EVERYONE, Allow, Principal
 from service.db import SessionDep
 from service.queries import walks as queries
@@ -59,6 +61,8 @@ def live_walk(
         "ward": json.loads(outline[["code", "name", "geometry"]].to_json()),
         "categories": {c.slug: c.label for c in CATEGORIES},
         "minLengthM": MIN_LENGTH_M,
+        # The route planned for this walk, simplified as the route page draws it.
+        "plannedRoute": dict(mapping(drawn_route(wkt.loads(route)))) if route else None,
     }
     return templates.TemplateResponse(
         request,

@@ -67,6 +67,7 @@
       finishedAt: state.finishedAt,
       points: state.route && state.route.status === "sent" ? [] : state.points,
       route: state.route,
+      stretch: state.stretch || null,
       concerns: state.concerns.map(function (c) {
         if (c.status !== "sent") { return c; }
         return { id: c.id, at: c.at, categories: c.categories, status: "sent",
@@ -157,6 +158,13 @@
     map.setView([51.47, -0.1], 13);
   }
   wardLayer.addTo(map);
+  if (config.plannedRoute) {
+    // The route planned (drawn or uploaded) under the track: grey and dashed, for guidance.
+    var planned = L.geoJSON(config.plannedRoute, {
+      style: { color: "#505a5f", weight: 4, dashArray: "6 8", opacity: 0.9 }, interactive: false
+    }).addTo(map);
+    if (state.points.length < 2) { map.fitBounds(planned.getBounds(), { padding: [20, 20] }); }
+  }
   var trackLine = L.polyline([], { color: "#5b2a86", weight: 5 }).addTo(map);
   var concernLayer = L.layerGroup().addTo(map);
   var hereMarker = null, followed = false;
@@ -167,6 +175,11 @@
     trackLine.setLatLngs(state.points.map(latLng));
     concernLayer.clearLayers();
     state.concerns.forEach(function (c) {
+      if (c.line) {
+        L.polyline(c.line.coordinates.map(latLng), { color: "#a00000", weight: 7, opacity: 0.8 })
+          .bindTooltip("Stretch " + clock(c.at)).addTo(concernLayer);
+        return;
+      }
       if (c.lon === null || c.lon === undefined) { return; }
       L.circleMarker([c.lat, c.lon], { radius: 8, color: "#a00000", weight: 3,
                                        fillOpacity: 0.6 })
@@ -371,6 +384,51 @@
     render();
   });
 
+  // A concern along a stretch (an unlit path, an underpass): its start, then its end; the
+  // line is the track recorded between them. Kept in state so a reload mid-stretch keeps it.
+  var stretchButton = $("stretch");
+  function stretchLabel() {
+    stretchButton.textContent = state.stretch ? "End of the stretch here"
+                                              : "Start of a stretch here";
+    stretchButton.setAttribute("aria-pressed", String(Boolean(state.stretch)));
+  }
+  stretchButton.addEventListener("click", function () {
+    var fresh = lastFix && (watchId !== null || Date.now() - lastFix.t < FRESH_FIX_MS);
+    if (!fresh) {
+      say("Waiting for the phone's location: press again when it is found.");
+      if (canLocate()) {
+        navigator.geolocation.getCurrentPosition(onFix, onFixError,
+          { enableHighAccuracy: true, maximumAge: 10000, timeout: 30000 });
+      }
+      return;
+    }
+    if (!state.stretch) {
+      state.stretch = { at: new Date().toISOString(), from: state.points.length,
+                        start: [lastFix.lon, lastFix.lat] };
+      save(); stretchLabel();
+      say("Stretch started at " + clock(state.stretch.at) + ". Walk on, then press End.");
+      return;
+    }
+    var coords = [state.stretch.start].concat(state.points.slice(state.stretch.from),
+                                              [[lastFix.lon, lastFix.lat]]);
+    coords = coords.filter(function (p, i) {
+      return i === 0 || p[0] !== coords[i - 1][0] || p[1] !== coords[i - 1][1];
+    });
+    if (coords.length < 2) {
+      say("The stretch has no length yet: walk on a little, then press End.");
+      return;
+    }
+    var concern = { id: newId(), at: state.stretch.at, lon: coords[0][0], lat: coords[0][1],
+                    line: { type: "LineString", coordinates: coords },
+                    categories: [], note: "", status: "draft" };
+    state.stretch = null;
+    state.concerns.push(concern);
+    save(); stretchLabel();
+    say("Stretch recorded. Add what it was, or carry on.");
+    openDraft(concern);
+    render();
+  });
+
   chips.forEach(function (chip) {
     chip.addEventListener("click", function () {
       if (!draft) { return; }
@@ -452,10 +510,12 @@
       busy = true;
       concern.status = "sending";
       save(); render();
-      send("POST", config.concernsUrl, {
-        lon: concern.lon, lat: concern.lat, categories: concern.categories,
-        note: concern.note || null, at: concern.at, client_ref: concern.id
-      }).then(function (result) {
+      var body = { categories: concern.categories, note: concern.note || null,
+                   at: concern.at, client_ref: concern.id };
+      if (concern.line) { body.line = concern.line; } else {
+        body.lon = concern.lon; body.lat = concern.lat;
+      }
+      send("POST", config.concernsUrl, body).then(function (result) {
         busy = false;
         // 200: the service had it already (its answer to an earlier send was lost).
         var verdict = outcome(result, [200, 201], "id");
@@ -628,6 +688,8 @@
 
   canLocate();
   concernButton.disabled = false;
+  stretchButton.disabled = false;
+  stretchLabel();
   var openOne = state.concerns.filter(function (c) { return c.status === "draft"; })[0];
   render();
   if (openOne) { openDraft(openOne); }
