@@ -517,18 +517,18 @@ def test_the_planned_route_shows_and_a_stretch_is_one_concern_with_a_line(
     phone.press("Start")
     phone.wait_for_fix(before)
     phone.track.append(START)
-    phone.press("Start of a stretch here")
-    assert page.get_by_role("button", name="End of the stretch here").get_attribute(
+    phone.press("Stretch begins here")
+    assert page.get_by_role("button", name="Stretch ends here").get_attribute(
         "aria-pressed"
     ) == "true"
     # Up the first part of York Road, about 160 m (a stretch may be up to 300 m).
     for lon, lat in _fixes(START, LEGS["york road"][:1]):
         phone.move_to(lon, lat)
-    phone.press("End of the stretch here")
+    phone.press("Stretch ends here")
     page.get_by_role("button", name="Poor or no street lighting").click()
     phone.press("Save concern")
     page.get_by_text("Online: everything recorded has been sent.").wait_for()
-    assert page.get_by_role("button", name="Start of a stretch here").is_visible()
+    assert page.get_by_role("button", name="Stretch begins here").is_visible()
     assert serious_axe_violations(page) == []
     shots = Path("/tmp/shots/route_live")
     shots.mkdir(parents=True, exist_ok=True)

@@ -388,8 +388,8 @@
   // line is the track recorded between them. Kept in state so a reload mid-stretch keeps it.
   var stretchButton = $("stretch");
   function stretchLabel() {
-    stretchButton.textContent = state.stretch ? "End of the stretch here"
-                                              : "Start of a stretch here";
+    stretchButton.textContent = state.stretch ? "Stretch ends here"
+                                              : "Stretch begins here";
     stretchButton.setAttribute("aria-pressed", String(Boolean(state.stretch)));
   }
   stretchButton.addEventListener("click", function () {
