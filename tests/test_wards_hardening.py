@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from boundaries.bundled import LONDON_WARDS_2018, PILOT_WARDS
 from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
 from service.auth import Role
 from service.errors import Conflict
-from service.queries import demo
+from service.queries import demo, participation
 from service.queries import tokens as token_queries
 from service.queries import wards as queries
 from service.queries.demo_walks import seed_walks
@@ -308,6 +308,15 @@ def _seed_every_area_coded_table(db: Session) -> None:
         {"lambeth": LAMBETH, "southwark": SOUTHWARK, "imp": import_id},
     )
     seed_walks(db, key=b"k" * 32, count=6, seed=2, streets=None, today=date(2026, 12, 1))
+    ward = participation.find_ward(db, WATERLOO)
+    assert ward is not None
+    participation.create_request(
+        db,
+        ward=ward,
+        availability=["evening"],
+        contact="07700 900123",
+        consent_at=datetime.now(UTC),
+    )
     for role, scope in (
         (Role.officer, {"wards": [WATERLOO, "E05011095"]}),
         (Role.supervisor, {"boroughs": [LAMBETH]}),
@@ -336,6 +345,7 @@ def _area_codes(db: Session) -> dict[str, dict[Any, tuple[Any, ...]]]:
         "buddy_surveys": "SELECT walk_id, ward_code, borough_code FROM buddy_surveys",
         "survey_links": "SELECT id, borough_code FROM survey_links",
         "api_tokens": "SELECT id, role, ward_codes, borough_codes FROM api_tokens",
+        "participation_requests": "SELECT id, ward_code, borough_code FROM participation_requests",
     }
     assert set(queries_by_table) == queries.AREA_CODED_TABLES
     return {

@@ -69,6 +69,8 @@ WARD_CODED_TABLES: tuple[WardCodedTable, ...] = (
     WardCodedTable("buddy_surveys"),
     # A buddy's borough is her home ward's, else her work ward's (as create_buddy sets it).
     WardCodedTable("buddies", "coalesce(t.home_ward, t.work_ward)"),
+    # A take-part request keeps only the ward she chose (not the point she tapped).
+    WardCodedTable("participation_requests"),
 )
 
 WALK_BOROUGH_TABLES: tuple[str, ...] = ("safeguarding", "survey_links")
