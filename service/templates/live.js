@@ -149,22 +149,22 @@
   var wardLayer = L.geoJSON(config.ward, {
     style: { color: "#5b2a86", weight: 2, fillOpacity: 0.04 }, interactive: false
   });
-  // The view first: Leaflet cannot draw a line on a map that has none yet.
+  var planned = config.plannedRoute ? L.geoJSON(config.plannedRoute, {
+    // The route planned (drawn or uploaded) under the track: grey and dashed, for guidance.
+    style: { color: "#505a5f", weight: 4, dashArray: "6 8", opacity: 0.9 }, interactive: false
+  }) : null;
+  // The view first, set once: Leaflet cannot draw a line on a map that has none yet.
   if (state.points.length > 1) {
     map.fitBounds(L.latLngBounds(state.points.map(latLng)), { padding: [20, 20] });
+  } else if (planned && planned.getLayers().length) {
+    map.fitBounds(planned.getBounds(), { padding: [20, 20] });
   } else if (wardLayer.getLayers().length) {
     map.fitBounds(wardLayer.getBounds());
   } else {
     map.setView([51.47, -0.1], 13);
   }
   wardLayer.addTo(map);
-  if (config.plannedRoute) {
-    // The route planned (drawn or uploaded) under the track: grey and dashed, for guidance.
-    var planned = L.geoJSON(config.plannedRoute, {
-      style: { color: "#505a5f", weight: 4, dashArray: "6 8", opacity: 0.9 }, interactive: false
-    }).addTo(map);
-    if (state.points.length < 2) { map.fitBounds(planned.getBounds(), { padding: [20, 20] }); }
-  }
+  if (planned) { planned.addTo(map); }
   var trackLine = L.polyline([], { color: "#5b2a86", weight: 5 }).addTo(map);
   var concernLayer = L.layerGroup().addTo(map);
   var hereMarker = null, followed = false;
