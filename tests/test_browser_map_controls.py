@@ -328,9 +328,12 @@ def test_the_walk_map_route_editor_and_briefing_lead_home_and_fold_their_legends
             page.set_content(briefing.text, wait_until="load")
         else:
             assert page.goto(f"{live_server}{path}").status == 200
-        home = page.locator(".map-back").get_by_role("link", name="Home")
-        home.wait_for()
-        assert home.get_attribute("href") == "/" and home.is_visible()
+        # The route editor leads back to its walk's page; the others to the start page.
+        edit = path == f"/walks/{walk['id']}/route/edit"
+        name, href = ("The walk", f"/work/walks/{walk['id']}") if edit else ("Home", "/")
+        back = page.locator(".map-back").get_by_role("link", name=name)
+        back.wait_for()
+        assert back.get_attribute("href") == href and back.is_visible()
         if path != f"/walks/{walk['id']}/route/edit":
             folds = page.locator(".map-legend details.map-fold")
             assert folds.count() == 2  # the stretches' colours and the markers

@@ -83,7 +83,7 @@ def test_public_report_page_on_a_phone(
     page.goto(f"{live_server}/login")
     page.get_by_label("Token").fill(issue_token("officer", wards=["E05014118"]))
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").wait_for()
+    page.get_by_role("button", name="Sign out").wait_for()
     page.goto(f"{live_server}/report")
     assert "not for reporting a crime" in page.locator(".notice").inner_text()
     assert page.get_by_role("link", name="999").get_attribute("href") == "tel:999"
