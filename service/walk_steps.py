@@ -30,6 +30,8 @@ class WalkState:
     actual_start: datetime | None
     closed_at: datetime | None
     safeguarding_answered: bool
+    # Something was disclosed and the reference of the report it went into is not given yet.
+    safeguarding_reference_due: bool
     officer_survey_done: bool
     patrol_recorded: bool
     buddy_link_sent: bool
@@ -49,7 +51,8 @@ def next_steps(walk: WalkState, now: datetime) -> list[Step]:
     """The walk's outstanding steps, in the order they are done.
 
     The route first (the briefing and the live page need it), then closing once the planned end
-    has passed, then — after closing — the safeguarding answer, the officer's survey (a
+    has passed, then — after closing — the safeguarding answer (and, after a disclosure, the
+    reference of the report it went into), the officer's survey (a
     patrol's record instead) and the buddy's survey.
     """
     steps: list[Step] = []
@@ -57,14 +60,20 @@ def next_steps(walk: WalkState, now: datetime) -> list[Step]:
     # A patrol may go where the groups are, so its route is drawn when it is known, not asked.
     if not walk.has_route and walk.kind != PATROL and walk.closed_at is None:
         steps.append(Step("route", "Draw the route", f"/walks/{walk.id}/route/edit"))
+    # A disclosure's reference has a deadline: asked for as soon as it is due, closed or not.
+    reference = Step(
+        "safeguarding_reference", "Add the safeguarding reference", f"{base}/safeguarding"
+    )
     if walk.closed_at is None:
         if walk.planned_end <= now:
             steps.append(Step("close", "Close the walk", f"{base}/close"))
-        return steps
+        return steps + ([reference] if walk.safeguarding_reference_due else [])
     if not walk.safeguarding_answered:
         steps.append(
             Step("safeguarding", "Answer the safeguarding question", f"{base}/safeguarding")
         )
+    elif walk.safeguarding_reference_due:
+        steps.append(reference)
     if walk.kind == PATROL:
         if not walk.patrol_recorded:
             steps.append(Step("patrol", "Record the patrol", f"{base}/patrol"))

@@ -148,6 +148,11 @@ def test_safeguarding_yes_then_the_reference_later(client: TestClient, people: d
     page = client.get(f"{url}?done=safeguarding", headers=people["waterloo"])
     assert "Your answer is saved" in page.text
     assert "Due by" in page.text and "Add the reference" in page.text
+    # The walk's page and My work ask for it as a next step until it is given.
+    walk_page = f"/work/walks/{walk_id}"
+    for shown_at in (walk_page, "/"):
+        shown_now = client.get(shown_at, headers=people["waterloo"]).text
+        assert "Add the safeguarding reference" in shown_now, shown_at
     short = client.post(url, headers=people["waterloo"], data={"reference": "ab"})
     assert short.status_code == 422 and "3 to 60 characters" in short.text
     given = client.post(url, headers=people["waterloo"], data={"reference": "CAD 4321/20JUL"},
@@ -157,6 +162,9 @@ def test_safeguarding_yes_then_the_reference_later(client: TestClient, people: d
     assert row.disclosed is True and row.reference == "CAD 4321/20JUL"
     shown = client.get(url, headers=people["waterloo"])
     assert "CAD 4321/20JUL" in shown.text and "Add the reference" not in shown.text
+    assert "Add the safeguarding reference" not in client.get(
+        walk_page, headers=people["waterloo"]
+    ).text
     # Answered already: the close form no longer asks the question.
     close = client.get(f"/work/walks/{walk_id}/close", headers=people["waterloo"])
     assert "Was a crime or intelligence disclosed" not in close.text

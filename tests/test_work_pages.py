@@ -30,6 +30,7 @@ def state(**changes: object) -> WalkState:
         "actual_start": None,
         "closed_at": None,
         "safeguarding_answered": False,
+        "safeguarding_reference_due": False,
         "officer_survey_done": False,
         "patrol_recorded": False,
         "buddy_link_sent": False,
@@ -72,6 +73,12 @@ def test_next_steps_follow_the_walk_from_plan_to_surveys() -> None:
     done = state(has_route=True, closed_at=NOW, safeguarding_answered=True,
                  officer_survey_done=True, buddy_link_sent=True, buddy_survey_done=True)
     assert keys(done) == [] and stage(done, NOW) == "done"
+    # Something was disclosed and its report's reference is not given yet: that is still to do.
+    awaiting = state(has_route=True, closed_at=NOW, safeguarding_answered=True,
+                     safeguarding_reference_due=True, officer_survey_done=True,
+                     buddy_link_sent=True, buddy_survey_done=True)
+    assert keys(awaiting) == ["safeguarding_reference"] and stage(awaiting, NOW) == "needs"
+    assert next_steps(awaiting, NOW)[0].path == f"/work/walks/{walk_id}/safeguarding"
 
 
 def test_a_patrol_needs_no_route_buddy_survey_or_officer_survey_but_its_record() -> None:

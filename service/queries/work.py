@@ -22,6 +22,8 @@ _STATE = (
     "w.id, w.kind, w.buddy_id IS NOT NULL AS has_buddy, w.route IS NOT NULL AS has_route, "
     "w.planned_start, w.planned_end, w.actual_start, w.closed_at, "
     "EXISTS (SELECT FROM safeguarding s WHERE s.walk_id = w.id) AS safeguarding_answered, "
+    "EXISTS (SELECT FROM safeguarding s WHERE s.walk_id = w.id AND s.disclosed "
+    "AND s.reference IS NULL) AS safeguarding_reference_due, "
     "EXISTS (SELECT FROM officer_surveys o WHERE o.walk_id = w.id) AS officer_survey_done, "
     "w.conversations IS NOT NULL AS patrol_recorded, "
     "EXISTS (SELECT FROM survey_links l WHERE l.walk_id = w.id) AS buddy_link_sent, "
