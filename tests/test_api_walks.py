@@ -460,6 +460,12 @@ def test_safeguarding_before_closing_with_a_deadline_and_a_reviewer(
     assert reviewed.status_code == 200 and reviewed.json()["reviewed_by"] == "test supervisor"
     assert client.get("/safeguarding", headers=people["supervisor"]).json()["flags"] == []
 
+    # A walk cannot be closed with times still to come, nor with times that name no offset.
+    future = {"actual_start": "2099-01-01T17:00:00Z", "actual_end": "2099-01-01T18:00:00Z"}
+    refused = client.post(f"{url}/close", headers=people["waterloo"], json=future)
+    assert refused.status_code == 422 and "in the future" in refused.text
+    bare = {"actual_start": "2026-11-20T17:00:00", "actual_end": "2026-11-20T17:20:00"}
+    assert client.post(f"{url}/close", headers=people["waterloo"], json=bare).status_code == 422
     closed = client.post(f"{url}/close", headers=people["waterloo"], json=times)
     assert closed.status_code == 200
     assert closed.json() == {

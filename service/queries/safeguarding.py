@@ -7,7 +7,7 @@ the report made the usual way, when, and who reviewed it.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from service.errors import Conflict, InvalidInput, NotFound
 from service.queries.walks import refresh_darkness
+
+#: A phone's clock and hers may differ a little: an end this close to now is not "future".
+CLOCK_SLACK = timedelta(minutes=5)
 
 _COLUMNS = (
     "walk_id, borough_code, disclosed, answered_by, answered_at, due_at, reference, "
@@ -110,7 +113,10 @@ def open_flags(session: Session, boroughs: tuple[str, ...]) -> list[dict[str, An
 def close_walk(
     session: Session, walk_id: uuid.UUID, *, actual_start: datetime, actual_end: datetime
 ) -> dict[str, Any]:
-    """Close a walk with its actual times, once the safeguarding question is answered."""
+    """Close a walk with its actual times, once the safeguarding question is answered.
+
+    Times in the future are refused (beyond ``CLOCK_SLACK``, for a phone's clock a little ahead).
+    """
     if session.execute(
         text("SELECT closed_at FROM walks WHERE id = :id"), {"id": walk_id}
     ).scalar_one_or_none():
@@ -124,6 +130,11 @@ def close_walk(
         )
     if actual_end <= actual_start:
         raise InvalidInput("actual_end must be after actual_start")
+    if actual_end > datetime.now(UTC) + CLOCK_SLACK:
+        raise InvalidInput(
+            "actual_end is in the future: close the walk with the times it really started "
+            "and ended, once it has ended"
+        )
     session.execute(
         text(
             "UPDATE walks SET actual_start = :start, actual_end = :end, closed_at = now() "

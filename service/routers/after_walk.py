@@ -33,8 +33,6 @@ Anyone = Annotated[Principal, Depends(Allow(*EVERYONE))]
 Staff = Annotated[Principal, Depends(Allow(*policy.STAFF))]
 #: Actual times further than this from the planned ones are asked to be confirmed.
 FAR_FROM_PLAN = timedelta(hours=2)
-#: A phone's clock and hers may differ a little: an end this close to now is not "future".
-CLOCK_SLACK = timedelta(minutes=5)
 REFERENCE_MIN, REFERENCE_MAX = 3, 60
 USEFUL_LABELS = {
     1: "1: not at all",
@@ -106,7 +104,7 @@ def read_closing(
         except ValueError as exc:
             errors[f"{which}_time"] = str(exc)
     for which in ("start", "end"):
-        if which in instants and instants[which] > now + CLOCK_SLACK:
+        if which in instants and instants[which] > now + safeguarding.CLOCK_SLACK:
             errors[f"{which}_time"] = (
                 f"The {which} is in the future: enter when the walk really "
                 f"{'started' if which == 'start' else 'ended'}"

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from shapely import wkt
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -321,8 +321,10 @@ class ReferenceGiven(BaseModel):
 class WalkClosing(BaseModel):
     """When the walk really started and ended."""
 
-    actual_start: datetime
-    actual_end: datetime
+    # With their offset (e.g. Z or +01:00): a bare clock time could be either side of the
+    # clock change, and could not be compared with now.
+    actual_start: AwareDatetime
+    actual_end: AwareDatetime
 
 
 @router.post("/walks/{walk_id}/safeguarding", operation_id="answer_safeguarding", status_code=201)
