@@ -117,6 +117,15 @@ CDN_ASSETS: dict[str, LocalAsset | None] = {
     "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": (  # noqa: E501
         LocalAsset(FOLIUM_PACKAGE, "templates/leaflet_heat.min.js")
     ),
+    # maps.clusters.ClusteredPoints: many points drawn as groups that open as one zooms in.
+    # Folium's MarkerCluster names Leaflet.markercluster 1.1.0 (2017, written for Leaflet 1.0);
+    # ClusteredPoints names 1.5.3, the release made for the Leaflet 1.9 the maps load.
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/leaflet.markercluster.js": (  # noqa: E501
+        LocalAsset("leaflet.markercluster", "dist/leaflet.markercluster.js")
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.css": (
+        LocalAsset("leaflet.markercluster", "dist/MarkerCluster.css")
+    ),
     # maps.basemap.VectorBaseMap: the service's own vector tiles drawn in the browser.
     "https://unpkg.com/leaflet.vectorgrid@1.3.0/dist/Leaflet.VectorGrid.bundled.min.js": (
         LocalAsset("leaflet.vectorgrid", "dist/Leaflet.VectorGrid.bundled.min.js")

@@ -94,6 +94,16 @@ def require_full_view(principal: Principal, walk: WalkPlace) -> None:
         raise Forbidden(f"only officers of ward {walk.ward_code} and their supervisors may do this")
 
 
+def sees_walk_concerns(view: RouteView) -> bool:
+    """Whether a walk's map draws the walk's own concerns, wherever they lie: full view only.
+
+    The walk's ward officers and their supervisors see them all, pending ones too and those
+    in other wards. Beside a trimmed route, concerns noted near its hidden ends would show
+    where the buddy's route begins and ends, so a trimmed map draws none of them.
+    """
+    return view == "full"
+
+
 def require_staff(principal: Principal) -> None:
     """Refuse anyone but officers and supervisors (the staff pages' gate)."""
     if principal.role not in STAFF:

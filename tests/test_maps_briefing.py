@@ -193,10 +193,18 @@ def layers(page: str) -> list[str]:
 
 
 def tooltips(page: str) -> list[str]:
-    return [
+    drawn = [
         html.unescape(t)
         for t in re.findall(r"bindTooltip\(\s*`<div>\s*(.*?)\s*</div>`", page, re.S)
     ]
+    # Reports and crimes come in groups (maps.clusters): their rows carry the tooltip text.
+    decoder = json.JSONDecoder()
+    grouped = [
+        html.unescape(row[2])
+        for match in re.finditer(r"var data = ", page)
+        for row in decoder.raw_decode(page, match.end())[0]
+    ]
+    return drawn + grouped
 
 
 def legend_titles(page: str) -> list[str]:

@@ -207,6 +207,38 @@ def drawn(page: str, kind: str, layer: str) -> list[dict[str, Any]]:
     return out
 
 
+def clustered(page: str, layer: str) -> list[list[Any]]:
+    """The points of a clustered layer: ``[lat, lon, tooltip]`` rows, entities decoded."""
+    var = feature_groups(page)[layer]
+    start = re.search(rf"var {var} = \(function\(\)\{{.*?var data = ", page, re.S)
+    assert start, f"{layer} is not a clustered layer"
+    rows, _ = _DECODER.raw_decode(page, start.end())
+    return [[lat, lon, html.unescape(text)] for lat, lon, text in rows]
+
+
+def marker_legend(page: str) -> dict[str, Any]:
+    """The "Markers" legend: each line's symbol class, colour and words, and its notes."""
+    (legend,) = [
+        text
+        for text in js_strings_after(
+            page, 'L.DomUtil.create("div", "map-legend");\n                    div.innerHTML ='
+        )
+        if '<div class="map-legend-title">Markers</div>' in text
+    ]
+    lines = re.findall(
+        r'<li><span class="map-symbol ([\w -]+)" style="background:(#[0-9a-f]{6})" '
+        r'aria-hidden="true">[^<]*</span><span>([^<]*)</span></li>',
+        legend,
+    )
+    return {
+        "lines": [(kind, colour, html.unescape(words)) for kind, colour, words in lines],
+        "notes": [
+            html.unescape(n) for n in re.findall(r'<div class="map-legend-note">([^<]*)</div>',
+                                                 legend)
+        ],
+    }
+
+
 def route_pieces_drawn(page: str) -> list[dict[str, Any]]:
     """The coloured stretches: the route's polylines that say something on hover."""
     lines = drawn(page, "polyline", "Route: reports, concerns and crimes per 100 m")
@@ -355,26 +387,27 @@ def test_page_opens_on_the_route_with_its_title(page):
 
 
 def test_reports_concerns_and_crimes_are_markers_in_their_own_layers(page):
-    reports = drawn(page, "circleMarker", "Unsafe-place reports (3)")
+    # Reports and crimes come in groups (Leaflet.markercluster), each its own group layer;
+    # the few concerns are dots of their own.
+    reports = clustered(page, "Unsafe-place reports (3)")
     concerns = drawn(page, "circleMarker", "Walk concerns (2)")
-    crimes = drawn(page, "circleMarker", "Police.uk crimes (3)")
-    assert [r["where"] for r in reports] == [
+    crimes = clustered(page, "Police.uk crimes (3)")
+    assert [r[:2] for r in reports] == [
         [51.5045, -0.1145],
         [51.5081, -0.104],
         [51.5066, -0.0935],
     ]
-    assert len(concerns) == 2
-    assert len(crimes) == 3
-    styles = [
-        (layer[0]["options"]["fillColor"], layer[0]["options"]["radius"])
-        for layer in (reports, concerns, crimes)
-    ]
-    assert len(set(styles)) == 3
-    assert len({colour for colour, _ in styles}) == 3
+    assert [c["where"] for c in concerns] == [[51.507, -0.112], [51.5075, -0.096]]
+    assert [c[:2] for c in crimes] == [[51.5074, -0.1102], [51.5079, -0.1], [51.5062, -0.092]]
+    assert page.count("L.markerClusterGroup(") == 2
+    # Reports are blue circles and their groups blue discs; crimes dark squares and groups.
+    assert 'fillColor: "#0072b2"' in page and "walk-cluster-report" in page
+    assert 'className: "walk-crime"' in page and "walk-cluster-crime" in page
+    assert concerns[0]["options"]["fillColor"] == "#009e73"
 
 
 def test_marker_tooltips_name_the_categories_darkness_note_and_month(page):
-    reports = [m["tooltip"] for m in drawn(page, "circleMarker", "Unsafe-place reports (3)")]
+    reports = [r[2] for r in clustered(page, "Unsafe-place reports (3)")]
     assert reports == [
         "Unsafe-place report: hidden_corners (after dark)",
         "Unsafe-place report: loitering, verbal_harassment",
@@ -385,7 +418,7 @@ def test_marker_tooltips_name_the_categories_darkness_note_and_month(page):
         "Walk concern: poor_lighting, isolated — “Underpass lights out”",
         "Walk concern: followed",
     ]
-    crimes = [m["tooltip"] for m in drawn(page, "circleMarker", "Police.uk crimes (3)")]
+    crimes = [c[2] for c in clustered(page, "Police.uk crimes (3)")]
     assert crimes == [
         "Crime: Robbery, May 2024",
         "Crime: Violence and sexual offences, June 2024",
@@ -394,23 +427,25 @@ def test_marker_tooltips_name_the_categories_darkness_note_and_month(page):
 
 
 def test_marker_legend_matches_the_markers(page):
-    markers = legends(page)["Markers"]
-    assert list(markers) == ["Unsafe-place reports", "Walk concerns", "Police.uk crimes"]
+    key = marker_legend(page)
+    assert key["lines"] == [
+        ("sym-dot", "#009e73", "Walk concerns (2); along a stretch: a dashed green line"),
+        ("sym-dot", "#0072b2", "Unsafe-place reports (3)"),
+        ("sym-group", "#0072b2", "A group of reports: select to zoom in"),
+        (
+            "sym-square",
+            "#1a1a1a",
+            "Police.uk crimes (3), at police.uk's anonymised map points, not exact places",
+        ),
+        ("sym-group sym-square", "#1a1a1a", "A group of crimes"),
+    ]
+    assert key["notes"] == []
     assert (
-        markers["Unsafe-place reports"]
-        == (drawn(page, "circleMarker", "Unsafe-place reports (3)")[0]["options"]["fillColor"])
-    )
-    assert (
-        markers["Walk concerns"]
-        == (drawn(page, "circleMarker", "Walk concerns (2)")[0]["options"]["fillColor"])
-    )
-    assert (
-        markers["Police.uk crimes"]
-        == (drawn(page, "circleMarker", "Police.uk crimes (3)")[0]["options"]["fillColor"])
+        drawn(page, "circleMarker", "Walk concerns (2)")[0]["options"]["fillColor"] == "#009e73"
     )
     # No marker shares a colour with the route's scale.
     route_colours = set(legends(page)["Reports, concerns and crimes per 100 m"].values())
-    assert not set(markers.values()) & route_colours
+    assert not {colour for _, colour, _ in key["lines"]} & route_colours
 
 
 def test_crossed_wards_are_thin_unfilled_outlines_named_on_hover(page):
@@ -502,10 +537,14 @@ def test_markers_capped_below_what_was_found_say_so(segments, concerns, reports,
     assert "Unsafe-place reports (3 of 10)" in names
     assert f"Walk concerns ({len(concerns)})" in names
     assert f"Police.uk crimes ({len(crimes)})" in names
-    assert notices(capped) == [
-        TRIMMED,
+    # The legend says so, beside the markers; the notes on the map stay as given.
+    assert notices(capped) == [TRIMMED]
+    assert marker_legend(capped)["notes"] == [
         "Markers show the 3 most recent of the 10 reports within 50 m; the route's colours "
-        "count them all.",
+        "count them all."
+    ]
+    assert ("sym-dot", "#0072b2", "Unsafe-place reports (3 of 10)") in marker_legend(capped)[
+        "lines"
     ]
     everything = {"reports": len(reports), "concerns": len(concerns), "crimes": len(crimes)}
     whole = render(
@@ -517,6 +556,7 @@ def test_markers_capped_below_what_was_found_say_so(segments, concerns, reports,
         found=everything,
     )
     assert notices(whole) == [TRIMMED]
+    assert marker_legend(whole)["notes"] == []
 
 
 def test_no_cdn_url_remains(page):
@@ -552,7 +592,9 @@ def test_empty_layers_render_as_empty_switchable_layers(segments):
         "Walk concerns (0)",
         "Police.uk crimes (0)",
     ]
-    assert "L.circleMarker" not in page
+    assert drawn(page, "circleMarker", "Walk concerns (0)") == []
+    assert clustered(page, "Unsafe-place reports (0)") == []
+    assert clustered(page, "Police.uk crimes (0)") == []
     assert embedded_feature_collections(page) == []
     assert len(route_pieces_drawn(page)) == 21
     assert js_strings_after(page, ".attributionControl.addAttribution(") == [html.escape(CREDIT)]
@@ -566,7 +608,7 @@ def test_points_on_the_british_grid_are_reprojected(segments, concerns, reports,
         crimes=crimes.to_crs("EPSG:27700"),
         wards=wards.to_crs("EPSG:27700"),
     )
-    (lat, lon) = drawn(page, "circleMarker", "Police.uk crimes (3)")[0]["where"]
+    (lat, lon, _) = clustered(page, "Police.uk crimes (3)")[0]
     assert (lon, lat) == pytest.approx((-0.1102, 51.5074), abs=1e-6)
     (lat, lon) = drawn(page, "circleMarker", "Walk concerns (2)")[0]["where"]
     assert (lon, lat) == pytest.approx((-0.1120, 51.5070), abs=1e-6)

@@ -12,6 +12,8 @@ stretch and kind.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -23,6 +25,9 @@ WORST = 3
 #: Markers of each kind a route map draws at most (the most recent): each is a few hundred
 #: bytes of script, and a page with thousands is slow to open on a phone and unreadable.
 MARKERS_MAX = 500
+#: Reports and crimes a route map draws at most (the most recent): it draws them in groups
+#: (maps.clusters), a few dozen bytes each, so a few thousand still open quickly on a phone.
+CLUSTERED_MAX = 2000
 # ST_Subdivide's limit on a piece's vertices: fewer means tighter boxes (fewer points fetched
 # and tested) but more cutting and more probes; 16, with the buffer's edges cut every N metres,
 # was the fastest of those tried (bench/route_exposure.py).
@@ -130,15 +135,65 @@ def nearby_points(
     The points are found as :func:`route_exposure` finds them (the same pieces, the same
     exact distance), the most recent first, at most ``most`` (default ``MARKERS_MAX``) of each
     kind: where a thousand reports lie along a route a map cannot show them one by one, and
-    its stretches already count them all.
+    its stretches already count them all. Each frame's ``found`` column says how many of its
+    kind lie within reach, drawn or not.
     """
-    params = {"wkt": wkt, "within": within, "most": most or MARKERS_MAX}
+    points = map_points(session, wkt, within=within, most=most)
+    return points.concerns, points.reports, points.crimes, points.wards
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    """What a route map draws near the route: see :func:`map_points`."""
+
+    concerns: gpd.GeoDataFrame
+    reports: gpd.GeoDataFrame
+    crimes: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+
+    @property
+    def found(self) -> dict[str, int]:
+        """How many earlier concerns, reports and crimes lie within reach, drawn or not."""
+        return {
+            key: int(frame["found"].iloc[0]) if len(frame) else 0
+            for key, frame in (
+                ("concerns", self.concerns),
+                ("reports", self.reports),
+                ("crimes", self.crimes),
+            )
+        }
+
+
+def map_points(
+    session: Session,
+    wkt: str,
+    *,
+    within: float,
+    most: int | None = None,
+    besides_walk: uuid.UUID | None = None,
+) -> MapPoints:
+    """The points a route map draws near a route, and the wards it crosses.
+
+    ``concerns`` are the published walk concerns within ``within`` metres, less those of walk
+    ``besides_walk`` (its map draws its own apart: :func:`walk_concerns`), and
+    ``reports`` and ``crimes`` the published reports and police.uk crimes, found as
+    :func:`route_exposure` finds them (the same pieces, the same exact distance), the most
+    recent first: at most ``most`` concerns (default :data:`MARKERS_MAX`) and ``most`` or
+    :data:`CLUSTERED_MAX` reports and crimes, which the map draws in groups. Each of these
+    frames has a ``found`` column: how many of its kind lie within reach, drawn or not.
+    A concern along a stretch has its line as WKT in ``line`` (else None); its point is the
+    stretch's middle, where it is counted.
+    """
+    params = {"wkt": wkt, "within": within}
     session.execute(text("SET LOCAL jit = off"))  # as in route_exposure
 
-    def frame(columns: str, table: str, condition: str, newest: str) -> gpd.GeoDataFrame:
+    def frame(
+        columns: str, table: str, condition: str, newest: str, limit: int
+    ) -> gpd.GeoDataFrame:
         # A point on the edge between two pieces is found twice: DISTINCT ON keeps it once.
+        # The window counts every point within reach before LIMIT keeps the newest.
         sql = f"""{_ROUTE_AND_PIECES}
-            SELECT {columns}, geometry FROM (
+            SELECT {columns}, count(*) OVER () AS found, geometry FROM (
                 SELECT DISTINCT ON (t.id) t.*, {newest} AS newest, t.geom AS geometry
                   FROM {table} t JOIN pieces ON ST_Intersects(t.geom, pieces.piece), route
                  WHERE {condition}
@@ -148,23 +203,29 @@ def nearby_points(
             ORDER BY newest DESC NULLS LAST, id
             LIMIT :most"""
         return gpd.read_postgis(
-            text(sql).bindparams(**params), session.connection(), geom_col="geometry", crs=4326
+            text(sql).bindparams(**params, most=limit, walk=besides_walk),
+            session.connection(),
+            geom_col="geometry",
+            crs=4326,
         )
 
     newest_report = "t.occurred_on"
     concerns = frame(
-        "categories, text AS note",
+        "categories, text AS note, occurred_at AS at, ST_AsText(concern_line) AS line",
         "reports",
-        "t.status = 'published' AND t.source = 'walk_concern'",
+        "t.status = 'published' AND t.source = 'walk_concern' "
+        "AND t.walk_id IS DISTINCT FROM CAST(:walk AS uuid)",
         newest_report,
+        most or MARKERS_MAX,
     )
     reports = frame(
         "categories, is_dark",
         "reports",
         "t.status = 'published' AND t.source <> 'walk_concern'",
         newest_report,
+        most or CLUSTERED_MAX,
     )
-    crimes = frame("crime_type, month", "crimes", "true", "t.month")
+    crimes = frame("crime_type, month", "crimes", "true", "t.month", most or CLUSTERED_MAX)
     wards = gpd.read_postgis(
         text(
             "SELECT w.code, w.name, w.geom AS geometry FROM wards w JOIN ward_sets s "
@@ -175,4 +236,34 @@ def nearby_points(
         geom_col="geometry",
         crs=4326,
     )
-    return concerns, reports, crimes, wards
+    return MapPoints(
+        concerns=concerns,
+        reports=reports,
+        crimes=crimes,
+        wards=wards,
+    )
+
+
+def walk_concerns(session: Session, walk_id: uuid.UUID) -> gpd.GeoDataFrame:
+    """Every concern recorded on one walk, in the order noted, whatever its status or place.
+
+    Pending ones and those a moderator hid too (the officer noted them), wherever they lie, in
+    the walk page's order, so the map's numbers match its list. Whether a caller may see them
+    is the policy's decision (``service.policy.sees_walk_concerns``), not this query's.
+
+    Columns: ``number`` (1, 2, ... in that order), ``categories``, ``note``, ``at`` (when
+    noted), ``status`` (``published``, ``pending`` or ``hidden``), ``line`` (a stretch's WKT or
+    None) and the point geometry.
+    """
+    return gpd.read_postgis(
+        text(
+            "SELECT row_number() OVER (ORDER BY occurred_at, id) AS number, categories, "
+            "text AS note, occurred_at AS at, status, ST_AsText(concern_line) AS line, "
+            "geom AS geometry FROM reports "
+            "WHERE walk_id = :walk ORDER BY occurred_at, id"
+        ).bindparams(walk=walk_id),
+        session.connection(),
+        geom_col="geometry",
+        crs=4326,
+    )
+

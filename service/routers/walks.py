@@ -29,9 +29,10 @@ from service.input_guard import RequestBody
 from service.pseudonyms import check_buddy_code
 from service.queries import audit, officers, safeguarding, walk_exports
 from service.queries import walks as queries
-from service.queries.exposure import nearby_points, route_exposure
+from service.queries.exposure import map_points, route_exposure, walk_concerns
 from service.queries.wards import require_active_ward_set
 from service.routers.maps import ASSET_URL, page_tiles
+from service.taxonomy import LABELS
 from service.web import see_other
 
 router = APIRouter(tags=["walks"])
@@ -541,7 +542,10 @@ def walk_map_sheet(
     view = walk_view(session, principal, walk_id)
     wkt_text = queries.walk_route_wkt(session, walk_id, view)
     exposure = route_exposure(session, wkt_text, within=within)
-    concerns, reports, crimes, wards = nearby_points(session, wkt_text, within=within)
+    points = map_points(session, wkt_text, within=within, besides_walk=walk_id)
+    # Her own walk's concerns, wherever they lie and whatever their moderation; never beside
+    # a trimmed route, where they could show the hidden ends.
+    own = walk_concerns(session, walk_id) if policy.sees_walk_concerns(view) else None
     properties = queries.walk_feature(session, walk_id, view)["properties"]
     notes = (
         ["Route trimmed: both ends are hidden for officers of other wards."]
@@ -555,23 +559,33 @@ def walk_map_sheet(
     html = render_route_map(
         wkt.loads(wkt_text),
         segments=exposure["segments"],
-        concerns=concerns,
-        reports=reports,
-        crimes=crimes,
-        wards=wards,
+        concerns=points.concerns,
+        reports=points.reports,
+        crimes=points.crimes,
+        wards=points.wards,
+        walk_concerns=own,
         title="Walk route and what was reported",
         within_m=within,
         attribution=_attribution(session, synthetic=properties["synthetic"]),
         asset_url=ASSET_URL,
         tiles=page_tiles(request, session),
         notes=notes,
-        found=exposure["totals"],
+        found=points.found,
+        # Staff come from the walk's page (the public never get this far).
+        back=(f"/work/walks/{walk_id}", "The walk"),
+        category_labels=LABELS,
     )
     method = [
         "The route is cut into 100 m stretches, each coloured by the reports, walk concerns and "
         f"police.uk crimes within {within:g} m of it, measured on the British National Grid.",
         "Reports are places where someone felt unsafe, not crimes; police.uk crimes are at "
         "anonymised map points.",
+        *(
+            ["Numbered purple markers are the concerns noted on this walk, in the order noted."]
+            if own is not None
+            else []
+        ),
+        "Reports and crimes are drawn in groups that give their count.",
         *notes,
     ]
     period = [
