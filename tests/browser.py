@@ -12,15 +12,15 @@ import pytest
 
 @contextmanager
 def watched_page(
-    browser: Any, server: str, *, width: int = 1200, height: int = 800
+    browser: Any, server: str, *, width: int = 1200, height: int = 800, **options: Any
 ) -> Iterator[Any]:
     """A new page in its own context, collecting in ``page.problems`` everything that went wrong.
 
     Console errors, page errors, failed requests, HTTP errors and any request that left the
     server (data: URLs, which pages make themselves, excepted): a page that works offline has
-    none of them.
+    none of them. ``options`` go to the browser context (a phone's touch, its location).
     """
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
     opened = context.new_page()
     problems: list[str] = []
     opened.problems = problems

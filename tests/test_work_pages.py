@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from service.routers.work import london_instant, london_time
 from service.settings import Settings
 from service.walk_steps import WalkState, next_steps, stage
-from tests.walks import BOROUGH_BANKSIDE, DULWICH, ROUTE, WATERLOO, auth
+from tests.walks import BOROUGH_BANKSIDE, DULWICH, ROUTE, WATERLOO, auth, walk_with_route
 
 NOW = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
 
@@ -333,3 +333,56 @@ def test_a_supervisor_plans_an_unusual_pairing_and_is_warned(
     assert answer.headers["location"].endswith("?planned=1&unusual=1")
     page = client.get(answer.headers["location"], headers=people["supervisor"])
     assert "neither lives nor works in or next to the officer" in page.text
+
+
+def test_a_walks_own_files_carry_its_route_and_concerns_for_its_officers_only(
+    client: TestClient, people: dict
+) -> None:
+    """GeoJSON, GeoPackage (two layers, either CRS) and GPX of one walk, from its page."""
+    import io
+
+    import geopandas as gpd
+    import gpxpy
+
+    walk = walk_with_route(client, people)
+    point = {"lon": -0.1100, "lat": 51.5074, "categories": ["poor_lighting"], "note": "Unlit"}
+    stretch = {"line": {"type": "LineString", "coordinates": [[-0.1030, 51.5080],
+                                                              [-0.1000, 51.5079]]},
+               "categories": ["isolated"]}
+    for body in (point, stretch):
+        sent = client.post(f"/walks/{walk['id']}/concerns", headers=people["waterloo"], json=body)
+        assert sent.status_code == 201, sent.text
+    base = f"/work/walks/{walk['id']}/export"
+    page = client.get(f"/work/walks/{walk['id']}", headers=people["waterloo"]).text
+    assert f'href="{base}.gpx"' in page and f'href="{base}.gpkg"' in page
+
+    geojson = client.get(f"{base}.geojson", headers=people["waterloo"])
+    assert geojson.status_code == 200
+    assert geojson.headers["content-type"] == "application/geo+json"
+    features = geojson.json()["features"]
+    assert [(f["properties"]["layer"], f["geometry"]["type"]) for f in features[:1]] == [
+        ("route", "LineString")
+    ]
+    concerns_by_kind = {f["geometry"]["type"]: f["properties"] for f in features[1:]}
+    assert sorted(concerns_by_kind) == ["LineString", "Point"]
+    assert concerns_by_kind["Point"]["what"] == "Poor or no street lighting"
+    assert concerns_by_kind["Point"]["layer"] == "concern"
+    assert not {"buddy_id", "buddy_code", "meeting_point"} & set(features[0]["properties"])
+
+    gpkg = client.get(f"{base}.gpkg?crs=27700", headers=people["waterloo"])
+    assert gpkg.status_code == 200
+    route = gpd.read_file(io.BytesIO(gpkg.content), layer="route")
+    concerns = gpd.read_file(io.BytesIO(gpkg.content), layer="concerns")
+    assert route.crs.to_epsg() == 27700 and len(route) == 1 and len(concerns) == 2
+    assert 530_000 < route.geometry.iloc[0].coords[0][0] < 535_000  # metres east, not degrees
+
+    gpx = gpxpy.parse(client.get(f"{base}.gpx", headers=people["waterloo"]).text)
+    assert len(gpx.tracks[0].segments[0].points) == len(ROUTE["coordinates"])
+    assert [w.name for w in gpx.waypoints] == ["Concern: Poor or no street lighting (Unlit)"]
+    assert len(gpx.tracks) == 2 and gpx.tracks[1].name.startswith("Concern: ")
+
+    # Another ward's officer may not take the walk's files; a kind of file not offered says so.
+    assert client.get(f"{base}.geojson", headers=people["bankside"]).status_code == 403
+    wrong = client.get(f"{base}.kml", headers=people["waterloo"])
+    assert wrong.status_code == 422 and ".gpx" in wrong.text
+    assert client.get(f"{base}.gpkg?crs=3857", headers=people["waterloo"]).status_code == 422

@@ -9,6 +9,7 @@ import json
 import uuid
 from typing import Any
 
+import geopandas as gpd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -130,3 +131,33 @@ def ward_outlines(session: Session, codes: list[str]) -> dict[str, Any]:
             for r in rows
         ],
     }
+
+
+def walk_export_frames(
+    session: Session, walk_id: uuid.UUID
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A walk's full route and its concerns as frames for its files (WGS 84).
+
+    No buddy, contact or meeting point: a file travels further than the page it came from.
+    """
+    route = gpd.read_postgis(
+        text(
+            "SELECT kind, ward_code, planned_start, planned_end, actual_start, actual_end, "
+            "round(length_m::numeric)::int AS length_m, round(dark_share::numeric, 2)::float "
+            "AS dark_share, route AS geometry FROM walks WHERE id = :id AND route IS NOT NULL"
+        ).bindparams(id=walk_id),
+        session.connection(),
+        geom_col="geometry",
+        crs=4326,
+    )
+    concerns = gpd.read_postgis(
+        text(
+            "SELECT categories, text AS note, occurred_at AS at, "
+            "coalesce(concern_line, geom) AS geometry FROM reports "
+            "WHERE walk_id = :id ORDER BY occurred_at, id"
+        ).bindparams(id=walk_id),
+        session.connection(),
+        geom_col="geometry",
+        crs=4326,
+    )
+    return route, concerns

@@ -11,15 +11,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 from starlette.routing import Match
 
 from geo.darkness import LONDON
+from geo.walk_files import walk_geojson, walk_geopackage, walk_gpx
 from service import policy
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound
+from service.exports import check_crs
 from service.queries import audit
 from service.queries import walks as walk_queries
 from service.queries import work as queries
@@ -351,10 +353,51 @@ def walk_page(
         briefing=briefing,
         route_wards=list(queries.ward_names(session, list(row["route_wards"] or [])).values()),
         kinds=KIND_LABELS,
+        files=WALK_FILES,
         times={k: london_time(row[k]) for k in ("planned_start", "planned_end", "actual_start",
                                                 "actual_end", "closed_at")},
         planned=request.query_params.get("planned") == "1",
         unusual=request.query_params.get("unusual") == "1",
         done=request.query_params.get("done", ""),
         back=("/", "My work"),
+    )
+
+
+#: One walk's files: (media type, what the page calls it).
+WALK_FILES = {
+    "geojson": ("application/geo+json", "GeoJSON"),
+    "gpkg": ("application/geopackage+sqlite3", "GeoPackage"),
+    "gpx": ("application/gpx+xml", "GPX, for a phone's map app"),
+}
+
+
+@router.get("/work/walks/{walk_id}/export.{fmt}", response_class=Response, response_model=None)
+def walk_file(
+    session: SessionDep, principal: Staff, walk_id: uuid.UUID, fmt: str, crs: int = 4326
+) -> Response:
+    """A walk's route and concerns as a file: for its ward's officers and supervisors only."""
+    if fmt not in WALK_FILES:
+        raise InvalidInput(
+            f"no {fmt!r} file of a walk: choose one of " + ", ".join(f".{k}" for k in WALK_FILES)
+        )
+    check_crs(crs)
+    policy.require_full_view(principal, walk_queries.walk_place(session, walk_id))
+    route, concerns = queries.walk_export_frames(session, walk_id)
+    if route.empty:
+        raise NotFound("this walk has no route yet: draw it first, then download its files")
+    concerns["what"] = [", ".join(LABELS.get(c, c) for c in cs) for cs in concerns["categories"]]
+    concerns = concerns[["what", "note", "at", "geometry"]]
+    if fmt == "geojson":
+        body = walk_geojson(route, concerns)
+    elif fmt == "gpkg":
+        body = walk_geopackage(route, concerns, crs=crs)
+    else:
+        body = walk_gpx(route, concerns, name=f"Walk {walk_id}")
+    audit.record(session, principal, f"export walk as {fmt}", str(walk_id))
+    session.commit()
+    name = f"walk-{str(walk_id)[:8]}.{fmt}"
+    return Response(
+        body,
+        media_type=WALK_FILES[fmt][0],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
