@@ -162,11 +162,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports,
         imports,
         ogc,
+        live,  # /walks/live-sw.js before the walks' /walks/{walk_id}
         walks,
         surveys,
         patrols,
         after_walk,
-        live,
         briefing,
         emerging,
         hotspots,

@@ -502,7 +502,8 @@
   }
 
   function sendPending() {
-    if (busy || !navigator.onLine) { render(); return; }
+    // After a sign-in has ended every send would be refused the same way: wait for a new one.
+    if (busy || !navigator.onLine || signInNeeded()) { render(); return; }
     var concern = state.concerns.filter(function (c) {
       return c.status === "pending" && c.lon !== null;
     })[0];
@@ -549,6 +550,7 @@
           route.wards = result.body.route_ward_names;
           say("Route saved: " + distanceText(route.length) + " through " +
               route.wards.join(", ") + ".");
+          if (allSent()) { forgetOffline(); }
         } else if (verdict === "later") {
           route.status = "pending";
         } else {
@@ -563,7 +565,13 @@
   }
 
   function retry(item) {
-    item.status = "pending"; item.error = null; item.signIn = false;
+    // A sign-in refused one item, and held back the rest: try them all again.
+    var items = item.signIn ? state.concerns.concat(state.route ? [state.route] : []) : [item];
+    items.forEach(function (one) {
+      if (one === item || (one.status === "refused" && one.signIn)) {
+        one.status = "pending"; one.error = null; one.signIn = false;
+      }
+    });
     save(); sendPending();
   }
 
@@ -578,6 +586,82 @@
     render();
   });
   window.setInterval(sendPending, RETRY_MS);
+
+  function signInNeeded() {
+    var items = state.concerns.concat(state.route ? [state.route] : []);
+    return items.some(function (item) { return item.status === "refused" && item.signIn; });
+  }
+
+  function allSent() {
+    return state.concerns.every(function (c) { return c.status === "sent"; }) &&
+           (!state.route || state.route.status === "sent");
+  }
+
+  // -- without signal: the service worker keeps this page ---------------------------------------
+
+  var worker = null;  // the registration's active worker, once there is one
+
+  function ask(message) {
+    // The worker answers on a port of its own, so two questions never get each other's answer.
+    return new Promise(function (resolve) {
+      var channel = new MessageChannel();
+      channel.port1.onmessage = function (event) { resolve(event.data || {}); };
+      worker.postMessage(message, [channel.port2]);
+    });
+  }
+
+  function offlineLine(text) {
+    var line = $("offline-ready");
+    line.hidden = !text;
+    line.textContent = text || "";
+  }
+
+  function offlineReady(ready) {
+    document.documentElement.setAttribute("data-offline-ready", ready ? "yes" : "no");
+  }
+
+  function keepForOffline() {
+    if (!("serviceWorker" in navigator)) {
+      // Browsers run service workers only on HTTPS or localhost (or not at all).
+      offlineReady(false);
+      offlineLine("This browser cannot keep the page for use without signal: do not reload " +
+                  "it where there is no signal.");
+      return;
+    }
+    navigator.serviceWorker.register(config.serviceWorkerUrl, { scope: config.serviceWorkerScope })
+      .then(function () { return navigator.serviceWorker.ready; })
+      .then(function (registration) {
+        worker = registration.active;
+        if (state.mode === "finished" && allSent()) { return forgetOffline(); }
+        // What this load fetched: the page's scripts and styles, and the map tiles drawn.
+        var assets = performance.getEntriesByType("resource").map(function (entry) {
+          return entry.name;
+        });
+        return ask({ type: "keep", page: location.pathname, assets: assets }).then(function (a) {
+          offlineReady(a.kept);
+          // What could not be kept, for whoever looks into a phone that is not ready.
+          $("offline-ready").setAttribute("data-missing", (a.missing || []).join(" "));
+          offlineLine(a.kept ? "Ready to work without signal: if the signal goes, this page " +
+                               "still opens here and keeps what you record."
+                             : "This page could not yet be kept for use without signal: " +
+                               "do not reload it where there is no signal.");
+        });
+      })
+      .catch(function () {
+        offlineReady(false);
+        offlineLine("This page could not be kept for use without signal: do not reload it " +
+                    "where there is no signal.");
+      });
+  }
+
+  function forgetOffline() {
+    // Finished and all sent: the kept copy (with the planned route) has no more use.
+    offlineLine(null);
+    if (!worker) { return Promise.resolve(); }
+    return ask({ type: "forget", page: location.pathname }).then(function () {
+      offlineReady(false);
+    });
+  }
 
   // -- what the page shows ---------------------------------------------------------------------
 
@@ -671,7 +755,19 @@
     $("nothing-recorded").hidden = list.children.length > 0;
 
     var connection = $("connection");
-    if (!storageWorks) {
+    connection.setAttribute("data-waiting", String(unsent));
+    if (storageWorks && unsent && signInNeeded()) {
+      // Sending again needs a new sign-in; offline, the link waits for signal like the rest.
+      connection.textContent = "Your sign-in has ended. Everything stays on this phone " +
+        "until it is sent.";
+      var again = document.createElement("a");
+      again.href = config.loginUrl;
+      again.className = "action";
+      again.textContent = "Sign in again to send " + unsent +
+        (unsent === 1 ? " waiting item" : " waiting items");
+      connection.appendChild(document.createElement("br"));
+      connection.appendChild(again);
+    } else if (!storageWorks) {
       connection.textContent = "This phone could not keep a copy (storage full or blocked): " +
         "do not reload this page until everything is sent.";
     } else if (unsent) {
@@ -709,4 +805,5 @@
     }
   });
   sendPending();
+  keepForOffline();
 })();
