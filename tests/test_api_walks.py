@@ -231,7 +231,8 @@ def test_the_walk_map_draws_the_most_recent_reports_and_says_how_many_it_left_ou
         "/imports", headers=people["supervisor"], files={"file": ("along.csv", csv, "text/csv")}
     )
     assert stored.status_code == 201, stored.text
-    monkeypatch.setattr(exposure, "MARKERS_MAX", 4)
+    # Reports are drawn in groups, up to CLUSTERED_MAX of them.
+    monkeypatch.setattr(exposure, "CLUSTERED_MAX", 4)
 
     engine = create_engine(app_settings.database_url or "")
     with Session(engine) as session, session.begin():

@@ -87,7 +87,7 @@ def walk_page() -> str:
 
 
 def numbered(page: str) -> list[dict[str, Any]]:
-    """This walk's markers: where, the number shown, the popup's text and the tooltip."""
+    """The walk's own markers: where, the number shown, the popup's text and the tooltip."""
     out = []
     for match in re.finditer(r"var (marker_\w+) = L\.marker\(\s*(\[[^\]]*\])", page):
         var = match.group(1)

@@ -202,8 +202,11 @@ def map_points(
             ) found
             ORDER BY newest DESC NULLS LAST, id
             LIMIT :most"""
+        values = {**params, "most": limit}
+        if ":walk" in condition:
+            values["walk"] = besides_walk
         return gpd.read_postgis(
-            text(sql).bindparams(**params, most=limit, walk=besides_walk),
+            text(sql).bindparams(**values),
             session.connection(),
             geom_col="geometry",
             crs=4326,
