@@ -43,6 +43,7 @@ demo: system-server $(INSTALLED) $(GRID) $(ASSETS)
 	$(BIN)/walktalk osm load $(OSM_STREETS)
 	$(BIN)/walktalk population load
 	$(BIN)/walktalk demo seed --if-empty --streets $(OSM_STREETS)
+	$(BIN)/walktalk demo sign-in
 	$(BIN)/walktalk serve
 
 test: system-test $(INSTALLED) $(GRID) $(ASSETS) lint

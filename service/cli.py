@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -47,7 +47,7 @@ from service.queries import retention as retention_queries
 from service.queries import tokens as token_queries
 from service.queries import wards as ward_queries
 from service.queries.bulk import Progress
-from service.queries.demo_walks import seed_patrols, seed_walks
+from service.queries.demo_walks import demo_officer, seed_patrols, seed_walks
 from service.settings import Settings
 
 CLI_ACTOR = "command line"
@@ -502,6 +502,60 @@ def _officer_for_token(
     return officer_id
 
 
+#: Tokens ``demo sign-in`` issues end so; each run revokes the previous ones.
+DEMO_SIGN_IN = " (demo sign-in)"
+
+
+def cmd_demo_sign_in(settings: Settings, args: argparse.Namespace) -> None:
+    """Issue short-lived tokens for a demo officer and supervisor, and say where to sign in."""
+    with Session(_migrated(settings)) as session, session.begin():
+        found = demo_officer(session)
+        if found is None:
+            raise WalkTalkError("no demo walks are stored: run `walktalk demo seed` first")
+        her_id, officer_name, wards = found
+        session.execute(
+            text(
+                "UPDATE api_tokens SET revoked_at = now() "
+                "WHERE name LIKE :suffix AND revoked_at IS NULL"
+            ),
+            {"suffix": f"%{DEMO_SIGN_IN}"},
+        )
+        expires = token_queries.parse_expiry(args.expires)
+        issued = []
+        linked: uuid.UUID | None
+        for role, name, scope, linked in (
+            (
+                Role.officer,
+                f"{officer_name}{DEMO_SIGN_IN}",
+                token_queries.resolve_scope(session, Role.officer, wards=wards),
+                her_id,
+            ),
+            (
+                Role.supervisor,
+                f"Demo supervisor{DEMO_SIGN_IN}",
+                token_queries.resolve_scope(session, Role.supervisor, command_unit="AS"),
+                None,
+            ),
+        ):
+            _, raw = token_queries.create_token(
+                session,
+                key=settings.resolved_secret_key(),
+                role=role,
+                name=name,
+                scope=scope,
+                expires_at=expires,
+                created_by=CLI_ACTOR,
+                officer_id=linked,
+            )
+            issued.append((role, name.removesuffix(DEMO_SIGN_IN), raw))
+    _say(
+        f"Sign in at {settings.public_url.rstrip('/')}/login with one of these demo tokens "
+        f"(until {expires:%d %b %Y}; the next `walktalk demo sign-in` replaces them):"
+    )
+    for role, name, raw in issued:
+        _say(f"  {role.value:<10} {name:<20} {raw}")
+
+
 def cmd_tokens_create(settings: Settings, args: argparse.Namespace) -> None:
     """Create a token and print it once."""
     role = Role(args.role)
@@ -807,6 +861,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--if-empty", action="store_true", help="only when no report is stored")
     seed.set_defaults(func=cmd_demo_seed)
     demo.add_parser("purge", help="delete every synthetic report").set_defaults(func=cmd_demo_purge)
+    sign_in = demo.add_parser(
+        "sign-in", help="print sign-in tokens for a demo officer and a demo supervisor"
+    )
+    sign_in.add_argument("--expires", default="7d", help="how long they work (default 7d)")
+    sign_in.set_defaults(func=cmd_demo_sign_in)
 
     buddies = groups.add_parser("buddies", help="buddies' personal data").add_subparsers(
         dest="cmd", required=True

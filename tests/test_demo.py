@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -177,6 +178,31 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     code, out, err = walktalk("demo", "seed", "--count", "50", "--streets", *streets)
     assert code == 0, err
     assert "stored 50 synthetic reports" in out and "demo walks already stored" in out
+    # Sign-in tokens for the demo's people: an officer with walks to show, and a supervisor.
+    code, first, err = walktalk("demo", "sign-in")
+    assert code == 0, err
+    assert "/login with one of these demo tokens" in first
+    tokens = dict(re.findall(r"^  (officer|supervisor) .* (wt_\S+)$", first, re.MULTILINE))
+    assert set(tokens) == {"officer", "supervisor"}
+    code, again, err = walktalk("demo", "sign-in")
+    assert code == 0, err
+    engine = create_engine(os.environ["DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.role, t.revoked_at IS NULL AS active, o.synthetic, "
+                "t.ward_codes = o.ward_codes AS same_wards, t.borough_codes "
+                "FROM api_tokens t LEFT JOIN officers o ON o.id = t.officer_id "
+                "WHERE t.name LIKE '%(demo sign-in)' ORDER BY t.created_at, t.role"
+            )
+        ).all()
+    engine.dispose()
+    # The second run revoked the first run's two; its own are active.
+    assert [(r.role, r.active) for r in rows] == [
+        ("officer", False), ("supervisor", False), ("officer", True), ("supervisor", True)
+    ]
+    assert rows[2].synthetic is True and rows[2].same_wards is True
+    assert sorted(rows[3].borough_codes) == ["E09000022", "E09000028"]  # Central South (AS)
     code, out, err = walktalk("demo", "seed", "--walks", "1", "--streets", "/nonexistent.osm")
     assert code != 0 and "--streets" in err and "nonexistent.osm" in err
     code, out, _ = walktalk("demo", "purge")

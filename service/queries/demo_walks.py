@@ -424,3 +424,22 @@ def seed_patrols(
         made.append(walk_id)
     _flag_synthetic(session, officers, [], made)
     return made
+
+
+def demo_officer(session: Session) -> tuple[uuid.UUID, str, list[str]] | None:
+    """The demo officer whose "My work" shows the most: an open flag, then an upcoming walk.
+
+    Returns her id, name and wards, or None when no demo walks are stored.
+    """
+    row = session.execute(
+        text(
+            "SELECT o.id, o.name, o.ward_codes FROM officers o JOIN walks w ON w.officer_id = o.id "
+            "WHERE o.synthetic AND o.deactivated_at IS NULL "
+            "GROUP BY o.id, o.name, o.ward_codes "
+            "ORDER BY bool_or(EXISTS (SELECT FROM safeguarding s WHERE s.walk_id = w.id "
+            "  AND s.disclosed AND s.reference IS NULL)) DESC, "
+            "  bool_or(w.closed_at IS NULL AND w.planned_start > now()) DESC, o.name "
+            "LIMIT 1"
+        )
+    ).first()
+    return (row.id, str(row.name), list(row.ward_codes)) if row else None
