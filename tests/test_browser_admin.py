@@ -98,7 +98,8 @@ def test_a_supervisor_registers_an_officer_issues_revokes_and_imports(
         # She signs in with it in a browser of her own and lands on her home page.
         with watched_page(browser, live_server, width=width, height=height) as hers:
             sign_in(hers, live_server, token, then="/")
-            signed_in = hers.get_by_role("button", name="Sign out").inner_text()
+            hers.get_by_role("button", name="Sign out").wait_for()
+            signed_in = hers.locator("#signed-in-as").inner_text()
             assert f"{officer_name}, officer" in signed_in
             assert hers.problems == []
 
