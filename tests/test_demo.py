@@ -186,6 +186,7 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     assert set(tokens) == {"officer", "supervisor"}
     code, again, err = walktalk("demo", "sign-in")
     assert code == 0, err
+    assert not set(tokens.values()) & set(re.findall(r"wt_\S+", again))  # new ones each time
     engine = create_engine(os.environ["DATABASE_URL"])
     with engine.connect() as conn:
         rows = conn.execute(
