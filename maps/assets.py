@@ -120,7 +120,7 @@ CDN_ASSETS: dict[str, LocalAsset | None] = {
     # maps.clusters.ClusteredPoints: many points drawn as groups that open as one zooms in.
     # Folium's MarkerCluster names Leaflet.markercluster 1.1.0 (2017, written for Leaflet 1.0);
     # ClusteredPoints names 1.5.3, the release made for the Leaflet 1.9 the maps load.
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/leaflet.markercluster.js": (  # noqa: E501
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/leaflet.markercluster.js": (
         LocalAsset("leaflet.markercluster", "dist/leaflet.markercluster.js")
     ),
     "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.css": (

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from branca.element import Element, Figure
 from folium.plugins import FastMarkerCluster
+from folium.template import Template
+from folium.utilities import JsCode
 
 from maps.markup import js_literal
 
@@ -40,14 +42,14 @@ KIND_COLOURS: dict[str, str] = {"report": "#0072b2", "crime": "#1a1a1a"}
 # A group's number is at least 13 px bold; its circle or square at least 30 px, a target
 # WCAG 2.2 (2.5.8) counts as large enough.
 _CSS = """
-.walk-cluster { display: flex; align-items: center; justify-content: center;
+.leaflet-marker-icon.walk-cluster { display: flex; align-items: center; justify-content: center;
   color: #ffffff; font: bold 13px/1 sans-serif; border: 3px solid #ffffff;
   box-shadow: 0 1px 4px rgba(0, 0, 0, 0.5); box-sizing: border-box; }
-.walk-cluster-report { background: #0072b2; border-radius: 50%; }
-.walk-cluster-crime { background: #1a1a1a; border-radius: 3px; }
+.leaflet-marker-icon.walk-cluster-report { background: #0072b2; border-radius: 50%; }
+.leaflet-marker-icon.walk-cluster-crime { background: #1a1a1a; border-radius: 3px; }
 .walk-cluster:focus-visible { outline: 3px solid #c05800; outline-offset: 2px; }
-.walk-crime { background: #1a1a1a; border: 2px solid #ffffff; box-sizing: border-box;
-  box-shadow: 0 0 2px rgba(0, 0, 0, 0.6); }
+.leaflet-marker-icon.walk-crime { background: #1a1a1a; border: 2px solid #ffffff;
+  box-sizing: border-box; box-shadow: 0 0 2px rgba(0, 0, 0, 0.6); }
 .walk-visually-hidden { position: absolute !important; width: 1px; height: 1px; margin: -1px;
   padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 """
@@ -95,6 +97,28 @@ class ClusteredPoints(FastMarkerCluster):
 
     """
 
+    # Folium's FastMarkerCluster template, and a highest zoom for maps without one: the
+    # plugin cannot group without it, and a map whose base map is the service's own vector
+    # tiles (or none) has none. 19 is the raster base maps' highest.
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                var callback = {{ this.callback_js }};
+                var data = {{ this.data|tojson }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                cluster.options.iconCreateFunction = {{ this.icon_create_function.strip() }};
+                for (var i = 0; i < data.length; i++) {
+                    callback(data[i]).addTo(cluster);
+                }
+                var map = {{ this._parent.get_name() }};
+                if (!isFinite(map.getMaxZoom())) { map.setMaxZoom(19); }
+                cluster.addTo(map);
+                return cluster;
+            })();
+        {% endmacro %}"""
+    )
+
     default_js = [("markerclusterjs", MARKERCLUSTER_JS)]  # noqa: RUF012 (Folium's own shape)
     default_css = [("markerclustercss", MARKERCLUSTER_CSS)]  # noqa: RUF012
 
@@ -113,14 +137,17 @@ class ClusteredPoints(FastMarkerCluster):
             callback=_CALLBACKS[kind],
             # Folium puts the layer's name into the layer control as HTML.
             name=html.escape(name, quote=False),
-            # Groups break up sooner than the plugin's default 80 px: the points lie in a
-            # 100 m band along a route, and a person wants to see where along it.
-            maxClusterRadius=45,
+            # Wider groups than the plugin's 80 px while the whole route is in view, so a
+            # few groups lie along it and it shows between them; narrower closer in, where a
+            # person wants to see where along the street the points are.
+            maxClusterRadius=JsCode(
+                "function (zoom) { return zoom <= 15 ? 120 : (zoom <= 16 ? 90 : 60); }"
+            ),
             showCoverageOnHover=False,
             spiderfyOnMaxZoom=True,
             icon_create_function=f"""function (cluster) {{
                 var n = cluster.getChildCount();
-                var size = n < 10 ? 30 : (n < 100 ? 36 : 44);
+                var size = n < 100 ? 30 : (n < 1000 ? 34 : 40);
                 return L.divIcon({{
                     html: "<span>" + n + "</span><span class=\\"walk-visually-hidden\\"> " +
                         {words} + "</span>",
@@ -131,6 +158,7 @@ class ClusteredPoints(FastMarkerCluster):
         )
         self._name = "ClusteredPoints"
         self.kind = kind
+        self.callback_js = _CALLBACKS[kind]
 
     def render(self, **kwargs: Any) -> Any:
         """Render the layer, and its stylesheet once into the page's head."""

@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from folium.template import Template
 from shapely.geometry import LineString
 
 from geo.grid import to_grid, to_wgs84
@@ -33,7 +34,7 @@ from maps.controls import BackLink
 from maps.frames import checked_frame
 from maps.legend import LEGEND_CSS, Legend, LegendEntry
 from maps.notice import MapNotice
-from maps.page import fit_to, new_map, render_page
+from maps.page import OpeningView, new_map, render_page
 from maps.tiles import TileSource
 
 __all__ = [
@@ -107,8 +108,9 @@ _STATUS_WORDS = {
 
 # The numbered markers, the title box and the legend's marker symbols.
 _MARKS_CSS = f"""
-.walk-concern-here {{ display: flex; align-items: center; justify-content: center;
-  background: {WALK_CONCERN_COLOUR}; color: #ffffff; font: bold 15px/1 sans-serif;
+.leaflet-marker-icon.walk-concern-here {{ display: flex; align-items: center;
+  justify-content: center; background: {WALK_CONCERN_COLOUR}; color: #ffffff;
+  font: bold 15px/1 sans-serif;
   border: 3px solid #ffffff; border-radius: 50%; box-sizing: border-box;
   box-shadow: 0 1px 5px rgba(0, 0, 0, 0.6); }}
 .walk-concern-here:focus-visible {{ outline: 3px solid #c05800; outline-offset: 2px; }}
@@ -431,7 +433,7 @@ def route_map(
     for note in notes or ():
         MapNotice(note).add_to(m)
 
-    fit_to(m, _opening_bounds(line, own))
+    _OpeningView(_opening_bounds(line, own)).add_to(m)
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -471,6 +473,73 @@ def _title_text(
     return (
         f"{_count(len(own), 'concern')} noted on this walk: the purple numbers (select one for "
         f"its time and note). {near} Select a group to zoom in."
+    )
+
+
+class _OpeningView(OpeningView):
+    """Open on the route clear of the boxes on the map: beside them, or between them.
+
+    The title box and link sit top left, the layer list top right, the legends bottom right:
+    on a laptop the route fits best between the left and right columns, on a phone (where
+    they fold to one line each) between the top and bottom rows. Once the boxes are in place
+    the map is fitted again with whichever padding gives the closer view.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.fitBounds({{ this.bounds_js }}, {animate: false});
+            (function (map, bounds) {
+                setTimeout(function () {
+                    var frame = map.getContainer().getBoundingClientRect();
+                    var side = {left: 0, right: 0, top: 0, bottom: 0};
+                    var credit = 0;
+                    map.getContainer().querySelectorAll(".leaflet-control").forEach(
+                        function (box) {
+                            if (box.offsetParent === null) { return; }
+                            var r = box.getBoundingClientRect();
+                            var corner = box.parentElement.className;
+                            var low = corner.indexOf("leaflet-bottom") >= 0;
+                            if (box.classList.contains("leaflet-control-attribution") ||
+                                box.classList.contains("leaflet-control-scale")) {
+                                credit = Math.max(credit, frame.bottom - r.top);
+                                return;
+                            }
+                            if (corner.indexOf("leaflet-left") >= 0) {
+                                side.left = Math.max(side.left, r.right - frame.left);
+                            } else {
+                                side.right = Math.max(side.right, frame.right - r.left);
+                            }
+                            if (low) {
+                                side.bottom = Math.max(side.bottom, frame.bottom - r.top);
+                            } else {
+                                side.top = Math.max(side.top, r.bottom - frame.top);
+                            }
+                        }
+                    );
+                    var gap = 12;
+                    var choices = [
+                        [[side.left + gap, gap], [side.right + gap, credit + gap]],
+                        [[gap, side.top + gap], [gap, Math.max(side.bottom, credit) + gap]]
+                    ];
+                    var best = null, bestZoom = -Infinity;
+                    choices.forEach(function (pad) {
+                        var w = frame.width - pad[0][0] - pad[1][0];
+                        var h = frame.height - pad[0][1] - pad[1][1];
+                        if (w < 60 || h < 60) { return; }
+                        var zoom = map.getBoundsZoom(
+                            bounds, false, L.point(pad[0][0] + pad[1][0], pad[0][1] + pad[1][1])
+                        );
+                        if (zoom > bestZoom) { best = pad; bestZoom = zoom; }
+                    });
+                    if (best === null) { return; }
+                    map.fitBounds(bounds, {
+                        animate: false, paddingTopLeft: best[0], paddingBottomRight: best[1]
+                    });
+                }, 0);
+            })({{ this._parent.get_name() }}, {{ this.bounds_js }});
+        {% endmacro %}
+        """
     )
 
 
@@ -715,7 +784,12 @@ def _walk_concern_layer(
                 class_name="walk-concern-here",
             ),
             tooltip=folium.Tooltip(tip, sticky=True),
-            popup=folium.Popup(_walk_concern_popup(row, labels), max_width=280),
+            popup=folium.Popup(
+                _walk_concern_popup(row, labels),
+                max_width=280,
+                # Clear of the link, title box and zoom buttons stacked top left.
+                auto_pan_padding_top_left=(60, 180),
+            ),
             # Above the groups of reports and crimes, whose markers share the pane.
             z_index_offset=1000,
         ).add_to(layer)

@@ -72,6 +72,56 @@ def two_walks(client: TestClient, people: dict, settings: Settings) -> dict[str,
     return {"walk": walk, "earlier": earlier, "ids": [on_route, stretch, far], "old": published}
 
 
+def reports_and_crimes_along(settings: Settings, walk_id: str) -> int:
+    """3,000 published reports within 50 m of the walk's route and 300 crimes on it.
+
+    Returns how many crimes lie within 50 m of the route.
+    """
+    engine = create_engine(settings.database_url or "")
+    with engine.begin() as connection:
+        # Up to 30 m east and north of points along the route: all within 50 m of it.
+        connection.execute(
+            text(
+                "INSERT INTO reports (geom, ward_code, borough_code, occurred_on, time_band, "
+                "categories, source, sun_elevation, is_dark, darkness_basis, status) "
+                "SELECT ST_Transform(ST_Translate(ST_LineInterpolatePoint("
+                "ST_Transform(w.route, 27700), (g % 997) / 997.0), (g * 7) % 31, (g * 13) % 31),"
+                " 4326), 'E05014118', 'E09000022', DATE '2026-09-01' + (g % 60), 'evening', "
+                "ARRAY['poor_lighting'], 'imported', -10, true, 'time_band', 'published' "
+                "FROM generate_series(1, 3000) g, walks w WHERE w.id = :id"
+            ),
+            {"id": walk_id},
+        )
+        # And 300 police.uk crimes on the route, at the anonymised points police.uk gives.
+        imported = connection.execute(
+            text(
+                "INSERT INTO imports (kind, sha256, file_name, rows_stored, rows_skipped, "
+                "imported_by) VALUES ('crimes', 'test', 'crimes.csv', 300, 0, 'test') "
+                "RETURNING id"
+            )
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO crimes (crime_id, police_uk_id, month, crime_type, falls_within, "
+                "lsoa_code, lsoa_name, street_name, outcome, geom, import_id) "
+                "SELECT 'c' || g, 'p' || g, DATE '2026-08-01', 'Robbery', 'Metropolitan', "
+                "'E01000001', 'Lambeth 001A', 'On or near the South Bank', '', "
+                "ST_LineInterpolatePoint(w.route, (g % 30) / 30.0), :import "
+                "FROM generate_series(1, 300) g, walks w WHERE w.id = :id"
+            ),
+            {"id": walk_id, "import": imported},
+        )
+        crimes_near = connection.execute(
+            text(
+                "SELECT count(*) FROM crimes c, walks w WHERE w.id = :id AND ST_DWithin("
+                "ST_Transform(c.geom, 27700), ST_Transform(w.route, 27700), 50)"
+            ),
+            {"id": walk_id},
+        ).scalar_one()
+    engine.dispose()
+    return int(crimes_near)
+
+
 def test_the_walks_own_concerns_whatever_their_status_and_place_and_earlier_published_ones(
     client: TestClient, people: dict, app_settings: Settings
 ) -> None:
@@ -134,48 +184,7 @@ def test_three_thousand_reports_along_the_route_are_one_group_layer_not_three_th
     client: TestClient, people: dict, app_settings: Settings
 ) -> None:
     walk = walk_with_route(client, people)
-    engine = create_engine(app_settings.database_url or "")
-    with engine.begin() as connection:
-        # Up to 30 m east and north of points along the route: all within 50 m of it.
-        connection.execute(
-            text(
-                "INSERT INTO reports (geom, ward_code, borough_code, occurred_on, time_band, "
-                "categories, source, sun_elevation, is_dark, darkness_basis, status) "
-                "SELECT ST_Transform(ST_Translate(ST_LineInterpolatePoint("
-                "ST_Transform(w.route, 27700), (g % 997) / 997.0), (g * 7) % 31, (g * 13) % 31),"
-                " 4326), 'E05014118', 'E09000022', DATE '2026-09-01' + (g % 60), 'evening', "
-                "ARRAY['poor_lighting'], 'imported', -10, true, 'time_band', 'published' "
-                "FROM generate_series(1, 3000) g, walks w WHERE w.id = :id"
-            ),
-            {"id": walk["id"]},
-        )
-        # And 300 police.uk crimes on the route, at the anonymised points police.uk gives.
-        imported = connection.execute(
-            text(
-                "INSERT INTO imports (kind, sha256, file_name, rows_stored, rows_skipped, "
-                "imported_by) VALUES ('crimes', 'test', 'crimes.csv', 300, 0, 'test') "
-                "RETURNING id"
-            )
-        ).scalar_one()
-        connection.execute(
-            text(
-                "INSERT INTO crimes (crime_id, police_uk_id, month, crime_type, falls_within, "
-                "lsoa_code, lsoa_name, street_name, outcome, geom, import_id) "
-                "SELECT 'c' || g, 'p' || g, DATE '2026-08-01', 'Robbery', 'Metropolitan', "
-                "'E01000001', 'Lambeth 001A', 'On or near the South Bank', '', "
-                "ST_LineInterpolatePoint(w.route, (g % 30) / 30.0), :import "
-                "FROM generate_series(1, 300) g, walks w WHERE w.id = :id"
-            ),
-            {"id": walk["id"], "import": imported},
-        )
-        crimes_near = connection.execute(
-            text(
-                "SELECT count(*) FROM crimes c, walks w WHERE w.id = :id AND ST_DWithin("
-                "ST_Transform(c.geom, 27700), ST_Transform(w.route, 27700), 50)"
-            ),
-            {"id": walk["id"]},
-        ).scalar_one()
-    engine.dispose()
+    crimes_near = reports_and_crimes_along(app_settings, walk["id"])
     assert crimes_near >= 300
     began = time.perf_counter()
     page = client.get(f"/maps/walks/{walk['id']}", headers=people["waterloo"])
