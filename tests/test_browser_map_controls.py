@@ -296,7 +296,7 @@ def test_axe_finds_nothing_serious_on_the_map_pages(
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
-def test_the_walk_map_route_editor_and_briefing_lead_home_and_fold_their_legends(
+def test_the_walk_map_route_editor_and_briefing_lead_back_and_fold_their_legends(
     browser: Any,
     live_server: str,
     client: TestClient,
@@ -328,9 +328,10 @@ def test_the_walk_map_route_editor_and_briefing_lead_home_and_fold_their_legends
             page.set_content(briefing.text, wait_until="load")
         else:
             assert page.goto(f"{live_server}{path}").status == 200
-        # The route editor leads back to its walk's page; the others to the start page.
-        edit = path == f"/walks/{walk['id']}/route/edit"
-        name, href = ("The walk", f"/work/walks/{walk['id']}") if edit else ("Home", "/")
+        # The route editor and the walk's map lead back to its walk's page; the briefing to
+        # the start page.
+        of_walk = path != "briefing"
+        name, href = ("The walk", f"/work/walks/{walk['id']}") if of_walk else ("Home", "/")
         back = page.locator(".map-back").get_by_role("link", name=name)
         back.wait_for()
         assert back.get_attribute("href") == href and back.is_visible()
