@@ -200,11 +200,16 @@ def _accept_quality(accept: str, media_type: str) -> float:
     return quality
 
 
-def wants_html(request: Request) -> bool:
-    """Whether to answer an error as an HTML page: a browser opening a page.
+#: What an HTML form sends (``enctype``).
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
-    A ``GET`` (or ``HEAD``) off the API paths whose ``Accept`` header ranks ``text/html`` above
-    JSON, as browsers' page requests do. ``*/*`` ranks them equal: JSON.
+
+def wants_html(request: Request) -> bool:
+    """Whether to answer an error as an HTML page: a browser opening a page or sending a form.
+
+    A ``GET`` (or ``HEAD``), or a ``POST`` of an HTML form, off the API paths whose ``Accept``
+    header ranks ``text/html`` above JSON, as browsers' page requests do. ``*/*`` ranks them
+    equal: JSON.
 
     Examples
     --------
@@ -213,7 +218,11 @@ def wants_html(request: Request) -> bool:
     True
 
     """
-    if request.method not in {"GET", "HEAD"} or request.url.path.startswith(API_PATHS):
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    form = request.method == "POST" and kind in _FORM_TYPES
+    if (request.method not in {"GET", "HEAD"} and not form) or request.url.path.startswith(
+        API_PATHS
+    ):
         return False
     accept = request.headers.get("accept", "")
     html = _accept_quality(accept, "text/html")

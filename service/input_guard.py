@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
-from service.errors import problem
+from service.errors import error_page, problem, wants_html
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -179,7 +179,17 @@ class InputGuard:
             413: ("Request too large", "payload-too-large"),
             422: ("Invalid input", "invalid-input"),
         }[status]
-        response = problem(status, title, detail, slug)
+        request = Request(scope)
+        # A browser's form gets a page it can read; API clients get problem+json.
+        if wants_html(request):
+            if status == 413:
+                detail = (
+                    f"the form sent more than {self.body_limit:,} bytes: shorten what you typed, "
+                    "go back and send it again"
+                )
+            response: Response = error_page(request, status, title, detail)
+        else:
+            response = problem(status, title, detail, slug)
 
         async def nothing() -> Message:
             return {"type": "http.disconnect"}

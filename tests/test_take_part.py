@@ -169,6 +169,15 @@ def test_a_body_over_the_limit_is_refused_and_nothing_stored(
     assert answer.status_code == 413
     assert "bytes" in answer.text
     assert count() == (0, 0)
+    # Sent by a browser, the refusal is a page that says what to do.
+    page = client.post(
+        "/take-part",
+        data={"ward": WATERLOO, "contact": "x" * 2_100_000, "consent": "yes"},
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert "shorten what you typed, go back and send it again" in page.text
+    assert count() == (0, 0)
 
 
 def test_a_connection_may_send_ten_requests_a_minute(client: TestClient, count: Any) -> None:
