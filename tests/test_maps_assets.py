@@ -24,6 +24,7 @@ from maps.assets import (
     localise_assets,
     resolve_asset,
 )
+from maps.clusters import ClusteredPoints
 from maps.page import render_page
 
 PACKAGE_JSON = Path(__file__).parents[1] / "maps" / "vendor" / "package.json"
@@ -76,7 +77,7 @@ def test_every_map_default_asset_is_mapped():
     # A Folium upgrade that changes a URL must show up here, not on a police laptop.
     for _, url in [*folium.Map.default_js, *folium.Map.default_css]:
         assert url in CDN_ASSETS, url
-    for plugin in (Draw, HeatMap):
+    for plugin in (Draw, HeatMap, ClusteredPoints):
         for _, url in [*plugin.default_js, *plugin.default_css]:
             assert url in CDN_ASSETS, url
 
