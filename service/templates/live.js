@@ -139,8 +139,9 @@
   // -- the map ---------------------------------------------------------------------------------
 
   var map = L.map("map");
+  var baseMap = null;  // the service's own tiles, which the worker keeps for offline use
   if (config.tiles && config.tiles.kind === "vector") {
-    walktalkBaseMap(map, config.tiles);  // the service's own streets, offline
+    baseMap = walktalkBaseMap(map, config.tiles);  // the service's own streets, offline
   } else if (config.tiles) {
     L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19 })
       .addTo(map);
@@ -599,14 +600,15 @@
 
   // -- without signal: the service worker keeps this page ---------------------------------------
 
-  var worker = null;  // the registration's active worker, once there is one
+  var registration = null;  // the worker's registration, once it has an active worker
 
   function ask(message) {
     // The worker answers on a port of its own, so two questions never get each other's answer.
     return new Promise(function (resolve) {
       var channel = new MessageChannel();
       channel.port1.onmessage = function (event) { resolve(event.data || {}); };
-      worker.postMessage(message, [channel.port2]);
+      // The active worker at the time of asking: a newer version may have replaced the first.
+      registration.active.postMessage(message, [channel.port2]);
     });
   }
 
@@ -630,22 +632,9 @@
     }
     navigator.serviceWorker.register(config.serviceWorkerUrl, { scope: config.serviceWorkerScope })
       .then(function () { return navigator.serviceWorker.ready; })
-      .then(function (registration) {
-        worker = registration.active;
-        if (state.mode === "finished" && allSent()) { return forgetOffline(); }
-        // What this load fetched: the page's scripts and styles, and the map tiles drawn.
-        var assets = performance.getEntriesByType("resource").map(function (entry) {
-          return entry.name;
-        });
-        return ask({ type: "keep", page: location.pathname, assets: assets }).then(function (a) {
-          offlineReady(a.kept);
-          // What could not be kept, for whoever looks into a phone that is not ready.
-          $("offline-ready").setAttribute("data-missing", (a.missing || []).join(" "));
-          offlineLine(a.kept ? "Ready to work without signal: if the signal goes, this page " +
-                               "still opens here and keeps what you record."
-                             : "This page could not yet be kept for use without signal: " +
-                               "do not reload it where there is no signal.");
-        });
+      .then(function (ready) {
+        registration = ready;
+        return keepNow(0);
       })
       .catch(function () {
         offlineReady(false);
@@ -654,10 +643,50 @@
       });
   }
 
+  var KEEP_AGAIN_MS = 5000;
+  var TILES_WAIT_MS = 10000;
+
+  function tilesDrawn() {
+    // A tile asked for before the worker took over is listed only once it has arrived.
+    // A tile that never arrives (no signal) must not hold the rest back for long.
+    return new Promise(function (resolve) {
+      if (baseMap && baseMap.isLoading()) {
+        baseMap.once("load", resolve);
+        window.setTimeout(resolve, TILES_WAIT_MS);
+      } else {
+        resolve();
+      }
+    });
+  }
+
+  function keepNow(times) {
+    if (state.mode === "finished" && allSent()) { return forgetOffline(); }
+    return tilesDrawn().then(function () {
+      // What this load fetched: the page's scripts and styles, and the map tiles drawn.
+      var assets = performance.getEntriesByType("resource").map(function (entry) {
+        return entry.name;
+      });
+      return ask({ type: "keep", page: location.pathname, assets: assets });
+    }).then(function (a) {
+      offlineReady(a.kept);
+      // What could not be kept, for whoever looks into a phone that is not ready.
+      $("offline-ready").setAttribute("data-missing", (a.missing || []).join(" "));
+      offlineLine(a.kept ? "Ready to work without signal: if the signal goes, this page " +
+                           "still opens here and keeps what you record."
+                         : "This page could not yet be kept for use without signal: " +
+                           "do not reload it where there is no signal.");
+      // Once more a little later for tiles still loading when the worker took over (it keeps
+      // those asked for after); and until everything is kept, again at each retry.
+      if (!a.kept || times === 0) {
+        window.setTimeout(function () { keepNow(times + 1); }, a.kept ? KEEP_AGAIN_MS : RETRY_MS);
+      }
+    });
+  }
+
   function forgetOffline() {
     // Finished and all sent: the kept copy (with the planned route) has no more use.
     offlineLine(null);
-    if (!worker) { return Promise.resolve(); }
+    if (!registration || !registration.active) { return Promise.resolve(); }
     return ask({ type: "forget", page: location.pathname }).then(function () {
       offlineReady(false);
     });
