@@ -5,6 +5,12 @@ drawn as consecutive stretches (as counted by ``service.queries.exposure``), eac
 many published unsafe-place reports, walk concerns and police.uk crimes lie within ``within_m``
 metres of it; the reports, concerns and crimes themselves are layers that can be switched on and
 off, over thin outlines of the wards the route crosses.
+
+On a walk's own map the concerns noted on that walk are numbered purple markers (a popup says
+when each was noted and what was said), apart from earlier walks' concerns (small green dots).
+Reports and crimes come in groups with their counts (:mod:`maps.clusters`), so a route with
+thousands of them along it stays readable and quick to open on a phone; a title box and the
+legends fold to one line each on a phone, and the map opens on the route clear of them.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from service.queries import exposure
 from service.settings import Settings
 from tests.test_maps_routes import layer_control
-from tests.walks import ROUTE, walk_with_route
+from tests.walks import ROUTE, WATERLOO, walk_with_route
 
 # Kennington, south of the route and in another ward: far beyond the 50 m the map looks within.
 FAR = (-0.1100, 51.4880)
@@ -140,6 +140,12 @@ def test_the_walks_own_concerns_whatever_their_status_and_place_and_earlier_publ
     assert own["line"].isna().tolist() == [True, False, True]
     assert own["line"][1].startswith("LINESTRING")
     assert (round(own.geometry[2].x, 4), round(own.geometry[2].y, 4)) == FAR
+    with Session(engine) as session:
+        far_ward = session.execute(
+            text("SELECT ward_code FROM reports WHERE id = :id"), {"id": made["ids"][2]}
+        ).scalar_one()
+    engine.dispose()
+    assert far_ward not in (None, WATERLOO)  # noted in another ward than the walk's
     # Near the route: the earlier walk's published concern; its pending one is not shown.
     assert list(points.concerns["note"]) == ["Old one"]
     assert points.found["concerns"] == 1

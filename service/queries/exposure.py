@@ -133,10 +133,10 @@ def nearby_points(
     """The concerns, reports and crimes near a route, and the wards it crosses, for its map.
 
     The points are found as :func:`route_exposure` finds them (the same pieces, the same
-    exact distance), the most recent first, at most ``most`` (default ``MARKERS_MAX``) of each
-    kind: where a thousand reports lie along a route a map cannot show them one by one, and
-    its stretches already count them all. Each frame's ``found`` column says how many of its
-    kind lie within reach, drawn or not.
+    exact distance), the most recent first, at most ``most`` of each kind (by default
+    :data:`MARKERS_MAX` concerns and :data:`CLUSTERED_MAX` reports and crimes, which the map
+    draws in groups): the route's stretches already count them all. Each frame's ``found``
+    column says how many of its kind lie within reach, drawn or not (:func:`map_points`).
     """
     points = map_points(session, wkt, within=within, most=most)
     return points.concerns, points.reports, points.crimes, points.wards
