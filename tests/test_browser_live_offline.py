@@ -332,6 +332,33 @@ def test_a_sign_in_that_ended_while_offline_asks_to_sign_in_again_and_keeps_the_
     ]
 
 
+def test_on_a_laptop_the_page_also_comes_back_offline(
+    browser: Any, live_server: str, app_settings: Settings, issue_token: Any
+) -> None:
+    token = issue_token("officer", wards=[WATERLOO])
+    walk_id = _walk(live_server, issue_token, token)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    laptop = Watched(context, live_server)
+    try:
+        sign_in(laptop.page, live_server, token, then=f"/walks/{walk_id}/live")
+        laptop.wait_until_kept()
+        laptop.signal(False)
+        laptop.page.reload()
+        laptop.page.get_by_role("heading", name="Live walk", level=1).wait_for()
+        laptop.wait_until_kept()
+        assert "Offline: nothing waiting" in laptop.page.locator("#connection").inner_text()
+        assert serious_axe_violations(laptop.page) == []
+        _shot(laptop.page, "live_offline_laptop.png", showing="#connection")
+        assert laptop.problems == [] and laptop.offline_failures == []
+        # With signal again, the way back leads to the walk's page.
+        laptop.signal(True)
+        laptop.page.get_by_role("link", name="The walk's page").click()
+        laptop.page.wait_for_url(f"{live_server}/work/walks/{walk_id}")
+        assert laptop.problems == []
+    finally:
+        context.close()
+
+
 def test_the_worker_script_is_served_for_the_scope_of_the_live_pages(
     client: TestClient, issue_token: Any
 ) -> None:

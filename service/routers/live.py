@@ -101,5 +101,6 @@ def live_walk(
             "categories": CATEGORIES,
             "config": config,
             "asset_url": ASSET_URL,
+            "back_url": f"/work/walks/{walk_id}",
         },
     )
