@@ -254,3 +254,30 @@ def test_an_own_concern_frame_without_its_columns_is_refused():
             wards=empty("code", "name"),
             walk_concerns=OWN.drop(columns="status"),
         )
+
+
+def test_text_in_the_grouped_points_is_shown_as_text_not_run():
+    from geo.routes import route_length_m
+
+    hostile = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    page = render(
+        segments=exposure_segments(route_length_m(ROUTE), {}),
+        concerns=EARLIER,
+        reports=gpd.GeoDataFrame(
+            {"categories": [[hostile]], "is_dark": [False]},
+            geometry=[Point(-0.1100, 51.5075)],
+            crs="EPSG:4326",
+        ),
+        crimes=gpd.GeoDataFrame(
+            {"crime_type": [hostile], "month": ["2026-05"]},
+            geometry=[Point(-0.1000, 51.5079)],
+            crs="EPSG:4326",
+        ),
+        wards=empty("code", "name"),
+    )
+    assert "<script>alert" not in page and "<img src=x" not in page
+    # The rows carry the words escaped once (Leaflet sets a tooltip as HTML), so a person
+    # reads them as typed.
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in page
+    assert clustered(page, "Unsafe-place reports (1)")[0][2] == f"Unsafe-place report: {hostile}"
+    assert clustered(page, "Police.uk crimes (1)")[0][2] == f"Crime: {hostile}, 2026-05"
