@@ -859,7 +859,20 @@ def _concern_text(row: Any, labels: Mapping[str, str]) -> str:
     text = f"Walk concern: {_categories(row.categories, labels)}"
     if isinstance(row.note, str) and row.note.strip():
         text += f" — “{row.note.strip()}”"
+    # When it was noted, where the frame says (an officer weighs an old concern differently).
+    noted = _london_day(getattr(row, "at", None))
+    if noted:
+        text += f" (noted {noted})"
     return text
+
+
+def _london_day(value: object) -> str:
+    """A time's day as London reads it, e.g. "1 October 2026"; "" if there is none."""
+    if isinstance(value, pd.Timestamp):
+        value = None if pd.isna(value) else value.to_pydatetime()
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        return ""
+    return value.astimezone(LONDON).strftime("%-d %B %Y")
 
 
 def _walk_concern_popup(row: Any, labels: Mapping[str, str]) -> str:

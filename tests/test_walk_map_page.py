@@ -169,7 +169,10 @@ def test_her_walks_map_numbers_its_concerns_and_leads_back_to_the_walk(
         for note in ("Lights out under the arch", "Nobody about", "Park gate locked"):
             assert note in html
         assert "Awaiting moderation" in html and "Hidden by a moderator" in html
-        assert "Old one" in html
+        # The earlier walk's concern, quieter, with the day it was noted.
+        assert "Walk concern: Poor or no street lighting — “Old one” (noted 1 October 2026)" in (
+            html
+        )
         assert f'\\u003ca href=\\"/work/walks/{walk_id}\\"\\u003e\\u0026larr; The walk' in html
 
 
