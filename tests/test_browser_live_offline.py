@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from service.settings import Settings
 from tests.browser import serious_axe_violations, sign_in
 from tests.test_api_live import WATERLOO, auth, plan_walk
+from tests.test_browser_live import LEGS, _fixes
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +28,9 @@ PHONE = {"width": 390, "height": 844}
 START = (-0.1132, 51.5031)  # Waterloo station
 SHOTS = Path("/tmp/shots/offline")
 READY = "Ready to work without signal"
+# How a request fails with no signal: straight from the page, or from the worker, which found
+# no copy and no network (ERR_FAILED).
+OFFLINE_CAUSES = ("net::ERR_INTERNET_DISCONNECTED", "net::ERR_FAILED")
 
 
 @pytest.fixture
@@ -59,7 +63,9 @@ class Watched:
     def _console(self, message: Any) -> None:
         if message.type != "error":
             return
-        failed_load = message.text.startswith("Failed to load resource: net::ERR_INTERNET_DISC")
+        failed_load = message.text.startswith(
+            tuple(f"Failed to load resource: {cause}" for cause in OFFLINE_CAUSES)
+        )
         if self.offline and failed_load:
             self.offline_failures.append(f"console: {message.location.get('url')}")
         else:
@@ -67,7 +73,7 @@ class Watched:
 
     def _failed(self, request: Any) -> None:
         where = f"{request.method} {request.url}: {request.failure}"
-        if self.offline and request.failure == "net::ERR_INTERNET_DISCONNECTED":
+        if self.offline and request.failure in OFFLINE_CAUSES:
             self.offline_failures.append(where)
         else:
             self.problems.append(where)
@@ -330,6 +336,62 @@ def test_a_sign_in_that_ended_while_offline_asks_to_sign_in_again_and_keeps_the_
     assert phone.problems == [
         "console: Failed to load resource: the server responded with a status of 403 (Forbidden)"
     ]
+
+
+def test_recording_goes_on_after_a_reload_with_no_signal_and_the_route_is_sent_later(
+    phone: Watched, live_server: str, app_settings: Settings, issue_token: Any
+) -> None:
+    token = issue_token("officer", wards=[WATERLOO])
+    walk_id = _walk(live_server, issue_token, token)
+    page = phone.page
+    sign_in(page, live_server, token, then=f"/walks/{walk_id}/live")
+    phone.wait_until_kept()
+    fixes = page.locator("#track-summary")
+
+    def move_to(lon: float, lat: float) -> None:
+        before = int(fixes.get_attribute("data-fixes"))
+        phone.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 5})
+        page.wait_for_function(
+            "n => +document.getElementById('track-summary').dataset.fixes > n", arg=before
+        )
+
+    track = [START]
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function("+document.getElementById('track-summary').dataset.fixes > 0")
+    for lon, lat in _fixes(START, LEGS["york road"]):
+        move_to(lon, lat)
+        track.append((lon, lat))
+
+    # The signal goes and the page is reloaded mid-walk: it carries on recording.
+    phone.signal(False)
+    page.reload()
+    page.get_by_text("carried on after the page reloaded").wait_for()
+    assert f"Track: {len(track)} points" in fixes.inner_text()
+    page.wait_for_function("+document.getElementById('track-summary').dataset.fixes > 0")
+    for lon, lat in _fixes(track[-1], LEGS["county hall"]):
+        move_to(lon, lat)
+        track.append((lon, lat))
+    page.get_by_role("button", name="Finish").click()
+    assert "The route is sent when there is signal" in page.get_by_role("status").inner_text()
+    assert "Offline: 1 item not sent yet" in page.locator("#connection").inner_text()
+    assert _database(app_settings, "SELECT route FROM walks WHERE id = :id", id=walk_id) == [
+        (None,)
+    ]
+
+    phone.signal(True)
+    page.get_by_text("Route saved:").first.wait_for()
+    page.locator("#connection[data-waiting='0']").wait_for()
+    ((points,),) = _database(
+        app_settings, "SELECT ST_NPoints(route) FROM walks WHERE id = :id", id=walk_id
+    )
+    assert points == len(track)
+    # Finished and everything sent: the copy kept of the page (with the route) is dropped.
+    page.wait_for_function("document.documentElement.dataset.offlineReady === 'no'")
+    assert phone.kept()["walktalk-live-1-pages"] == []
+    assert phone.problems == []
+    # Offline, the map followed her into streets it had not shown before: no tiles for them.
+    assert phone.offline_failures
+    assert all(f"{live_server}/tiles/" in f for f in phone.offline_failures), phone.offline_failures
 
 
 def test_on_a_laptop_the_page_also_comes_back_offline(
