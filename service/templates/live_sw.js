@@ -57,14 +57,19 @@ function pageKey(url) {
   return new URL(new URL(url, self.location.origin).pathname, self.location.origin).href;
 }
 
-function fetchPage(request, url) {
-  var network = fetch(request).then(function (response) {
+function fetchPage(event, url) {
+  var stored = null;
+  var network = fetch(event.request).then(function (response) {
     if (storable(response)) {
       var copy = response.clone();
-      caches.open(PAGES).then(function (cache) { return cache.put(pageKey(url), copy); });
+      stored = caches.open(PAGES).then(function (cache) {
+        return cache.put(pageKey(url), copy);
+      });
     }
     return response;
   });
+  // The worker may be stopped once the page has its answer: the copy must be stored first.
+  event.waitUntil(network.then(function () { return stored; }, function () { return null; }));
   var kept = caches.open(PAGES).then(function (cache) { return cache.match(pageKey(url)); });
   return new Promise(function (resolve, reject) {
     var settled = false;
@@ -82,15 +87,15 @@ function fetchPage(request, url) {
   });
 }
 
-function fetchAsset(request) {
+function fetchAsset(event) {
+  var request = event.request;
   return caches.open(ASSETS).then(function (cache) {
     return cache.match(request).then(function (copy) {
-      var fresh = fetch(request).then(function (response) {
-        if (storable(response)) { cache.put(request, response.clone()); }
-        return response;
-      });
-      if (!copy) { return fresh; }
-      fresh.catch(function () { /* no signal: the copy kept is what there is */ });
+      if (!copy) { return fetch(request); }  // kept only when the live page asks
+      // The copy now; a fresher one for next time, fetched behind it.
+      event.waitUntil(fetch(request).then(function (response) {
+        return storable(response) ? cache.put(request, response) : null;
+      }, function () { /* no signal: the copy kept is what there is */ }));
       return copy;
     });
   });
@@ -109,12 +114,13 @@ function keepTile(cache, request, response) {
   return cache.put(request, response).then(function () { return trimTiles(cache); });
 }
 
-function fetchTile(request) {
+function fetchTile(event) {
+  var request = event.request;
   return caches.open(TILES).then(function (cache) {
     return cache.match(request).then(function (copy) {
       if (copy) { return copy; }
       return fetch(request).then(function (response) {
-        if (storable(response)) { keepTile(cache, request, response.clone()); }
+        if (storable(response)) { event.waitUntil(keepTile(cache, request, response.clone())); }
         return response;
       });
     });
@@ -127,11 +133,11 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (!sameOrigin(url)) { return; }
   if (LIVE_PAGE.test(url.pathname) && request.mode === "navigate") {
-    event.respondWith(fetchPage(request, url));
+    event.respondWith(fetchPage(event, url));
   } else if (ASSET.test(url.pathname)) {
-    event.respondWith(fetchAsset(request));
+    event.respondWith(fetchAsset(event));
   } else if (TILE.test(url.pathname)) {
-    event.respondWith(fetchTile(request));
+    event.respondWith(fetchTile(event));
   }
 });
 
