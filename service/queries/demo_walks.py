@@ -427,7 +427,9 @@ def seed_patrols(
 
 
 def demo_officer(session: Session) -> tuple[uuid.UUID, str, list[str]] | None:
-    """The demo officer whose "My work" shows the most: an open flag, then an upcoming walk.
+    """The demo officer whose pages show the most.
+
+    Her ward's streets on the base map first, then an open flag, then an upcoming walk.
 
     Returns her id, name and wards, or None when no demo walks are stored.
     """
@@ -436,7 +438,11 @@ def demo_officer(session: Session) -> tuple[uuid.UUID, str, list[str]] | None:
             "SELECT o.id, o.name, o.ward_codes FROM officers o JOIN walks w ON w.officer_id = o.id "
             "WHERE o.synthetic AND o.deactivated_at IS NULL "
             "GROUP BY o.id, o.name, o.ward_codes "
-            "ORDER BY bool_or(EXISTS (SELECT FROM safeguarding s WHERE s.walk_id = w.id "
+            "ORDER BY (SELECT count(*) FROM osm_features f JOIN wards wd "
+            "  ON wd.code = ANY(o.ward_codes) AND ST_Intersects(f.geom, wd.geom) "
+            "  JOIN ward_sets ws ON ws.id = wd.ward_set_id AND ws.is_active "
+            "  WHERE f.kind = 'street') DESC, "
+            "  bool_or(EXISTS (SELECT FROM safeguarding s WHERE s.walk_id = w.id "
             "  AND s.disclosed AND s.reference IS NULL)) DESC, "
             "  bool_or(w.closed_at IS NULL AND w.planned_start > now()) DESC, o.name "
             "LIMIT 1"
