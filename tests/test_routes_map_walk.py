@@ -281,3 +281,25 @@ def test_text_in_the_grouped_points_is_shown_as_text_not_run():
     assert "\\u0026lt;script\\u0026gt;alert(1)" in page
     assert clustered(page, "Unsafe-place reports (1)")[0][2] == f"Unsafe-place report: {hostile}"
     assert clustered(page, "Police.uk crimes (1)")[0][2] == f"Crime: {hostile}, 2026-05"
+
+
+def test_a_walk_without_concerns_says_so_in_its_title_box():
+    from geo.routes import route_length_m
+
+    page = render(
+        segments=exposure_segments(route_length_m(ROUTE), {}),
+        concerns=EARLIER,
+        reports=empty("categories", "is_dark"),
+        crimes=empty("crime_type", "month"),
+        wards=empty("code", "name"),
+        walk_concerns=OWN.iloc[0:0],
+    )
+    (box,) = js_strings_after(
+        page, 'L.DomUtil.create("div", "map-title");\n                    div.innerHTML ='
+    )
+    assert html.unescape(re.search(r"<p>(.*)</p>", box).group(1)) == (
+        "No concerns were noted on this walk. Within 50 m of the route: 0 unsafe-place reports, "
+        "2 earlier walk concerns and 0 police.uk crimes."
+    )
+    assert "This walk's concerns (0)" in layer_control(page)["overlays"]
+    assert numbered(page) == []
