@@ -29,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("officer", "supervisor", "partner", "planner", "public")
@@ -577,3 +577,130 @@ class WardPopulation(Base):
     females: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ward_population_set_idx", "ward_set_id"),)
+
+
+class AssetInventory(Base):
+    """One imported file of street lights or cameras, with the area it lists every asset of.
+
+    "No light here" is claimed only inside ``coverage``.
+    """
+
+    __tablename__ = "asset_inventories"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(Text)
+    attribution: Mapped[str] = mapped_column(Text)
+    coverage = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+    )
+    coverage_note: Mapped[str] = mapped_column(Text)
+    assets: Mapped[int] = mapped_column(Integer)
+    rows_skipped: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    loaded_by: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('light', 'camera')", name="asset_inventories_kind"),
+        Index("asset_inventories_coverage_idx", "coverage", postgresql_using="gist"),
+    )
+
+
+class Asset(Base):
+    """A street light or a camera already on the ground, from a council's file."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    inventory_id: Mapped[int] = mapped_column(
+        ForeignKey("asset_inventories.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, object]] = mapped_column(JSONB, server_default="{}")
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    ward_code: Mapped[str | None] = mapped_column(Text)
+    borough_code: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('light', 'camera')", name="assets_kind"),
+        Index("assets_geom_idx", "geom", postgresql_using="gist"),
+        Index("assets_inventory_idx", "inventory_id"),
+    )
+
+
+class PartnerRequest(Base):
+    """A recommendation to a partner (a council team): lighting, CCTV, vegetation or other.
+
+    A point or a short street stretch, addressed to a council (``partner_borough``: partners'
+    tokens are scoped to boroughs) and its team, followed from proposed to installed or
+    declined. Raised from a walk concern (``walk_id``), on the planner's map, or imported.
+    """
+
+    __tablename__ = "partner_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    reference: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    # A point, or a stretch's middle (placed in a ward as a walk concern is); the stretch beside.
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    line = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    ward_code: Mapped[str | None] = mapped_column(Text)
+    borough_code: Mapped[str | None] = mapped_column(Text)
+    partner_borough: Mapped[str] = mapped_column(Text)
+    partner_team: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="proposed")
+    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    bid_reference: Mapped[str | None] = mapped_column(Text)
+    installed_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    raised_by: Mapped[str] = mapped_column(Text)
+    raised_role: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    walk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("walks.id", ondelete="SET NULL"))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+    synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        Index("partner_requests_geom_idx", "geom", postgresql_using="gist"),
+        Index("partner_requests_partner_idx", "partner_borough", "status"),
+    )
+
+
+class PartnerRequestEvent(Base):
+    """A change of a request's status: who, in which role, when, and what was said."""
+
+    __tablename__ = "partner_request_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner_requests.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(Text)
+    changed_role: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (Index("partner_request_events_request_idx", "request_id"),)
+
+
+class PartnerRequestBacking(Base):
+    """A report or walk concern a request stands on."""
+
+    __tablename__ = "partner_request_backing"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )

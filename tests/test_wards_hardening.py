@@ -308,6 +308,32 @@ def _seed_every_area_coded_table(db: Session) -> None:
         {"lambeth": LAMBETH, "southwark": SOUTHWARK, "imp": import_id},
     )
     seed_walks(db, key=b"k" * 32, count=6, seed=2, streets=None, today=date(2026, 12, 1))
+    # A street light and a request to a partner (the planners' tables, placed by point).
+    inventory = db.execute(
+        text(
+            "INSERT INTO asset_inventories (kind, name, file_name, sha256, attribution, coverage, "
+            "coverage_note, assets, rows_skipped, loaded_by) VALUES ('light', 'test lights', "
+            "'lights.csv', 'x', 'test', ST_Multi(ST_MakeEnvelope(-0.2, 51.4, 0, 51.6, 4326)), "
+            "'test', 1, 0, 'tests') RETURNING id"
+        )
+    ).scalar_one()
+    db.execute(
+        text(
+            "INSERT INTO assets (inventory_id, kind, geom, ward_code, borough_code) VALUES "
+            "(:inv, 'light', ST_SetSRID(ST_MakePoint(-0.1136, 51.5033), 4326), 'E05014118', "
+            ":lambeth)"
+        ),
+        {"inv": inventory, "lambeth": LAMBETH},
+    )
+    db.execute(
+        text(
+            "INSERT INTO partner_requests (reference, kind, title, geom, ward_code, borough_code, "
+            "partner_borough, partner_team, raised_by, raised_role) VALUES ('RQ-TEST01', "
+            "'lighting', 'Light the arches', ST_SetSRID(ST_MakePoint(-0.0909, 51.5055), 4326), "
+            "'E05011095', :southwark, :southwark, 'Street lighting', 'tests', 'planner')"
+        ),
+        {"southwark": SOUTHWARK},
+    )
     ward = participation.find_ward(db, WATERLOO)
     assert ward is not None
     participation.create_request(
@@ -346,6 +372,8 @@ def _area_codes(db: Session) -> dict[str, dict[Any, tuple[Any, ...]]]:
         "survey_links": "SELECT id, borough_code FROM survey_links",
         "api_tokens": "SELECT id, role, ward_codes, borough_codes FROM api_tokens",
         "participation_requests": "SELECT id, ward_code, borough_code FROM participation_requests",
+        "assets": "SELECT id, ward_code, borough_code FROM assets",
+        "partner_requests": "SELECT id, ward_code, borough_code FROM partner_requests",
     }
     assert set(queries_by_table) == queries.AREA_CODED_TABLES
     return {

@@ -46,6 +46,9 @@ class WardAssignedTable:
 WARD_ASSIGNED_TABLES: tuple[WardAssignedTable, ...] = (
     WardAssignedTable("reports"),
     WardAssignedTable("crimes"),
+    WardAssignedTable("assets"),
+    # A request along a stretch is placed by its middle (``geom``), as a walk concern is.
+    WardAssignedTable("partner_requests"),
 )
 
 
