@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -386,3 +387,20 @@ def test_a_walks_own_files_carry_its_route_and_concerns_for_its_officers_only(
     wrong = client.get(f"{base}.kml", headers=people["waterloo"])
     assert wrong.status_code == 422 and ".gpx" in wrong.text
     assert client.get(f"{base}.gpkg?crs=3857", headers=people["waterloo"]).status_code == 422
+
+
+def test_a_walks_briefing_counts_earlier_concerns_not_its_own(
+    client: TestClient, people: dict
+) -> None:
+    """Another walk's concern on the route is earlier; the walk's own is what it found."""
+    earlier = walk_with_route(client, people, start="2026-11-20T17:00:00+00:00")
+    walk = walk_with_route(client, people)
+    concern = {"lon": -0.1100, "lat": 51.5074, "categories": ["poor_lighting"]}
+    for each in (earlier, walk, walk):
+        sent = client.post(f"/walks/{each['id']}/concerns", headers=people["waterloo"], json=concern)
+        assert sent.status_code == 201, sent.text
+    page = client.get(f"/work/walks/{walk['id']}", headers=people["waterloo"]).text
+    shown = re.search(r"Earlier walk concerns within 50 m</dt><dd>(\d+)</dd>", page)
+    assert shown is not None and shown.group(1) == "1"
+    # Its own two are listed as this walk's.
+    assert page.count("<td data-label=\"What\">Poor or no street lighting</td>") == 2

@@ -63,6 +63,7 @@ _EXPOSURE_SQL = f"""{_ROUTE_AND_PIECES}, near AS MATERIALIZED (
            r.is_dark, ST_Transform(r.geom, 27700) AS p
       FROM reports r JOIN pieces ON ST_Intersects(r.geom, pieces.piece)
      WHERE r.status = 'published'
+       AND r.walk_id IS DISTINCT FROM CAST(:besides AS uuid)
      GROUP BY r.id
     UNION ALL
     SELECT 'crimes', NULL, ST_Transform(c.geom, 27700)
@@ -81,15 +82,20 @@ SELECT route.len, counted.segment, counted.kind, counted.found, counted.dark
 """
 
 
-def route_exposure(session: Session, wkt: str, *, within: float) -> dict[str, Any]:
+def route_exposure(
+    session: Session, wkt: str, *, within: float, besides_walk: uuid.UUID | None = None
+) -> dict[str, Any]:
     """Counts of reports, walk concerns and crimes within ``within`` metres of a route.
 
-    Returns totals, the share of the reports and concerns that were made about the dark, a
-    count per 100 m stretch (``from_m``/``to_m`` along the route) and the worst stretches.
+    The concerns of ``besides_walk`` are left out (a walk's briefing counts what was known
+    before it, not what it found). Returns totals, the share of the reports and concerns that
+    were made about the dark, a count per 100 m stretch (``from_m``/``to_m`` along the route)
+    and the worst stretches.
     """
     session.execute(text("SET LOCAL jit = off"))
     rows = session.execute(
-        text(_EXPOSURE_SQL), {"wkt": wkt, "within": within, "step": SEGMENT_M}
+        text(_EXPOSURE_SQL),
+        {"wkt": wkt, "within": within, "step": SEGMENT_M, "besides": besides_walk},
     ).all()
     length = float(rows[0].len)
     count = max(int(-(-length // SEGMENT_M)), 1)

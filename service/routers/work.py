@@ -330,7 +330,12 @@ def walk_page(
     ]
     # The briefing for the planned time: what was reported along the route before, and dark.
     briefing = (
-        route_exposure(session, walk_queries.walk_route_wkt(session, walk_id, view), within=50)
+        route_exposure(
+            session,
+            walk_queries.walk_route_wkt(session, walk_id, view),
+            within=50,
+            besides_walk=walk_id,
+        )
         if state.has_route and full
         else None
     )
