@@ -397,7 +397,8 @@ def test_a_walks_briefing_counts_earlier_concerns_not_its_own(
     walk = walk_with_route(client, people)
     concern = {"lon": -0.1100, "lat": 51.5074, "categories": ["poor_lighting"]}
     for each in (earlier, walk, walk):
-        sent = client.post(f"/walks/{each['id']}/concerns", headers=people["waterloo"], json=concern)
+        url = f"/walks/{each['id']}/concerns"
+        sent = client.post(url, headers=people["waterloo"], json=concern)
         assert sent.status_code == 201, sent.text
     page = client.get(f"/work/walks/{walk['id']}", headers=people["waterloo"]).text
     shown = re.search(r"Earlier walk concerns within 50 m</dt><dd>(\d+)</dd>", page)
