@@ -394,6 +394,41 @@ def test_recording_goes_on_after_a_reload_with_no_signal_and_the_route_is_sent_l
     assert all(f"{live_server}/tiles/" in f for f in phone.offline_failures), phone.offline_failures
 
 
+def test_the_tiles_kept_are_the_last_300_seen(
+    phone: Watched, live_server: str, app_settings: Settings, issue_token: Any
+) -> None:
+    token = issue_token("officer", wards=[WATERLOO])
+    walk_id = _walk(live_server, issue_token, token)
+    page = phone.page
+    sign_in(page, live_server, token, then=f"/walks/{walk_id}/live")
+    phone.wait_until_kept()
+    # 320 tiles around Waterloo at zoom 16, asked for in order as a map panned far would.
+    wanted = [f"/tiles/16/{x}/{y}.mvt" for x in range(32740, 32760) for y in range(21780, 21796)]
+    statuses = page.evaluate(
+        """async (urls) => {
+            const out = [];
+            for (let i = 0; i < urls.length; i += 20) {
+                // Read to the end, as the map does: a body left unread is cut off.
+                const answers = await Promise.all(urls.slice(i, i + 20).map(
+                    u => fetch(u).then(a => a.arrayBuffer().then(() => a.status))));
+                out.push(...answers);
+            }
+            return out;
+        }""",
+        wanted,
+    )
+    assert set(statuses) == {200}
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while len(tiles := phone.kept()["walktalk-live-1-tiles"]) > 300:
+        assert datetime.now(UTC) < deadline, len(tiles)
+        page.wait_for_timeout(200)
+    assert len(tiles) == 300
+    # The last ones asked for are kept; the first ones (and the page's own) made way.
+    assert set(wanted[-200:]) <= set(tiles)
+    assert not set(wanted[:10]) & set(tiles)
+    assert phone.problems == []
+
+
 def test_on_a_laptop_the_page_also_comes_back_offline(
     browser: Any, live_server: str, app_settings: Settings, issue_token: Any
 ) -> None:
