@@ -40,6 +40,7 @@ from service.routers import (
     patrols,
     printing,
     reports,
+    requests,
     summaries,
     surveys,
     take_part,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_people,
         admin_queues,
         work,  # /work/walks/new before /work/walks/{walk_id}
+        requests,  # /requests.csv and /requests/import before /requests/{request_id}
         pages,
     ):
         app.include_router(module.router)

@@ -189,3 +189,106 @@ def sees_exact_counts(principal: Principal, boroughs: Iterable[str] = ()) -> boo
     protected by the disclosure rule.
     """
     return principal.role is Role.supervisor and set(boroughs) <= set(principal.borough_codes)
+
+
+# --- requests to partners (issue 12) ---------------------------------------------------------
+
+
+class RequestPlaceLike(Protocol):
+    """Where a request to a partner belongs: all its access decisions need to know."""
+
+    @property
+    def ward_code(self) -> str | None:
+        """The request's ward (of its point, or its stretch's middle)."""
+        ...
+
+    @property
+    def borough_code(self) -> str | None:
+        """The ward's borough."""
+        ...
+
+    @property
+    def partner_borough(self) -> str:
+        """The council it is addressed to."""
+        ...
+
+    @property
+    def walk_ward_code(self) -> str | None:
+        """The ward of the walk it was raised from, if any."""
+        ...
+
+
+RAISE_REQUESTS = (Role.officer, Role.supervisor, Role.planner)
+"""Roles that raise requests to partners (officers from walk concerns, planners on the map)."""
+SEE_REQUESTS = (Role.officer, Role.supervisor, Role.planner, Role.partner)
+"""Roles that see requests to partners (each within its scope: :func:`request_scope`)."""
+
+
+def request_scope(principal: Principal) -> dict[str, tuple[str, ...]]:
+    """Which requests a caller's lists hold, as ``RequestScope`` keyword arguments.
+
+    Officers: those in their wards or raised from walks of their wards. Supervisors and
+    planners: those in their boroughs. Partners: those addressed to their councils. The
+    public: none (refused).
+    """
+    if principal.role is Role.officer:
+        return {"wards": principal.ward_codes}
+    if principal.role in (Role.supervisor, Role.planner):
+        return {"boroughs": principal.borough_codes}
+    if principal.role is Role.partner:
+        return {"partner_boroughs": principal.borough_codes}
+    raise Forbidden("requests to partners are for officers, supervisors, planners and partners")
+
+
+def require_request_view(principal: Principal, request: RequestPlaceLike) -> None:
+    """Refuse a caller whose scope (:func:`request_scope`) does not hold this request."""
+    scope = request_scope(principal)
+    wards = scope.get("wards", ())
+    if request.ward_code in wards or request.walk_ward_code in wards:
+        return
+    if request.borough_code in scope.get("boroughs", ()):
+        return
+    if request.partner_borough in scope.get("partner_boroughs", ()):
+        return
+    raise Forbidden(
+        f"that request is in ward {request.ward_code}, addressed to {request.partner_borough}: "
+        "outside your scope"
+    )
+
+
+def require_raise_request(principal: Principal, ward_code: str, borough_code: str) -> None:
+    """Officers raise requests in their wards; supervisors and planners in their boroughs."""
+    if principal.role not in RAISE_REQUESTS:
+        raise Forbidden("requests to partners are raised by officers, supervisors and planners")
+    if principal.role is Role.officer:
+        if ward_code not in principal.ward_codes:
+            raise Forbidden(f"that place is in ward {ward_code}, not one of your wards")
+        return
+    require_boroughs(principal, [borough_code], "that place")
+
+
+def require_request_partner(principal: Principal, request: RequestPlaceLike) -> None:
+    """Only the council a request is addressed to changes its status and outcome."""
+    if principal.role is Role.partner and request.partner_borough in principal.borough_codes:
+        return
+    raise Forbidden(
+        f"only the council the request is addressed to ({request.partner_borough}) may change "
+        "its status"
+    )
+
+
+def may_change_request(principal: Principal, request: RequestPlaceLike) -> bool:
+    """Whether the request's page offers this caller the status form."""
+    return principal.role is Role.partner and request.partner_borough in principal.borough_codes
+
+
+def sees_backing_reports(principal: Principal) -> bool:
+    """Officers and supervisors see which reports back a request; others only a count."""
+    return principal.role in STAFF
+
+
+def import_boroughs(principal: Principal) -> tuple[str, ...]:
+    """The boroughs a caller may import requests into: planners' and supervisors' own."""
+    if principal.role not in (Role.planner, Role.supervisor):
+        raise Forbidden("requests are imported by planners and supervisors")
+    return principal.borough_codes
