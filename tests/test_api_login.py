@@ -70,7 +70,7 @@ def test_sign_out_needs_csrf_and_ends_the_session(
     assert client.post("/logout", follow_redirects=False).status_code == 403
     csrf = _hidden(client.get("/").text, "csrf_token")
     out = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
-    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert out.status_code == 303 and out.headers["location"] == "/login?signed_out=1"
     assert client.get("/tokens").status_code == 403  # public again
 
 

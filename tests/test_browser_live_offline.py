@@ -472,3 +472,26 @@ def test_the_worker_script_is_served_for_the_scope_of_the_live_pages(
     assert '"serviceWorkerScope": "/walks/"' in page
     # A path beside it is still a walk's: the worker's route does not swallow /walks/{id}.
     assert client.get(f"/walks/{walk_id}", headers=auth(token)).status_code == 200
+
+
+def test_signing_out_forgets_the_kept_walk_pages(
+    phone: Watched, live_server: str, app_settings: Settings, issue_token: Any
+) -> None:
+    """A phone handed on after signing out holds no walk page (it carries a planned route)."""
+    token = issue_token("officer", wards=[WATERLOO])
+    walk_id = _walk(live_server, issue_token, token)
+    page = phone.page
+    sign_in(page, live_server, token, then=f"/walks/{walk_id}/live")
+    phone.wait_until_kept()
+    assert phone.kept()["walktalk-live-1-pages"] == [f"/walks/{walk_id}/live"]
+    page.goto(f"{live_server}/")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_function("document.documentElement.dataset.keptPages === 'gone'")
+    assert "You are signed out" in page.get_by_role("status").inner_text()
+    kept = phone.kept()
+    assert "walktalk-live-1-pages" not in kept and kept  # the tiles and scripts may stay
+    phone.signal(False)
+    with pytest.raises(Exception, match=r"ERR_INTERNET_DISCONNECTED|ERR_FAILED"):
+        page.goto(f"{live_server}/walks/{walk_id}/live")
+    phone.signal(True)
+    assert phone.problems == []

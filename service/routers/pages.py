@@ -94,7 +94,13 @@ def report_form(request: Request, session: SessionDep, principal: Anyone) -> HTM
 
 
 def _login_page(
-    request: Request, principal: Principal, *, next_: str, error: str = "", status: int = 200
+    request: Request,
+    principal: Principal,
+    *,
+    next_: str,
+    error: str = "",
+    status: int = 200,
+    signed_out: bool = False,
 ) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
     response = templates.TemplateResponse(
@@ -106,6 +112,7 @@ def _login_page(
             "csrf_token": csrf,
             "next": _safe_next(next_),
             "error": error,
+            "signed_out": signed_out,
         },
         status_code=status,
     )
@@ -114,9 +121,11 @@ def _login_page(
 
 
 @router.get("/login", response_class=HTMLResponse, operation_id="login_form")
-def login_form(request: Request, principal: Anyone, next: str = "/") -> HTMLResponse:
-    """The sign-in form."""
-    return _login_page(request, principal, next_=next)
+def login_form(
+    request: Request, principal: Anyone, next: str = "/", signed_out: bool = False
+) -> HTMLResponse:
+    """The sign-in form (after signing out, it says so and forgets the kept live pages)."""
+    return _login_page(request, principal, next_=next, signed_out=signed_out)
 
 
 @router.post("/login", operation_id="login", response_model=None)
@@ -162,6 +171,8 @@ def logout(request: Request, session: SessionDep, principal: Anyone) -> Redirect
     if cookie:
         queries.end_browser_session(session, key=request.app.state.secret_key, cookie=cookie)
         session.commit()
-    response = RedirectResponse("/login", status_code=303)
+    # The sign-in page then drops the live walk pages this browser kept for use without
+    # signal: they carry a planned route, and the phone may be handed to someone else.
+    response = RedirectResponse("/login?signed_out=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
