@@ -40,6 +40,7 @@ from service.routers import (
     patrols,
     printing,
     reports,
+    request_pages,
     requests,
     summaries,
     surveys,
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_queues,
         work,  # /work/walks/new before /work/walks/{walk_id}
         requests,  # /requests.csv and /requests/import before /requests/{request_id}
+        request_pages,  # /lighting/requests/new before /lighting/requests/{request_id}
         pages,
     ):
         app.include_router(module.router)

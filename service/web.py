@@ -56,6 +56,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "public": _PUBLIC,
     "officer": _OFFICER,
     "supervisor": _SUPERVISOR,
+    "partner": [("Home", "/"), ("Requests", "/lighting/requests"), *_MAPS],
+    "planner": [("Home", "/"), ("Requests", "/lighting/requests"), *_MAPS],
 }
 
 

@@ -93,10 +93,10 @@ def work_walk(session: Session, walk_id: uuid.UUID) -> tuple[WalkState, dict[str
 
 
 def walk_concerns(session: Session, walk_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The concerns noted on this walk: category, note and when, in the order noted."""
+    """The concerns noted on this walk: id, category, note and when, in the order noted."""
     rows = session.execute(
         text(
-            "SELECT categories, text AS note, occurred_at AS at FROM reports "
+            "SELECT id, categories, text AS note, occurred_at AS at FROM reports "
             "WHERE walk_id = :id ORDER BY occurred_at, id"
         ),
         {"id": walk_id},

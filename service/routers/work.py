@@ -23,6 +23,7 @@ from service.db import SessionDep
 from service.errors import InvalidInput, NotFound
 from service.exports import check_crs
 from service.queries import audit
+from service.queries import requests as request_queries
 from service.queries import walks as walk_queries
 from service.queries import work as queries
 from service.queries.exposure import route_exposure
@@ -339,6 +340,16 @@ def walk_page(
         if state.has_route and full
         else None
     )
+    # Requests to partners raised from its concerns: what became of them.
+    raised = (
+        request_queries.list_requests(
+            session,
+            request_queries.RequestScope(**policy.request_scope(principal)),
+            request_queries.Filters(walk_id=walk_id),
+        )
+        if full
+        else []
+    )
     audit.record(session, principal, f"read walk page ({view} route)", str(walk_id))
     session.commit()
     kind = KIND_LABELS.get(row["kind"], row["kind"])
@@ -355,6 +366,8 @@ def walk_page(
         state=state,
         steps=next_steps(state, now) if full else [],
         concerns=concerns,
+        raised=raised,
+        request_statuses=request_queries.STATUS_LABELS,
         briefing=briefing,
         route_wards=list(queries.ward_names(session, list(row["route_wards"] or [])).values()),
         kinds=KIND_LABELS,
