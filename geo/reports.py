@@ -55,7 +55,10 @@ __all__ = [
     "ReportRows",
     "RowProblem",
     "clean_text",
+    "column_lookup",
+    "find_column",
     "iter_report_csv",
+    "locate_rows",
     "parse_report_csv",
     "parse_report_features",
     "parse_report_object",
@@ -242,6 +245,52 @@ def parse_report_rows(
     return _parse(
         cells, lines=lines, grid=grid, allowed=allowed, today=_today(today), problems=_Problems()
     )
+
+
+def find_column(columns: Mapping[str, Any], name: str) -> Any:
+    """The label of the column called ``name`` (ignoring case, spaces and a BOM), or None.
+
+    ``columns`` is a lookup made by `column_lookup`; other importers (asset files, request
+    files) guess their columns with these two, so headers are matched as reports' are.
+    """
+    return columns.get(_normalise_header(name))
+
+
+def column_lookup(raw: pd.DataFrame) -> dict[str, Any]:
+    """Normalised header (lower-case, trimmed, no BOM) to the frame's own column label.
+
+    Raises ``ValueError`` when two columns have the same normalised name.
+    """
+    return _column_lookup(raw)
+
+
+def locate_rows(
+    raw: pd.DataFrame, x_label: Any, y_label: Any, *, grid: bool, first_line: int = 2
+) -> tuple[np.ndarray, np.ndarray, tuple[RowProblem, ...]]:
+    """WGS84 ``(lon, lat)`` of each row from two location columns, as reports are placed.
+
+    The same checks and messages as a report's location (blank, not a number, not finite,
+    out of range, swapped longitude and latitude), and grid positions (``grid=True``:
+    easting/northing metres) converted by OSTN15. Rows with a problem get NaN.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"lon": ["-0.1136", "x"], "lat": ["51.5033", "51.5"]})
+    >>> lon, lat, problems = locate_rows(raw, "lon", "lat", grid=False)
+    >>> lon[0], bool(np.isnan(lon[1])), problems[0].line
+    (np.float64(-0.1136), True, 3)
+
+    """
+    lines = np.arange(first_line, first_line + len(raw), dtype=np.int64)
+    problems = _Problems()
+    x = _Column.of(raw[x_label], strip=True)
+    y = _Column.of(raw[y_label], strip=True)
+    lon, lat = _locate(x, y, grid=grid, problems=problems, skip=np.zeros(len(raw), dtype=bool))
+    bad = problems.bad(len(raw))
+    lon, lat = lon.astype(float), lat.astype(float)
+    lon[bad] = np.nan
+    lat[bad] = np.nan
+    return lon, lat, problems.sorted(lines)
 
 
 # How reports CSVs are read as text: every cell a string, blanks kept as blanks, a byte-order

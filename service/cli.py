@@ -31,6 +31,7 @@ from boundaries.bundled import (
 )
 from boundaries.reading import BoundaryFileError, read_boroughs, read_wards
 from geo.osm import OsmFileError, read_osm_features
+from geo.problems import ProblemTally
 from geo.streets import read_osm_streets
 from maps.assets import INSTALL_COMMAND, VENDOR_DIR, check_assets_installed
 from service.auth import Role
@@ -38,6 +39,7 @@ from service.cluster import Cluster, ClusterError, ensure_postgis
 from service.db import libpq_url, migrate, require_migrated, sqlalchemy_url
 from service.errors import WalkTalkError
 from service.population_load import BUNDLED_DIR, load_population
+from service.queries import assets as asset_queries
 from service.queries import demo as demo_queries
 from service.queries import imports as import_queries
 from service.queries import officers
@@ -369,6 +371,61 @@ def cmd_osm_load(settings: Settings, args: argparse.Namespace) -> None:
     for path, count in stored:
         _say(f"{path.name}: {count} streets, paths, parks, water areas and lamps loaded")
     _say("the base map's tiles (/tiles/{z}/{x}/{y}.mvt) now draw them; © OpenStreetMap (ODbL)")
+
+
+def cmd_assets_import(settings: Settings, args: argparse.Namespace) -> None:
+    """Import a council's CSV or GeoJSON of street lights or cameras, whole or not at all."""
+    path = Path(args.path)
+    if not path.is_file():
+        raise WalkTalkError(f"no such file: {path}")
+    with Session(_migrated(settings)) as session, session.begin():
+        outcome = asset_queries.import_assets(
+            session,
+            path.read_bytes(),
+            path.name,
+            kind=args.kind,
+            name=args.name,
+            covers=args.covers,
+            attribution=args.attribution,
+            loaded_by=CLI_ACTOR,
+            progress=_progress(f"importing {path.name}"),
+        )
+    if outcome.already_loaded:
+        _say(f"{path.name} was loaded before (same content) as {outcome.name!r}: nothing added")
+        return
+    _say(
+        f"{path.name}: stored {outcome.stored:,} {args.kind}s as {outcome.name!r} "
+        f"({outcome.in_wards:,} inside the active wards), placed by {outcome.location}",
+        f"coverage: {outcome.coverage_note}",
+    )
+    if outcome.skipped is not None and outcome.rows_skipped:
+        tally = ProblemTally(keep=3)
+        tally.add(outcome.skipped.problems)
+        _say(f"skipped {outcome.rows_skipped:,} of {outcome.rows_read:,} rows:")
+        _say(*(f"  {line}" for line in tally.summary(path.name)))
+
+
+def cmd_assets_list(settings: Settings, _: argparse.Namespace) -> None:
+    """List the stored inventories of street lights and cameras."""
+    with Session(_migrated(settings)) as session:
+        inventories = asset_queries.list_inventories(session)
+    if not inventories:
+        _say("no street lights or cameras loaded: run `walktalk assets import FILE --kind light`")
+    for i in inventories:
+        _say(
+            f"{i.name:<28} {i.kind:<6} {i.assets:>7,} ({i.in_wards:,} in the active wards, "
+            f"{i.rows_skipped:,} rows skipped)  loaded {i.loaded_at:%Y-%m-%d %H:%M}  "
+            f"from {i.file_name}",
+            f"    coverage: {i.coverage_note}",
+            f"    {i.attribution}",
+        )
+
+
+def cmd_assets_delete(settings: Settings, args: argparse.Namespace) -> None:
+    """Delete an inventory and its assets, in one transaction."""
+    with Session(_migrated(settings)) as session, session.begin():
+        count = asset_queries.delete_inventory(session, args.name)
+    _say(f"deleted asset inventory {args.name!r} and its {count:,} assets")
 
 
 def cmd_population_load(settings: Settings, args: argparse.Namespace) -> None:
@@ -826,6 +883,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     oload.add_argument("paths", nargs="+")
     oload.set_defaults(func=cmd_osm_load)
+
+    assets = groups.add_parser(
+        "assets", help="street lights and cameras already on the ground"
+    ).add_subparsers(dest="cmd", required=True)
+    aimport = assets.add_parser(
+        "import",
+        help="import a council's CSV or GeoJSON of street lights or cameras, all or none",
+        description="Import a file of street lights or cameras in one transaction. Columns "
+        "are guessed: Easting/Northing (British National Grid) or Longitude/Latitude (lon/lat, "
+        "x/y); with both, the grid is used and rows whose two positions differ by more than "
+        "25 m are skipped, as are rows that cannot be placed in Great Britain. The same file "
+        "again adds nothing.",
+    )
+    aimport.add_argument("path", help="CSV with coordinate columns, or GeoJSON of points")
+    aimport.add_argument("--kind", required=True, choices=["light", "camera"])
+    aimport.add_argument("--name", help="the inventory's name (default: the file name)")
+    aimport.add_argument(
+        "--covers",
+        nargs="+",
+        default=[],
+        metavar="CODE",
+        help="borough (E09…) or ward (E05…) codes the file lists every asset of; default: "
+        "the London boroughs holding at least a fifth of its points",
+    )
+    aimport.add_argument("--attribution", help="the data's attribution line, shown on maps")
+    aimport.set_defaults(func=cmd_assets_import)
+    assets.add_parser("list", help="list loaded inventories").set_defaults(func=cmd_assets_list)
+    adelete = assets.add_parser("delete", help="delete an inventory and its assets")
+    adelete.add_argument("name")
+    adelete.set_defaults(func=cmd_assets_delete)
 
     population = groups.add_parser(
         "population", help="resident population for rates per 1,000"
