@@ -10,6 +10,11 @@ ASSETS := maps/vendor/node_modules/.package-lock.json
 GRID := $(VENV)/share/proj/OSTN15_NTv2_OSGBtoETRS.gsb
 POLICE_UK := $(sort $(wildcard data/police_uk/*/*.csv data/police_uk/*/*.json))
 OSM_STREETS := $(sort $(wildcard data/osm/*.osm))
+# Council files of street lights and cameras (data/assets/ATTRIBUTION.md); loading one again adds
+# nothing, so `make demo` runs again without harm.
+OGL := licensed under the Open Government Licence v3.0
+CAMDEN_LIGHTS := data/assets/Camden_Street_Lighting.csv
+LAMBETH_CCTV := data/assets/cctv.geojson
 
 .PHONY: demo test lint bench grid system-server system-test clean-venv
 
@@ -41,6 +46,13 @@ demo: system-server $(INSTALLED) $(GRID) $(ASSETS)
 	$(BIN)/walktalk wards bundled
 	$(BIN)/walktalk crimes import $(POLICE_UK)
 	$(BIN)/walktalk osm load $(OSM_STREETS)
+	$(BIN)/walktalk assets import $(CAMDEN_LIGHTS) --kind light --name camden-street-lighting \
+		--covers E09000007 \
+		--attribution "Contains public sector information from the London Borough of Camden $(OGL)"
+	$(BIN)/walktalk assets import $(LAMBETH_CCTV) --kind camera --name lambeth-cctv \
+		--covers E09000022 \
+		--attribution "Contains public sector information from the London Borough of Lambeth \
+$(OGL) (these may be TfL road cameras rather than council CCTV)"
 	$(BIN)/walktalk population load
 	$(BIN)/walktalk demo seed --if-empty --streets $(OSM_STREETS)
 	$(BIN)/walktalk demo sign-in

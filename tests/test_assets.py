@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -345,3 +347,40 @@ def test_skipped_rows_are_counted_and_shown(
 def test_the_bundled_boroughs_are_what_coverage_is_cut_from() -> None:
     boroughs = read_boroughs(LONDON_BOROUGHS_PATH)
     assert {"E09000007", "E09000022", "E09000028"} <= set(boroughs["code"])
+
+
+def _demo_asset_commands() -> list[list[str]]:
+    """The `walktalk assets import` commands `make demo` runs, as the shell would split them."""
+    root = Path(__file__).resolve().parents[1]
+    printed = subprocess.run(
+        ["make", "-n", "demo"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    lines = [shlex.split(line) for line in printed.replace("\\\n", "").splitlines()]
+    found = [line[1:] for line in lines if line[:3] == [".venv/bin/walktalk", "assets", "import"]]
+    return [[str(root / arg) if arg.startswith("data/") else arg for arg in c] for c in found]
+
+
+def test_make_demo_loads_both_bundled_files_and_can_run_again(
+    walktalk: Run, fresh_db: str
+) -> None:
+    commands = _demo_asset_commands()
+    assert len(commands) == 2
+    for _ in range(2):  # `make demo` run a second time must succeed too
+        for argv in commands:
+            code, _, err = walktalk(*argv)
+            assert code == 0, err
+    rows = _query(
+        fresh_db,
+        "SELECT name, kind, assets, attribution, coverage_note FROM asset_inventories "
+        "ORDER BY name",
+    )
+    assert [r[:3] for r in rows] == [
+        ("camden-street-lighting", "light", CAMDEN_ROWS),
+        ("lambeth-cctv", "camera", LAMBETH_POINTS),
+    ]
+    assert rows[0][3] == (
+        "Contains public sector information from the London Borough of Camden licensed under "
+        "the Open Government Licence v3.0"
+    )
+    assert "London Borough of Lambeth" in rows[1][3] and "TfL" in rows[1][3]
+    assert rows[1][4] == "covers what --covers named: Lambeth (E09000022)"
