@@ -97,6 +97,9 @@ def test_each_role_sees_and_changes_what_it_may(
     moved = client.post(f"/requests/{ours['id']}/status", headers=people["partner"], json=sent)
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "sent"
+    # The partner learns which role raised it, not which officer.
+    assert [e["changed_by"] for e in moved.json()["events"]][:1] == ["officer"]
+    assert "test officer" not in moved.text
     # ... and the officer who raised it sees what became of it.
     assert client.get(f"/requests/{ours['id']}", headers=people["waterloo"]).json()["status"] == (
         "sent"

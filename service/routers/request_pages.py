@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from geo.darkness import LONDON
 from service import policy
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
@@ -47,6 +48,9 @@ NEW_PATH = "/lighting/requests/new"
 LABELS = {c.slug: c.label for c in CATEGORIES}
 TEAMS = {"lighting": "Street lighting", "cctv": "Community safety (CCTV)",
          "vegetation": "Parks and highways", "other": ""}  # fmt: skip
+#: How a role is named to those who do not see the person's name.
+ROLE_WORDS = {"officer": "an officer", "supervisor": "a supervisor", "planner": "a planner",
+              "partner": "a partner"}  # fmt: skip
 DONE = {
     "raised": "Request raised. The council's team sees it now.",
     "status": "Status changed.",
@@ -223,7 +227,8 @@ def new_page(
             title=f"{concern['labels'][0]}, noted on a walk" if concern["labels"] else "",
             partner_borough=concern["walk_borough_code"],
             partner_team=TEAMS[kind],
-            note=concern["note"] or "",
+            # The concern's own words stay with the walk: the note goes to the council, so
+            # she writes it herself rather than passing on what the buddy said.
             concern=str(concern["id"]),
         )
     elif len(principal.borough_codes) == 1:
@@ -336,6 +341,8 @@ def _request_page(
         kinds=queries.KIND_LABELS,
         statuses=queries.STATUS_LABELS,
         councils=queries.councils(session),
+        roles=ROLE_WORDS,
+        london=LONDON,
         values=values or {"status": "", "installed_on": "", "bid_reference": "",
                           "decline_reason": "", "outcome": "", "note": ""},
         errors=errors or {},

@@ -358,7 +358,14 @@ def _detail(
     request: Request, session: SessionDep, principal: Principal, request_id: uuid.UUID
 ) -> dict[str, Any]:
     row = queries.get_request(session, request_id)
-    return {**request_out(row, principal, disclosure_rule(request)), "events": row["events"]}
+    events = row["events"]
+    if not policy.sees_backing_reports(principal):
+        # Partners and planners learn which role raised or moved it, not which officer.
+        events = [
+            e if e["changed_role"] == "partner" else {**e, "changed_by": e["changed_role"]}
+            for e in events
+        ]
+    return {**request_out(row, principal, disclosure_rule(request)), "events": events}
 
 
 def _feature(row: dict[str, Any], principal: Principal, rule: DisclosureRule) -> dict[str, Any]:
