@@ -1,5 +1,8 @@
-"""A request's life in Chromium: raised from a walk concern, seen by a planner, installed by the
-council, and "Installed" on the officer's walk page (laptop and phone, axe-core, screenshots)."""
+"""A request's life in Chromium, from a walk concern to "Installed" on the walk's page.
+
+Raised by an officer, seen by a planner, moved on by the council (laptop and phone, axe-core,
+screenshots under /tmp/shots/requests).
+"""
 
 from __future__ import annotations
 
