@@ -26,6 +26,7 @@ from service.routers import (
     admin_people,
     admin_queues,
     after_walk,
+    assets,
     audit,
     briefing,
     emerging,
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_people,
         admin_queues,
         work,  # /work/walks/new before /work/walks/{walk_id}
+        assets,
         requests,  # /requests.csv and /requests/import before /requests/{request_id}
         request_pages,  # /lighting/requests/new before /lighting/requests/{request_id}
         pages,

@@ -36,6 +36,13 @@ STAFF = (Role.officer, Role.supervisor)
 """Roles that work with walks, routes, buddies and individual reports."""
 SUPERVISORS = (Role.supervisor,)
 """The role that runs the scheme: officers, tokens, moderation, imports, evaluation."""
+SEE_ASSETS = (Role.officer, Role.supervisor, Role.partner, Role.planner)
+"""Roles that read the street lights and cameras already there (all of them, any borough).
+
+They are councils' published data, so no scope narrows them; still, no public page needs
+them, and a public map of cameras beside places reported unsafe would be read as a promise of
+watching that the (possibly TfL road) cameras do not keep, so the public is not served them.
+"""
 
 # What a trimmed view of a walk may show. The full route's length, darkness and times would
 # let a reader of another ward work out where the trimmed-off ends lie, and the officer's id

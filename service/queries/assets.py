@@ -302,8 +302,8 @@ def assets_in_box(
 ) -> tuple[int, list[dict[str, Any]]]:
     """How many assets lie in ``box`` (west, south, east, north) and up to ``limit`` of them.
 
-    Each is a dict: ``id``, ``kind``, ``ref``, ``inventory``, ``ward_code``,
-    ``borough_code``, ``properties``, ``lon``, ``lat``.
+    Each is a dict: ``id``, ``kind``, ``ref``, ``inventory`` (its name), ``attribution``
+    (its inventory's), ``ward_code``, ``borough_code``, ``properties``, ``lon``, ``lat``.
     """
     params = {"w": box[0], "s": box[1], "e": box[2], "n": box[3], "kind": kind, "limit": limit}
     where = (
@@ -315,8 +315,8 @@ def assets_in_box(
     ).scalar_one()
     rows = session.execute(
         text(
-            "SELECT a.id, a.kind, a.ref, i.name AS inventory, a.ward_code, a.borough_code, "
-            " a.properties, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat "
+            "SELECT a.id, a.kind, a.ref, i.name AS inventory, i.attribution, a.ward_code, "
+            " a.borough_code, a.properties, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat "
             f"FROM assets a JOIN asset_inventories i ON i.id = a.inventory_id WHERE {where} "
             "ORDER BY a.id LIMIT :limit"
         ),
