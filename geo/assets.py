@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,24 +268,47 @@ def _check_agreement(
     given_lon = pd.to_numeric(raw[degrees[0]].str.strip(), errors="coerce").to_numpy(float)
     given_lat = pd.to_numeric(raw[degrees[1]].str.strip(), errors="coerce").to_numpy(float)
     # Only rows with both positions can disagree; blank degrees leave the grid point alone.
-    both = (
-        np.isfinite(lon)
-        & np.isfinite(given_lon)
-        & np.isfinite(given_lat)
-        & (np.abs(given_lon) <= 180)
-        & (np.abs(given_lat) <= 90)
+    both = np.isfinite(given_lon) & np.isfinite(given_lat)
+    both &= (np.abs(given_lon) <= 180) & (np.abs(given_lat) <= 90)
+    given_x = np.full(len(raw), np.nan)
+    given_y = np.full(len(raw), np.nan)
+    if both.any():
+        given_x[both], given_y[both] = to_grid().transform(given_lon[both], given_lat[both])
+    _skip_far_apart(
+        lon,
+        lat,
+        given_x,
+        given_y,
+        lines,
+        reasons,
+        lambda row: f"{degrees[0]}/{degrees[1]} ({given_lon[row]:g}, {given_lat[row]:g}) lie",
+        "the easting/northing position",
     )
+
+
+def _skip_far_apart(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    other_x: np.ndarray,
+    other_y: np.ndarray,
+    lines: np.ndarray,
+    reasons: dict[int, list[str]],
+    other: Callable[[int], str],
+    placed_by: str,
+) -> None:
+    """Skip rows placed at ``lon, lat`` more than AGREEMENT_M from their other position.
+
+    ``other_x, other_y`` are that other position in grid metres (NaN where a row has none).
+    """
+    both = np.isfinite(lon) & np.isfinite(other_x) & np.isfinite(other_y)
     if not both.any():
         return
-    transformer = to_grid()
-    grid_x, grid_y = transformer.transform(lon[both], lat[both])
-    given_x, given_y = transformer.transform(given_lon[both], given_lat[both])
-    apart = np.hypot(np.asarray(grid_x) - given_x, np.asarray(grid_y) - given_y)
+    grid_x, grid_y = to_grid().transform(lon[both], lat[both])
+    apart = np.hypot(np.asarray(grid_x) - other_x[both], np.asarray(grid_y) - other_y[both])
     for row, metres in zip(np.flatnonzero(both), apart, strict=True):
         if not metres <= AGREEMENT_M:  # also catches inf from a failed transformation
             reasons.setdefault(int(lines[row]), []).append(
-                f"{degrees[0]}/{degrees[1]} ({given_lon[row]:g}, {given_lat[row]:g}) lie "
-                f"{metres:,.0f} m from the easting/northing position, more than "
+                f"{other(int(row))} {metres:,.0f} m from {placed_by}, more than "
                 f"{AGREEMENT_M:g} m: correct whichever of the two is wrong"
             )
             lon[row] = lat[row] = np.nan
@@ -454,9 +477,53 @@ def _read_geojson(data: bytes, file_name: str) -> AssetRows:
     for problem in located:
         if problem.line not in reasons:  # a broken feature's blanks are not news
             reasons.setdefault(problem.line, []).append(problem.reason)
+    location = "GeoJSON Point geometry (WGS84)"
+    grid = _property_grid(properties)
+    if grid is not None:
+        easting, northing, names = grid
+        _skip_far_apart(
+            lon,
+            lat,
+            easting,
+            northing,
+            lines,
+            reasons,
+            lambda row: f"{names[0]}/{names[1]} ({easting[row]:g}, {northing[row]:g}) lie",
+            "the Point geometry",
+        )
+        location += f", checked against {names[0]}/{names[1]} (within {AGREEMENT_M:g} m)"
     _check_in_britain(lon, lat, lines, reasons, degrees_given=True)
     frame = _frame(lines, lon, lat, refs, properties, reasons)
-    return _answer(frame, reasons, len(raw), "GeoJSON Point geometry (WGS84)", file_name)
+    return _answer(frame, reasons, len(raw), location, file_name)
+
+
+def _property_grid(
+    properties: Sequence[Mapping[str, Any]],
+) -> tuple[np.ndarray, np.ndarray, tuple[str, str]] | None:
+    """Features' easting/northing properties as metres (NaN where missing), when they have any.
+
+    Lambeth's cameras carry their National Grid position beside the Point; the two are checked
+    as a CSV's two positions are.
+    """
+    for x_name, y_name in _GRID_PAIRS:
+        names: tuple[str, str] | None = None
+        for props in properties:
+            lookup = {key.strip().lower(): key for key in props}
+            if x_name in lookup and y_name in lookup:
+                names = (lookup[x_name], lookup[y_name])
+                break
+        if names is None:
+            continue
+        easting = pd.to_numeric(
+            pd.Series([props.get(names[0]) for props in properties], dtype=object),
+            errors="coerce",
+        ).to_numpy(float)
+        northing = pd.to_numeric(
+            pd.Series([props.get(names[1]) for props in properties], dtype=object),
+            errors="coerce",
+        ).to_numpy(float)
+        return easting, northing, names
+    return None
 
 
 def _feature_point(feature: Any) -> tuple[str, str, str | None]:

@@ -97,6 +97,21 @@ def test_lambeth_cameras_are_read_from_the_points_geometry() -> None:
     assert isinstance(first["OBJECTID"], int)
 
 
+def test_a_camera_whose_grid_properties_disagree_with_its_point_is_skipped() -> None:
+    document = json.loads(LAMBETH.read_bytes())
+    assert read_assets(json.dumps(document).encode(), "cctv.geojson").location == (
+        "GeoJSON Point geometry (WGS84), checked against EASTING/NORTHING (within 25 m)"
+    )
+    document["features"][3]["properties"]["EASTING"] += 100
+    rows = read_assets(json.dumps(document).encode(), "cctv.geojson")
+    assert len(rows.frame) == LAMBETH_POINTS - 1
+    [problem] = rows.problems
+    assert problem.line == 4
+    assert problem.reason.startswith("EASTING/NORTHING (") and " 100 m from the Point" in (
+        problem.reason
+    )
+
+
 def test_rows_that_cannot_be_placed_are_skipped_with_their_reasons() -> None:
     data = (
         b"lon,lat,ref\n"
