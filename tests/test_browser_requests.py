@@ -14,6 +14,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.test_requests import GOOD_CSV
 from tests.walks import auth, walk_with_route
 
 SHOTS = Path("/tmp/shots/requests")
@@ -90,7 +91,49 @@ def test_a_request_from_a_walk_concern_to_installed(
         assert "fewer than 10 reports" in page.locator("#backing").inner_text()
         assert "Lamp out under the arches" not in page.content()
         _check(page, "planner-sees", device)
-        assert page.problems == []
+        # She raises one herself on the map: a slip first (no place), then a tap.
+        page.get_by_role("link", name="Requests to partners").click()
+        page.get_by_role("link", name="Raise a request").click()
+        page.get_by_label("Kind of fix").select_option(label="CCTV")
+        page.get_by_label("What is asked for").fill("Camera at the Leake Street tunnel")
+        page.get_by_label("Council team").fill("Community safety (CCTV)")
+        page.get_by_role("button", name="Raise the request").click()
+        assert "Tap the map where the fix is needed" in page.get_by_role("alert").inner_text()
+        assert page.get_by_label("What is asked for").input_value() == (
+            "Camera at the Leake Street tunnel"
+        )
+        _check(page, "planner-raise-error", device)
+        page.locator("#map").click(position={"x": width // 3, "y": 120})
+        assert page.locator("#map-status").inner_text() == "Place chosen."
+        page.get_by_role("button", name="Raise the request").click()
+        page.wait_for_url(f"{live_server}/lighting/requests/*?done=raised")
+        assert page.get_by_role("heading", level=1).inner_text().startswith("Request RQ-")
+        # And imports a file: one bad row stores nothing and is named; then the good file.
+        page.get_by_role("link", name="Requests to partners").click()
+        page.get_by_label("File of requests").set_input_files(
+            files=[{"name": "bad.csv", "mimeType": "text/csv",
+                    "buffer": GOOD_CSV.replace(",cctv,", ",cameras,").encode()}]
+        )  # fmt: skip
+        page.get_by_role("button", name="Import the file").click()
+        assert "Line 3: kind 'cameras' is not one of" in page.locator("#file-problems").inner_text()
+        _check(page, "planner-import-error", device)
+        page.get_by_label("File of requests").set_input_files(
+            files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD_CSV.encode()}]
+        )
+        page.get_by_role("button", name="Import the file").click()
+        page.wait_for_url(f"{live_server}/lighting/requests?done=imported&n=3")
+        assert "3 requests stored" in page.get_by_role("status").first.inner_text()
+        assert page.locator("#requests tbody tr").count() == 5
+        _check(page, "planner-list", device)
+        # Each slip answered 422 (Chromium logs that too); nothing else went wrong.
+        assert sorted(page.problems) == sorted([
+            f"HTTP 422: {live_server}/lighting/requests/new",
+            "console error: Failed to load resource: the server responded with a status of 422 "
+            "(Unprocessable Entity)",
+            f"HTTP 422: {live_server}/lighting/requests/import",
+            "console error: Failed to load resource: the server responded with a status of 422 "
+            "(Unprocessable Entity)",
+        ])  # fmt: skip
 
     # The Lambeth partner moves it on: sent, accepted, installed with its date.
     with watched_page(browser, live_server, width=width, height=height) as page:
