@@ -431,7 +431,8 @@ def _answer(
                 "British National Grid metres, not degrees; name them 'Easting' and 'Northing'."
             )
     raise AssetFileError(
-        f"{file_name}: none of its {rows_read:,} rows could be placed in Great Britain, so "
+        f"{file_name}: none of its {rows_read:,} row{'' if rows_read == 1 else 's'} could be "
+        "placed in Great Britain, so "
         f"nothing was stored (first problems: {first}).{hint} Expected {_EXPECTED}"
     )
 

@@ -241,11 +241,11 @@ def _coverage(
             "none of the London boroughs holds a fifth of the file's points, so the area it "
             "covers cannot be guessed: name it with --covers CODE (borough E09… or ward E05…)"
         )
-    left = [f"{names[c]} {n}" for c, n in counts.items() if c not in chosen]
+    left = [f"{names[c]} {n:,}" for c, n in counts.items() if c not in chosen]
     note = (
         "no --covers given: the London boroughs holding at least "
         f"{MIN_BOROUGH_SHARE:.0%} of its points, "
-        + ", ".join(f"{names[c]} ({c}, {counts[c]} points)" for c in chosen)
+        + ", ".join(f"{names[c]} ({c}, {counts[c]:,} points)" for c in chosen)
     )
     if left:
         note += "; points in " + ", ".join(left) + " lie outside the coverage (too few to count)"
