@@ -268,3 +268,58 @@ def test_bad_values_are_refused_with_what_to_fix(client: TestClient, people: dic
     assert "outside the wards" in post(lon=-1.5, lat=52.0)["detail"]
     assert "give the place" in post(lon=None, lat=None)["detail"]
     assert client.get("/requests", headers=people["supervisor"]).json()["features"] == []
+
+
+def _report(client: TestClient, people: dict, lon: float, lat: float, *, publish: bool) -> str:
+    """A public report at (lon, lat), published by the supervisor when ``publish``."""
+    sent = client.post(
+        "/reports",
+        json={"lon": lon, "lat": lat, "categories": ["poor_lighting"],
+              "date": "2026-11-01", "time_band": "evening"},
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    if publish:
+        done = client.post(f"/moderation/{sent.json()['id']}", headers=people["supervisor"],
+                           json={"action": "publish", "reason": "a real place"})  # fmt: skip
+        assert done.status_code == 200, done.text
+    return str(sent.json()["id"])
+
+
+def test_backing_is_the_published_reports_within_50_m(
+    client: TestClient, people: dict, app_settings: object
+) -> None:
+    """Published at 30 m: backs it; pending at 30 m, or published at 80 m: does not."""
+    # 0.00043 degrees of longitude is about 30 m at this latitude; 0.00115 about 80 m.
+    near = _report(client, people, LOWER_MARSH[0] + 0.00043, LOWER_MARSH[1], publish=True)
+    _report(client, people, LOWER_MARSH[0] - 0.00043, LOWER_MARSH[1], publish=False)
+    _report(client, people, LOWER_MARSH[0] + 0.00115, LOWER_MARSH[1], publish=True)
+    raised = _raise(client, people["supervisor"])
+    assert raised["backing"] == 1
+    engine = create_engine(app_settings.database_url)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        backing = conn.execute(
+            text("SELECT report_id::text FROM partner_request_backing WHERE request_id = :r"),
+            {"r": raised["id"]},
+        ).scalars().all()
+    engine.dispose()
+    assert backing == [near]
+
+
+def test_a_csv_on_the_national_grid_is_placed_in_its_ward(
+    client: TestClient, planners: dict
+) -> None:
+    """Easting/northing (Lower Marsh, 531037 179527) are read as EPSG:27700 metres."""
+    csv_text = (
+        "Easting,Northing,Kind,Title,Partner_Borough,Partner_Team\n"
+        "531037,179527,lighting,Lower Marsh lamp,Lambeth,Street lighting\n"
+    )
+    answer = client.post(
+        "/requests/import", headers=planners["lambeth_planner"],
+        files={"file": ("grid.csv", csv_text.encode(), "text/csv")},
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    feature = client.get("/requests", headers=planners["lambeth_planner"]).json()["features"][0]
+    assert feature["properties"]["ward_code"] == WATERLOO
+    # The grid figures came from a plain Helmert transform; OSTN15 lands within a few metres.
+    assert feature["properties"]["lon"] == pytest.approx(LOWER_MARSH[0], abs=1e-4)
+    assert feature["properties"]["lat"] == pytest.approx(LOWER_MARSH[1], abs=1e-4)
