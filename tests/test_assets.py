@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from boundaries.bundled import LONDON_BOROUGHS_PATH, PILOT_WARDS
+from boundaries.bundled import LONDON_BOROUGHS_PATH, LONDON_WARDS_2018, PILOT_WARDS
 from boundaries.reading import read_boroughs, read_wards
 from geo.assets import AGREEMENT_M, AssetFileError, read_assets
 
@@ -399,3 +399,35 @@ def test_make_demo_loads_both_bundled_files_and_can_run_again(
     )
     assert "London Borough of Lambeth" in rows[1][3] and "TfL" in rows[1][3]
     assert rows[1][4] == "covers what --covers named: Lambeth (E09000022)"
+
+
+def test_activating_another_ward_set_places_the_assets_in_its_wards(
+    walktalk: Run, fresh_db: str
+) -> None:
+    code, _, err = walktalk("assets", "import", str(CAMDEN), "--kind", "light")
+    assert code == 0, err
+    assert _query(fresh_db, "SELECT count(ward_code) FROM assets") == [(0,)]
+    code, _, err = walktalk("wards", "bundled")
+    assert code == 0, err
+    code, out, err = walktalk("wards", "activate", "london-2018")
+    assert code == 0, err
+    # Every lamp lies in some 2018 London ward (those over Camden's border in its neighbours').
+    assert f"re-assigned {CAMDEN_ROWS} rows of assets" in out
+
+    wards = read_wards(LONDON_WARDS_2018.path).wards
+    raw = pd.read_csv(CAMDEN)
+    lamps = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(raw["Easting"], raw["Northing"]), crs=27700
+    ).to_crs(4326)
+    joined = gpd.sjoin(lamps, wards[["code", "borough_code", "geometry"]], predicate="within")
+    expected = joined.groupby("code").size().to_dict()
+    stored = dict(
+        _query(
+            fresh_db,
+            "SELECT ward_code, count(*) FROM assets WHERE ward_code IS NOT NULL GROUP BY 1",
+        )
+    )
+    assert stored == expected and sum(stored.values()) == CAMDEN_ROWS
+    assert len(expected) >= 18  # Camden's 18 wards, and a few lamps over its border
+    boroughs = dict(_query(fresh_db, "SELECT borough_code, count(*) FROM assets GROUP BY 1"))
+    assert boroughs["E09000007"] == int((joined["borough_code"] == "E09000007").sum())
