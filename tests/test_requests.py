@@ -323,3 +323,40 @@ def test_a_csv_on_the_national_grid_is_placed_in_its_ward(
     # The grid figures came from a plain Helmert transform; OSTN15 lands within a few metres.
     assert feature["properties"]["lon"] == pytest.approx(LOWER_MARSH[0], abs=1e-4)
     assert feature["properties"]["lat"] == pytest.approx(LOWER_MARSH[1], abs=1e-4)
+
+
+def test_a_stretch_concern_raises_a_stretch_and_odd_files_say_what_is_wrong(
+    client: TestClient, people: dict, planners: dict, app_settings: object
+) -> None:
+    """A concern along a stretch gives a stretch; empty, headless or binary files: 422."""
+    walk = walk_with_route(client, people)
+    line = {"type": "LineString", "coordinates": [[-0.1030, 51.5080], [-0.1000, 51.5079]]}
+    sent = client.post(f"/walks/{walk['id']}/concerns", headers=people["waterloo"],
+                       json={"line": line, "categories": ["isolated"]})  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    engine = create_engine(app_settings.database_url)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        concern_id = conn.execute(
+            text("SELECT id FROM reports WHERE walk_id = :w"), {"w": walk["id"]}
+        ).scalar_one()
+    engine.dispose()
+    raised = _raise(client, people["supervisor"], concern_id=str(concern_id), lon=None, lat=None,
+                    partner_borough=SOUTHWARK)  # fmt: skip
+    feature = next(
+        f for f in client.get("/requests", headers=people["supervisor"]).json()["features"]
+        if f["id"] == raised["id"]
+    )
+    assert feature["geometry"]["type"] == "LineString"
+    assert len(feature["geometry"]["coordinates"]) == 2
+    planner = planners["lambeth_planner"]
+    for name, body, says in (
+        ("empty.csv", b"lon,lat,kind,title,partner_borough,partner_team\n", "no requests"),
+        ("nothing.csv", b"", "could not be read"),
+        ("where.csv", b"kind,title\nlighting,x\n", "no location columns"),
+        ("bits.csv", bytes(range(256)), "could not be read"),
+        ("x.geojson", b'{"type": "Feature"}', "FeatureCollection"),
+    ):
+        answer = client.post("/requests/import", headers=planner,
+                             files={"file": (name, body, "text/csv")})  # fmt: skip
+        assert answer.status_code == 422, (name, answer.text)
+        assert says in answer.json()["detail"], (name, answer.json()["detail"])
