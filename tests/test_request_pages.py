@@ -140,6 +140,17 @@ def test_the_walks_page_offers_a_fix_per_concern_and_shows_what_became_of_it(
               "partner_borough": LAMBETH, "partner_team": "Street lighting"},
     )  # fmt: skip
     assert done.status_code == 303, done.text[:500]
+    # Moved to a nearby public place (away from where she starts or ends): stored there.
+    moved = client.post(
+        "/lighting/requests/new", headers=people["waterloo"], follow_redirects=False,
+        data={"concern": link, "kind": "lighting", "title": "Moved", "partner_borough": LAMBETH,
+              "partner_team": "Street lighting", "lon": "-0.1136", "lat": "51.4995"},
+    )  # fmt: skip
+    assert moved.status_code == 303, moved.text[:500]
+    where = client.get("/requests", headers=people["waterloo"]).json()["features"]
+    places = {f["properties"]["title"]: f["geometry"]["coordinates"] for f in where}
+    assert places["Moved"] == [-0.1136, 51.4995]
+    assert places["Unlit stretch"] == [-0.11, 51.5074]
     walk_page = client.get(f"/work/walks/{walk['id']}", headers=people["waterloo"]).text
     assert "Requests to partners raised from this walk" in walk_page
     assert "Unlit stretch" in walk_page and ">Proposed<" in walk_page

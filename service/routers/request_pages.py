@@ -182,7 +182,6 @@ def _new_page(
         config={
             "tiles": tiles.page_config() if tiles else None,
             "attribution": require_active_ward_set(session).attribution,
-            "fixed": bool(concern),
         },
         asset_url=ASSET_URL,
         back=(f"/work/walks/{concern['walk_id']}", "The walk") if concern else (
@@ -269,11 +268,13 @@ def _raise(
     if len(values["note"]) > 1000:
         errors["note"] = "Keep the note to 1,000 characters"
     point: dict[str, float] = {}
-    if not concern:
-        try:
-            point = {"lon": float(values["lon"]), "lat": float(values["lat"])}
-        except ValueError:
+    try:
+        point = {"lon": float(values["lon"]), "lat": float(values["lat"])}
+    except ValueError:
+        if not concern:
             errors["map"] = "Tap the map where the fix is needed"
+    if concern and point and _same_place(point, concern):
+        point = {}  # not moved: the concern's own place (its stretch, when it has one)
     if not errors:
         try:
             body = RequestIn(
@@ -296,6 +297,11 @@ def _raise(
         request, session, principal, values=values, concern=concern, errors=errors,
         status_code=422,
     )  # fmt: skip
+
+
+def _same_place(point: dict[str, float], concern: dict[str, Any]) -> bool:
+    """Whether the form's point is the concern's (the page rounds it to 1e-6 degrees)."""
+    return abs(point["lon"] - concern["lon"]) < 2e-6 and abs(point["lat"] - concern["lat"]) < 2e-6
 
 
 def _request_page(
