@@ -130,6 +130,14 @@ def world(
             text("SELECT b.id, b.code FROM buddies b JOIN walks w ON w.buddy_id = b.id")
         ).one()
     engine.dispose()
+    # A request to the Lambeth council, away from the report's point (its count backs it).
+    partner_request = client.post(
+        "/requests",
+        headers=people["waterloo"],
+        json={"kind": "lighting", "title": "Lamp out on Lower Marsh", "lon": -0.1136,
+              "lat": 51.4995, "partner_borough": "E09000022", "partner_team": "Street lighting"},
+    )
+    assert partner_request.status_code == 201, partner_request.text
     issue_token("planner", boroughs=["E09000028"], name="matrix throwaway")  # to be deleted
     callers = {
         **{k: v for k, v in people.items() if k != "waterloo" and k != "bankside"},
@@ -170,6 +178,7 @@ def world(
             "token_id": str(throwaway_id),
             "officer_id": str(officer_id),
             "import_id": str(import_id),
+            "partner_request_id": partner_request.json()["id"],
             "secret": link.json()["url"].rsplit("/", 1)[1],
             "code": WATERLOO,
             "fmt": "geojson",

@@ -365,25 +365,28 @@ def _request_page(
     )
 
 
-@router.get("/lighting/requests/{request_id}", response_class=HTMLResponse, response_model=None)
+ONE_PATH = "/lighting/requests/{partner_request_id}"
+
+
+@router.get(ONE_PATH, response_class=HTMLResponse, response_model=None)
 def request_page(
-    request: Request, session: SessionDep, principal: Anyone, request_id: uuid.UUID
+    request: Request, session: SessionDep, principal: Anyone, partner_request_id: uuid.UUID
 ) -> HTMLResponse | RedirectResponse:
     """One request: details, map, backing, history; the addressed council's status form."""
-    if answer := _sign_in(principal, f"/lighting/requests/{request_id}"):
+    if answer := _sign_in(principal, f"/lighting/requests/{partner_request_id}"):
         return answer
-    return _request_page(request, session, principal, request_id)
+    return _request_page(request, session, principal, partner_request_id)
 
 
-@router.post(
-    "/lighting/requests/{request_id}/status", response_class=HTMLResponse, response_model=None
-)
+@router.post(f"{ONE_PATH}/status", response_class=HTMLResponse, response_model=None)
 async def status_submit(
-    request: Request, session: SessionDep, principal: Anyone, request_id: uuid.UUID
+    request: Request, session: SessionDep, principal: Anyone, partner_request_id: uuid.UUID
 ) -> HTMLResponse | RedirectResponse:
     """The addressed council moves the request on, or sees the form again with what to fix."""
     form = await request.form()
-    return await run_in_threadpool(_change, request, session, principal, request_id, form)
+    return await run_in_threadpool(
+        _change, request, session, principal, partner_request_id, form
+    )
 
 
 def _change(

@@ -323,35 +323,39 @@ def import_file(session: SessionDep, principal: Raiser, file: UploadFile) -> dic
 
 
 @router.get(
-    "/requests/{request_id}", operation_id="get_request", response_model=RequestDetail
+    "/requests/{partner_request_id}", operation_id="get_request", response_model=RequestDetail
 )
 def read(
-    request: Request, session: SessionDep, principal: Viewer, request_id: uuid.UUID
+    request: Request, session: SessionDep, principal: Viewer, partner_request_id: uuid.UUID
 ) -> dict[str, Any]:
     """A request the caller may see, with the history of its status."""
-    policy.require_request_view(principal, queries.place(session, request_id))
-    return _detail(request, session, principal, request_id)
+    policy.require_request_view(principal, queries.place(session, partner_request_id))
+    return _detail(request, session, principal, partner_request_id)
 
 
 @router.post(
-    "/requests/{request_id}/status", operation_id="change_request_status",
+    "/requests/{partner_request_id}/status", operation_id="change_request_status",
     response_model=RequestDetail,
 )  # fmt: skip
 def change(
     request: Request,
     session: SessionDep,
     principal: Viewer,
-    request_id: uuid.UUID,
+    partner_request_id: uuid.UUID,
     body: StatusIn,
 ) -> dict[str, Any]:
     """The addressed council moves a request on; a refused move says what is allowed next."""
-    policy.require_request_partner(principal, queries.place(session, request_id))
+    policy.require_request_partner(principal, queries.place(session, partner_request_id))
     queries.change_status(
-        session, request_id, by=principal.name, role=principal.role.value, **body.model_dump()
+        session,
+        partner_request_id,
+        by=principal.name,
+        role=principal.role.value,
+        **body.model_dump(),
     )
-    audit.record(session, principal, f"request status {body.status}", str(request_id))
+    audit.record(session, principal, f"request status {body.status}", str(partner_request_id))
     session.commit()
-    return _detail(request, session, principal, request_id)
+    return _detail(request, session, principal, partner_request_id)
 
 
 def _detail(
