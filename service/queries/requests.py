@@ -130,6 +130,20 @@ def councils(session: Session) -> dict[str, str]:
     return {r.borough_code: r.name for r in rows}
 
 
+def ward_codes_of(session: Session, boroughs: Sequence[str]) -> list[str]:
+    """The active ward set's ward codes in these boroughs (to draw them on a map)."""
+    active = require_active_ward_set(session)
+    return list(
+        session.execute(
+            text(
+                "SELECT code FROM wards WHERE ward_set_id = :id AND borough_code = ANY(:b) "
+                "ORDER BY code"
+            ),
+            {"id": active.id, "b": list(boroughs)},
+        ).scalars()
+    )
+
+
 def council_code(session: Session, given: str) -> str | None:
     """A council's borough code from its code or name (any case), or None if unknown."""
     wanted = given.strip().lower()

@@ -29,6 +29,7 @@ from service.queries import audit
 from service.queries import requests as queries
 from service.queries import walks as walk_queries
 from service.queries.wards import require_active_ward_set
+from service.queries.work import ward_outlines
 from service.routers.maps import ASSET_URL, page_tiles
 from service.routers.requests import (
     MAX_UPLOAD_BYTES,
@@ -182,6 +183,13 @@ def _new_page(
         config={
             "tiles": tiles.page_config() if tiles else None,
             "attribution": require_active_ward_set(session).attribution,
+            # Her wards (an officer's) or her boroughs' wards, so she finds her patch on the
+            # map even before the streets are loaded.
+            "wards": ward_outlines(
+                session,
+                list(principal.ward_codes)
+                or queries.ward_codes_of(session, principal.borough_codes),
+            ),
         },
         asset_url=ASSET_URL,
         back=(f"/work/walks/{concern['walk_id']}", "The walk") if concern else (
