@@ -40,6 +40,7 @@ _OFFICER = [
     ("Plan a walk", "/work/walks/new"),
     ("Requests", "/work/requests"),
     ("Buddies", "/work/buddies"),
+    ("Council requests", "/lighting/requests"),
     ("Hot spots", "/maps/hotspots"),
 ]
 _SUPERVISOR = [

@@ -173,4 +173,9 @@ def test_a_request_from_a_walk_concern_to_installed(
         assert reference in raised and f"Installed on {installed:%-d %B %Y}" in raised
         page.locator("#raised").scroll_into_view_if_needed()
         _check(page, "walk-installed", device)
+        # Her wards' requests, from the header.
+        page.get_by_role("link", name="Council requests").click()
+        row = page.locator("#requests tbody tr", has_text=reference)
+        assert "Installed" in row.inner_text()
+        _check(page, "officer-list", device)
         assert page.problems == []
