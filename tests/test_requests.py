@@ -360,3 +360,4 @@ def test_a_stretch_concern_raises_a_stretch_and_odd_files_say_what_is_wrong(
                              files={"file": (name, body, "text/csv")})  # fmt: skip
         assert answer.status_code == 422, (name, answer.text)
         assert says in answer.json()["detail"], (name, answer.json()["detail"])
+        assert "--" not in answer.json()["detail"]  # no command-line options named

@@ -537,7 +537,9 @@ def import_requests(
     try:
         read = read_requests(data, file_name)
     except ValueError as exc:
-        raise InvalidInput(f"{file_name}: {exc}") from None
+        # The report importer's hint names its command-line options, which a file here lacks.
+        reason = str(exc).split(". Name the columns with")[0]
+        raise InvalidInput(f"{file_name}: {reason}") from None
     problems = list(read.problems)
     placed: list[tuple[RequestRow, str]] = []
     for row in read.rows:
