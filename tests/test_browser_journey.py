@@ -97,6 +97,8 @@ def test_a_walk_from_her_request_to_the_reviewed_flag(
         with person(browser, live_server, PHONE, is_mobile=True, has_touch=True) as woman:
             woman.goto(f"{live_server}/")
             woman.get_by_role("link", name="Take part in a walk").first.click()
+            # The map has drawn the wards (leaving sooner would cut its request short).
+            woman.locator(f"path.ward-{WATERLOO}").wait_for(state="attached")
             woman.get_by_label("Your ward").select_option(WATERLOO)
             woman.get_by_label("Evening (after 5pm)").check()
             woman.get_by_label("Phone number or email address").fill(CONTACT)
@@ -113,6 +115,7 @@ def test_a_walk_from_her_request_to_the_reviewed_flag(
                 "The path by the arches is dark"
             )
             woman.locator("#map path").first.wait_for(state="attached")
+            woman.wait_for_load_state("networkidle")
             box = woman.locator("#map").bounding_box()
             woman.locator("#map").tap(position={"x": box["width"] / 2, "y": box["height"] / 2})
             woman.get_by_role("button", name="Send my report").click()
@@ -130,6 +133,7 @@ def test_a_walk_from_her_request_to_the_reviewed_flag(
             officer.get_by_role("button", name="Accept and make her a buddy").click()
             code = officer.locator("#new-code").inner_text()
             officer.get_by_role("link", name="Plan a walk with her").click()
+            officer.wait_for_load_state("networkidle")  # the map has its wards to tap
             tomorrow = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=1)
             officer.get_by_label("Kind of walk").select_option(label="Commute")
             assert officer.get_by_label("Buddy").locator("option:checked").inner_text() == code
@@ -152,6 +156,7 @@ def test_a_walk_from_her_request_to_the_reviewed_flag(
             )
             officer.get_by_role("button", name="Upload route").click()
             officer.get_by_role("status").filter(has_text="Route saved").wait_for()
+            officer.wait_for_load_state("networkidle")  # the map drawn before she leaves it
             shot(officer, "04-route-saved")
             officer.get_by_role("link", name="Back to the walk").click()
             officer.wait_for_url(walk_page)

@@ -63,7 +63,7 @@ _EXPOSURE_SQL = f"""{_ROUTE_AND_PIECES}, near AS MATERIALIZED (
            r.is_dark, ST_Transform(r.geom, 27700) AS p
       FROM reports r JOIN pieces ON ST_Intersects(r.geom, pieces.piece)
      WHERE r.status = 'published'
-       AND r.walk_id IS DISTINCT FROM CAST(:besides AS uuid)
+       AND (CAST(:besides AS uuid) IS NULL OR r.walk_id IS DISTINCT FROM CAST(:besides AS uuid))
      GROUP BY r.id
     UNION ALL
     SELECT 'crimes', NULL, ST_Transform(c.geom, 27700)
