@@ -34,6 +34,7 @@ from service.routers import (
     health,
     hotspots,
     imports,
+    lighting,
     live,
     maps,
     ogc,
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assets,
         requests,  # /requests.csv and /requests/import before /requests/{request_id}
         request_pages,  # /lighting/requests/new before /lighting/requests/{request_id}
+        lighting,
         pages,
     ):
         app.include_router(module.router)

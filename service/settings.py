@@ -116,6 +116,18 @@ class Settings(BaseSettings):
     disclosure_rounding: int = Field(
         default=5, ge=1, description="counts shown to those roles are rounded to a multiple"
     )
+    evidence_weight_total: float = Field(
+        default=1.0, ge=0, le=100, description="a request's score: weight of each report near it"
+    )
+    evidence_weight_lighting: float = Field(
+        default=2.0, ge=0, le=100, description="a request's score: weight of each about lighting"
+    )
+    evidence_weight_dark: float = Field(
+        default=1.0, ge=0, le=100, description="a request's score: weight of each in the dark"
+    )
+    evidence_weight_months: float = Field(
+        default=1.0, ge=0, le=100, description="a request's score: weight of each distinct month"
+    )
     report_rate_limit: int = Field(
         default=10, ge=1, description="public reports one client may send a minute"
     )
