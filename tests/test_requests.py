@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from service.queries.requests import allowed_next
-from tests.walks import WATERLOO, auth, walk_with_route
+from tests.walks import ROUTE, WATERLOO, auth, walk_with_route
 
 LAMBETH, SOUTHWARK = "E09000022", "E09000028"
 # Lower Marsh (Waterloo, Lambeth); Borough Market (Southwark).
@@ -361,3 +361,38 @@ def test_a_stretch_concern_raises_a_stretch_and_odd_files_say_what_is_wrong(
         assert answer.status_code == 422, (name, answer.text)
         assert says in answer.json()["detail"], (name, answer.json()["detail"])
         assert "--" not in answer.json()["detail"]  # no command-line options named
+
+
+def test_a_request_from_a_walk_stays_away_from_the_routes_hidden_ends(
+    client: TestClient, people: dict, app_settings: object
+) -> None:
+    """The council sees a request's place: never where the buddy's route starts or ends."""
+    walk = walk_with_route(client, people)
+    start = ROUTE["coordinates"][0]
+    concern = client.post(
+        f"/walks/{walk['id']}/concerns",
+        headers=people["waterloo"],
+        json={"lon": start[0], "lat": start[1], "categories": ["poor_lighting"]},
+    )
+    assert concern.status_code == 201, concern.text
+    engine = create_engine(app_settings.database_url)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        concern_id = str(
+            conn.execute(
+                text("SELECT id FROM reports WHERE walk_id = :w"), {"w": walk["id"]}
+            ).scalar_one()
+        )
+    body = {"kind": "lighting", "title": "Lamp out", "concern_id": concern_id,
+            "partner_borough": LAMBETH, "partner_team": "Street lighting"}
+    refused = client.post("/requests", headers=people["waterloo"], json=body)
+    assert refused.status_code == 422
+    assert "near where the walk starts or ends" in refused.json()["detail"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM partner_requests")).scalar_one() == 0
+    engine.dispose()
+    # Moved to a public place along the route, 660 m from its start (still in Waterloo), it
+    # is raised and still stands on the concern.
+    middle = ROUTE["coordinates"][2]
+    moved = _raise(client, people["waterloo"], concern_id=concern_id, lon=middle[0],
+                   lat=middle[1])
+    assert moved["walk_id"] == walk["id"] and moved["backing"] >= 1

@@ -60,6 +60,8 @@ PATH = ("proposed", "sent", "accepted", "in_bid", "funded", "installed")
 FINAL = ("installed", "declined")
 BACKING_WITHIN_M = 50.0
 STRETCH_LIMIT_M = 500.0
+#: How far a request raised from a walk stays from the route's hidden ends (see create_request).
+ROUTE_END_MARGIN_M = 50.0
 #: Concern categories that say which kind of fix a concern asks for.
 KIND_OF_CATEGORY = {
     "poor_lighting": "lighting",
@@ -226,6 +228,8 @@ def create_request(
     if kind not in KINDS:
         raise InvalidInput(f"kind {kind!r} is not one of {', '.join(KINDS)}")
     point, line, ward_code, borough_code = place_of(session, points)
+    if walk_id is not None:
+        _away_from_route_ends(session, walk_id, line or point)
     reference = _new_reference(session)
     request_id = session.execute(
         text(
@@ -262,6 +266,32 @@ def create_request(
     _event(session, request_id, status, note or "Raised", raised_by, raised_role)
     link_backing(session, request_id, backing)
     return request_id, reference
+
+
+def _away_from_route_ends(session: Session, walk_id: uuid.UUID, place_wkt: str) -> None:
+    """Refuse a place near the hidden ends of the walk a request is raised from.
+
+    The council sees a request's place; the first and last few hundred metres of a buddy's
+    route (what the trimmed route leaves out, all of it when nothing is left) are known only
+    to her ward's officers, and may show where she lives or works.
+    """
+    near = session.execute(
+        text(
+            "SELECT ST_DWithin(ST_Transform(ST_GeomFromText(:place, 4326), 27700), "
+            "  ST_Transform(CASE WHEN w.route_trimmed IS NULL THEN w.route "
+            "    ELSE ST_Difference(w.route, ST_Buffer(w.route_trimmed::geography, 1)::geometry) "
+            "  END, 27700), :margin) "
+            "FROM walks w WHERE w.id = :walk AND w.route IS NOT NULL"
+        ),
+        {"place": place_wkt, "walk": walk_id, "margin": ROUTE_END_MARGIN_M},
+    ).scalar_one_or_none()
+    if near:
+        raise InvalidInput(
+            "that place is near where the walk starts or ends, which only its ward's officers "
+            "may know, and the council would see it: tap a public place (a junction, a "
+            f"station) at least {ROUTE_END_MARGIN_M:.0f} m from the walk's first and last few "
+            "hundred metres"
+        )
 
 
 def link_backing(
