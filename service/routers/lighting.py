@@ -10,7 +10,7 @@ made on exact counts inside, which a rank does not reveal.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -27,7 +27,7 @@ from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geo
 from service.queries import requests as request_queries
 from service.queries.evidence import EvidenceWeights, protect_evidence, request_evidence
 from service.queries.gaps import lighting_gaps
-from service.routers.aggregate_query import Aggregates, disclosure_for
+from service.routers.aggregate_query import AggregateRequest, Aggregates, disclosure_for
 from service.routers.hotspots import hot_spot_cells
 
 router = APIRouter(tags=["lighting"])
@@ -72,7 +72,8 @@ def _ranking(
         session, scope, request_queries.Filters(kind=kind, bid_reference=bid_reference)
     )
     ids = [row["id"] for row in listed]
-    found = request_evidence(session, within=within, weights=weights(request), request_ids=ids)
+    scoring = weights(request)
+    found = request_evidence(session, within=within, weights=scoring, request_ids=ids)
     boroughs = tuple(sorted({str(b) for b in found["borough_code"].dropna()}))
     rule = disclosure_for(request, principal, boroughs)
     shown = protect_evidence(found, rule)
@@ -86,7 +87,7 @@ def _ranking(
         geometry=[places[i] for i in shown["id"]],
         crs=4326,
     )
-    return frame, _ranking_note(within, weights(request), rule)
+    return frame, _ranking_note(within, scoring, rule)
 
 
 def _ranking_note(within: float, w: EvidenceWeights, rule: DisclosureRule | None) -> list[str]:
@@ -176,7 +177,7 @@ def export_gaps(
 
 
 def _gaps(
-    session: SessionDep, query: Any, within: float, edge: int
+    session: SessionDep, query: AggregateRequest, within: float, edge: int
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """The gaps among the caller's hot spots, their counts as she may see them, and the note."""
     cells = hot_spot_cells(session, query, edge, with_crimes=False)
