@@ -150,7 +150,7 @@ def get_gaps(
     edge: Edge = 250,
 ) -> JSONResponse:
     """Hot spots with lighting reports in the dark that nothing answers (GeoJSON)."""
-    frame, note = _gaps(session, query, within, edge)
+    frame, note = gaps_for(session, query, within, edge)
     body = json.loads(_geojson(frame))
     return JSONResponse({**body, "method": note}, media_type="application/geo+json")
 
@@ -172,14 +172,17 @@ def export_gaps(
 ) -> Response:
     """Download the gaps: CSV (with its method note), GeoJSON or GeoPackage."""
     check_crs(crs)
-    frame, note = _gaps(session, query, within, edge)
+    frame, note = gaps_for(session, query, within, edge)
     return download(_file(frame, fmt, crs, note, layer="gaps"), fmt, name="lighting-gaps")
 
 
-def _gaps(
+def gaps_for(
     session: SessionDep, query: AggregateRequest, within: float, edge: int
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """The gaps among the caller's hot spots, their counts as she may see them, and the note."""
+    """The gaps among the caller's hot spots, their counts as she may see them, and the note.
+
+    The gaps routes' one call, and the lighting map's (``service.routers.lighting_map``).
+    """
     cells = hot_spot_cells(session, query, edge, with_crimes=False)
     hot = cells.cells[cells.cells["class"].fillna("").str.startswith("hot")]
     found = lighting_gaps(session, hot[["i", "j", "geometry"]], within=within)
