@@ -41,8 +41,8 @@ from service.errors import WalkTalkError
 from service.population_load import BUNDLED_DIR, load_population
 from service.queries import assets as asset_queries
 from service.queries import demo as demo_queries
+from service.queries import demo_requests, officers
 from service.queries import imports as import_queries
-from service.queries import officers
 from service.queries import osm as osm_queries
 from service.queries import population as population_queries
 from service.queries import retention as retention_queries
@@ -486,16 +486,33 @@ def cmd_demo_seed(settings: Settings, args: argparse.Namespace) -> None:
             patrols = seed_patrols(session, count=DEMO_PATROLS, seed=args.seed)
             if patrols:
                 done.append(f"stored {len(patrols)} synthetic patrols in SE1, with their records")
+        if demo_requests.has_requests(session):
+            done.append("requests to partners already stored: no demo requests added")
+        else:
+            planning = demo_requests.seed_planning(session, seed=args.seed)
+            if not planning.requests:
+                done.append(
+                    "no demo requests to partners: no place has two published reports of poor "
+                    "lighting in the dark to stand on (seed more reports with --count)"
+                )
+            else:
+                done.append(
+                    f"stored {planning.requests} synthetic requests to partners and "
+                    f"{planning.lights} synthetic street lights ({demo_requests.DEMO_LIGHTS!r}), "
+                    f"leaving {planning.dark_places} dark places for the gaps map"
+                )
     _say(*done)
 
 
 def cmd_demo_purge(settings: Settings, _: argparse.Namespace) -> None:
     """Delete every synthetic report, officer, buddy and walk."""
     with Session(_migrated(settings)) as session, session.begin():
+        requests, lights = demo_requests.purge_planning(session)
         removed = demo_queries.purge_synthetic(session)
     _say(
         f"removed {removed.reports} synthetic reports and walk concerns, {removed.walks} walks, "
-        f"{removed.buddies} buddies and {removed.officers} officers"
+        f"{removed.buddies} buddies and {removed.officers} officers, {requests} requests to "
+        f"partners and {lights} synthetic street lights"
     )
 
 
@@ -947,7 +964,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=2026)
     seed.add_argument("--if-empty", action="store_true", help="only when no report is stored")
     seed.set_defaults(func=cmd_demo_seed)
-    demo.add_parser("purge", help="delete every synthetic report").set_defaults(func=cmd_demo_purge)
+    demo.add_parser(
+        "purge", help="delete every synthetic report, walk, request and street light"
+    ).set_defaults(func=cmd_demo_purge)
     sign_in = demo.add_parser(
         "sign-in", help="print sign-in tokens for a demo officer and a demo supervisor"
     )

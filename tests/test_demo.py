@@ -171,9 +171,12 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     assert "stored 10 synthetic walks" in out  # 6 walked and 4 planned
     assert "stored 8 synthetic patrols in SE1, with their records" in out
     concerns = int(re.search(r"with (\d+) concerns", out).group(1))  # type: ignore[union-attr]
+    # 300 reports put no two reports of poor lighting in the dark in one place.
+    assert "no demo requests to partners: no place has two published reports" in out
     code, out, _ = walktalk("demo", "seed", "--if-empty", "--streets", *streets)
     assert code == 0
     assert "reports already stored" in out and "walks already stored" in out
+    assert "no demo requests to partners" in out  # none stored yet: it tries again
     # More reports on top of the demo: added; the demo's walks are not made twice.
     code, out, err = walktalk("demo", "seed", "--count", "50", "--streets", *streets)
     assert code == 0, err
@@ -210,3 +213,63 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     assert code == 0
     # The 10 walks and the 8 patrols (walks without a buddy).
     assert f"removed {350 + concerns} synthetic reports and walk concerns, 18 walks" in out
+    assert "requests to partners and" in out
+
+
+def test_demo_requests_and_lights_give_the_planner_a_ranking_and_gaps(fresh_db: str) -> None:
+    from service.queries.demo_requests import (
+        DARK_RADIUS_M,
+        DEMO_LIGHTS,
+        has_requests,
+        purge_planning,
+        seed_planning,
+    )
+
+    engine = create_engine(fresh_db)
+    with Session(engine) as session, session.begin():
+        assert seed_planning(session, seed=5).requests == 0  # no report, nothing to stand on
+        assert not has_requests(session)
+        demo.seed_reports(session, 6000, seed=5)
+        done = seed_planning(session, seed=5, today=date(2026, 12, 1))
+    assert done.requests == 12 and done.dark_places == 3 and done.lights > 300
+    with engine.connect() as conn:
+        requests = conn.execute(
+            text(
+                "SELECT status, synthetic, bid_reference, installed_on, "
+                "(SELECT count(*) FROM partner_request_backing b WHERE b.request_id = q.id) "
+                "AS backing FROM partner_requests q"
+            )
+        ).all()
+        inventory = conn.execute(
+            text("SELECT assets, attribution FROM asset_inventories WHERE name = :n"),
+            {"n": DEMO_LIGHTS},
+        ).one()
+        # Every request stands on reports; every status a planner follows is shown.
+        assert all(r.synthetic and r.backing > 0 for r in requests)
+        assert {r.status for r in requests} == {
+            "proposed", "sent", "accepted", "in_bid", "funded", "installed", "declined"
+        }
+        assert all(r.installed_on == date(2026, 6, 2) for r in requests if r.status == "installed")
+        assert all(r.bid_reference for r in requests if r.status in ("in_bid", "funded"))
+        assert inventory.assets == done.lights and "Synthetic" in inventory.attribution
+        # The lights leave the ground round the most-reported dark places unlit: a gap to find.
+        lit_round_dark = conn.execute(
+            text(
+                "WITH dark AS (SELECT ST_Transform(ST_Centroid(ST_Collect(ST_Transform(geom, "
+                "27700))), 27700) AS c, count(*) AS n FROM reports WHERE status = 'published' "
+                "AND is_dark AND categories && '{poor_lighting}' GROUP BY "
+                "ST_SnapToGrid(ST_Transform(geom, 27700), 100) ORDER BY n DESC LIMIT 3) "
+                "SELECT count(*) FROM assets a, dark d "
+                "WHERE ST_DWithin(ST_Transform(a.geom, 27700), d.c, :r)"
+            ),
+            {"r": DARK_RADIUS_M - 1},
+        ).scalar_one()
+        assert lit_round_dark == 0
+    with Session(engine) as session, session.begin():
+        assert purge_planning(session) == (12, done.lights)
+    with engine.connect() as conn:
+        left = conn.execute(
+            text("SELECT (SELECT count(*) FROM partner_requests), (SELECT count(*) FROM assets)")
+        ).one()
+    assert tuple(left) == (0, 0)
+    engine.dispose()
