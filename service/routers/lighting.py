@@ -58,7 +58,7 @@ def weights(request: Request) -> EvidenceWeights:
     )
 
 
-def _ranking(
+def ranking_frame(
     request: Request,
     session: SessionDep,
     principal: Principal,
@@ -114,7 +114,7 @@ def get_ranking(
     bid_reference: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JSONResponse:
     """The caller's requests ranked by their evidence (GeoJSON; ``method`` says how)."""
-    frame, note = _ranking(request, session, principal, within, kind, bid_reference)
+    frame, note = ranking_frame(request, session, principal, within, kind, bid_reference)
     body = json.loads(_geojson(frame))
     return JSONResponse({**body, "method": note}, media_type="application/geo+json")
 
@@ -137,8 +137,9 @@ def export_ranking(
 ) -> Response:
     """Download the ranking: CSV (with its method note), GeoJSON or GeoPackage."""
     check_crs(crs)
-    frame, note = _ranking(request, session, principal, within, kind, bid_reference)
-    return download(_file(frame, fmt, crs, note, layer="ranking"), fmt, name="lighting-ranking")
+    frame, note = ranking_frame(request, session, principal, within, kind, bid_reference)
+    body = export_file(frame, fmt, crs, note, layer="ranking")
+    return download(body, fmt, name="lighting-ranking")
 
 
 @router.get("/lighting/gaps", operation_id="lighting_gaps")
@@ -173,7 +174,7 @@ def export_gaps(
     """Download the gaps: CSV (with its method note), GeoJSON or GeoPackage."""
     check_crs(crs)
     frame, note = gaps_for(session, query, within, edge)
-    return download(_file(frame, fmt, crs, note, layer="gaps"), fmt, name="lighting-gaps")
+    return download(export_file(frame, fmt, crs, note, layer="gaps"), fmt, name="lighting-gaps")
 
 
 def gaps_for(
@@ -206,7 +207,10 @@ def _geojson(frame: gpd.GeoDataFrame) -> str:
     return str(plain.to_json(drop_id=True, na="null"))
 
 
-def _file(frame: gpd.GeoDataFrame, fmt: str, crs: int, note: list[str], *, layer: str) -> bytes:
+def export_file(
+    frame: gpd.GeoDataFrame, fmt: str, crs: int, note: list[str], *, layer: str
+) -> bytes:
+    """``frame`` as a GeoJSON, GeoPackage or CSV file in ``crs``, carrying its method note."""
     if fmt == "geojson":
         return json.dumps({**json.loads(_geojson(frame)), "method": note}).encode()
     if fmt == "gpkg":
