@@ -608,6 +608,43 @@ class AssetInventory(Base):
     )
 
 
+class StreetVertex(Base):
+    """A junction or dead end of the walkable street network (``walktalk osm load`` builds it)."""
+
+    __tablename__ = "street_vertices"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (Index("street_vertices_geom_idx", "geom", postgresql_using="gist"),)
+
+
+class StreetEdge(Base):
+    """A walkable OSM way between two junctions: the edges pgRouting follows.
+
+    ``length_m`` is the cost; ``lit`` is the way's tag (``yes``, ``no``, or ``unknown``);
+    ``component`` names the connected part of the network it is in (its lowest vertex id).
+    """
+
+    __tablename__ = "street_edges"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    source: Mapped[int] = mapped_column(BigInteger)
+    target: Mapped[int] = mapped_column(BigInteger)
+    osm_id: Mapped[int] = mapped_column(BigInteger)
+    highway: Mapped[str | None] = mapped_column(Text)
+    lit: Mapped[str] = mapped_column(Text)
+    length_m: Mapped[float] = mapped_column(Float)
+    component: Mapped[int] = mapped_column(BigInteger)
+    geom = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("lit IN ('yes', 'no', 'unknown')", name="street_edges_lit"),
+        CheckConstraint("length_m >= 0", name="street_edges_length"),
+        Index("street_edges_geom_idx", "geom", postgresql_using="gist"),
+    )
+
+
 class Asset(Base):
     """A street light or a camera already on the ground, from a council's file."""
 

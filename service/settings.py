@@ -128,6 +128,20 @@ class Settings(BaseSettings):
     evidence_weight_months: float = Field(
         default=1.0, ge=0, le=100, description="a request's score: weight of each distinct month"
     )
+    route_weight_unlit: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description="a better-lit route: extra cost of a way not known to be lit, per metre "
+        "(1 = twice as long)",
+    )
+    route_weight_reports: float = Field(
+        default=0.25,
+        ge=0,
+        le=100,
+        description="a better-lit route: extra cost per published report within 30 m, per "
+        "100 m of way",
+    )
     report_rate_limit: int = Field(
         default=10, ge=1, description="public reports one client may send a minute"
     )

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from geo.osm import FEATURE_COLUMNS
 from service.queries.bulk import Progress, copy_frame
+from service.queries.gaps import LIT_VALUES
+from service.queries.routing import rebuild_street_network
 from service.queries.wards import require_active_ward_set
 
 MAX_ZOOM = 20
@@ -70,6 +72,8 @@ def store_features(
     copy_frame(session, "osm_load", frame, progress=progress)
     merged = session.execute(_MERGE).rowcount  # type: ignore[attr-defined]
     session.execute(text("DROP TABLE osm_load"))
+    # Routes follow the streets just loaded: the network is rebuilt with them, never stale.
+    rebuild_street_network(session)
     return int(merged)
 
 
@@ -141,3 +145,43 @@ def vector_tile(session: Session, z: int, x: int, y: int) -> bytes:
     active = require_active_ward_set(session)
     tile = session.execute(_TILE, {"z": z, "x": x, "y": y, "set_id": active.id}).scalar_one()
     return bytes(tile or b"")
+
+
+#: How a way's ``lit`` tag reads on a planner's map: lit, unlit, or not said.
+LIT_WORDS = ("lit", "unlit", "untagged")
+#: ``lit`` values that say a way is dark (the OSM wiki's "no" and "disused").
+UNLIT_VALUES: tuple[str, ...] = ("no", "disused")
+
+
+def ways_in_box(
+    session: Session, box: tuple[float, float, float, float], *, limit: int
+) -> tuple[int, gpd.GeoDataFrame]:
+    """Streets and paths crossing ``box`` (west, south, east, north) and whether each is lit.
+
+    Returns how many there are and up to ``limit`` of them (longest first, so a cut-off map
+    loses the smallest pieces): ``name``, ``highway``, ``lit`` (the tag as written), ``state``
+    (one of :data:`LIT_WORDS`: a ``lit`` value of ``service.queries.gaps.LIT_VALUES`` is lit,
+    "no" or "disused" unlit, anything else or none untagged) and the line (EPSG:4326).
+    """
+    params = {
+        "w": box[0], "s": box[1], "e": box[2], "n": box[3], "limit": limit,
+        "lit": list(LIT_VALUES), "unlit": list(UNLIT_VALUES),
+    }  # fmt: skip
+    where = (
+        "f.kind IN ('street', 'path') AND f.geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+    )
+    matched = session.execute(
+        text(f"SELECT count(*) FROM osm_features f WHERE {where}"), params
+    ).scalar_one()
+    frame = gpd.read_postgis(
+        text(
+            "SELECT f.name, f.highway, f.lit, CASE WHEN f.lit = ANY(:lit) THEN 'lit' "
+            "WHEN f.lit = ANY(:unlit) THEN 'unlit' ELSE 'untagged' END AS state, "
+            f"f.geom AS geometry FROM osm_features f WHERE {where} "
+            "ORDER BY ST_Length(f.geom) DESC, f.osm_id LIMIT :limit"
+        ),
+        session.connection(),
+        geom_col="geometry",
+        params=params,
+    )
+    return int(matched), frame
