@@ -28,6 +28,7 @@ from service.routers import (
     after_walk,
     assets,
     audit,
+    bid_pack,
     briefing,
     emerging,
     evaluation,
@@ -35,6 +36,7 @@ from service.routers import (
     hotspots,
     imports,
     lighting,
+    lighting_map,
     live,
     maps,
     ogc,
@@ -188,6 +190,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         requests,  # /requests.csv and /requests/import before /requests/{request_id}
         request_pages,  # /lighting/requests/new before /lighting/requests/{request_id}
         lighting,
+        lighting_map,
+        bid_pack,
         pages,
     ):
         app.include_router(module.router)

@@ -43,8 +43,11 @@ _OFFICER = [
     ("Council requests", "/lighting/requests"),
     ("Hot spots", "/maps/hotspots"),
 ]
+#: The planner's map of requests, their evidence and the lights and cameras already there.
+_LIGHTING_MAP = ("Lighting map", "/maps/lighting")
 _SUPERVISOR = [
     *_OFFICER,
+    _LIGHTING_MAP,
     ("Evaluation", "/evaluation"),
     ("Officers", "/admin/officers"),
     ("Tokens", "/admin/tokens"),
@@ -57,8 +60,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "public": _PUBLIC,
     "officer": _OFFICER,
     "supervisor": _SUPERVISOR,
-    "partner": [("Home", "/"), ("Requests", "/lighting/requests"), *_MAPS],
-    "planner": [("Home", "/"), ("Requests", "/lighting/requests"), *_MAPS],
+    "partner": [("Home", "/"), ("Requests", "/lighting/requests"), _LIGHTING_MAP, *_MAPS],
+    "planner": [("Home", "/"), ("Requests", "/lighting/requests"), _LIGHTING_MAP, *_MAPS],
 }
 
 

@@ -24,6 +24,9 @@ from service.exports import PrintFormat, print_download
 from service.printing import Printer, database_tiles
 from service.routers.aggregate_query import Aggregates
 from service.routers.hotspots import Bandwidth, Edge, WithCrimes, heat_map_sheet, hot_spot_sheet
+from service.routers.lighting_map import PATH as LIGHTING_MAP
+from service.routers.lighting_map import Filters as LightingFilters
+from service.routers.lighting_map import lighting_map_sheet
 from service.routers.maps import ward_map_sheet
 from service.routers.summaries import ClassScheme, ward_summary_sheet
 from service.routers.walks import Anyone, Within, walk_map_sheet
@@ -118,6 +121,23 @@ def print_heatmap(
     """The heatmap on an A4 sheet."""
     sheet = heat_map_sheet(request, session, query, edge, bandwidth, crimes)
     return _printed(request, session, sheet, fmt, page="/maps/heatmap", name="heatmap")
+
+
+@router.get(
+    LIGHTING_MAP + ".{fmt}",
+    operation_id="print_lighting_map",
+    response_class=Response,
+    response_model=None,
+)
+def print_lighting_map(
+    request: Request, session: SessionDep, principal: Anyone, fmt: Format, filters: LightingFilters
+) -> Response | RedirectResponse:
+    """The lighting map on an A4 sheet, for those who may see the page (the public sign in)."""
+    if principal.is_public:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/login?next={LIGHTING_MAP}.{fmt}{query}", status_code=303)
+    sheet = lighting_map_sheet(request, session, principal, filters)
+    return _printed(request, session, sheet, fmt, page=LIGHTING_MAP, name="lighting-map")
 
 
 @router.get(
