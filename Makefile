@@ -70,3 +70,4 @@ bench: system-server $(INSTALLED) $(GRID)
 	$(BIN)/python -m bench.report_import
 	$(BIN)/python -m bench.route_exposure
 	$(BIN)/python -m bench.hex_aggregation
+	$(BIN)/python -m bench.request_ranking
