@@ -18,10 +18,12 @@ import html
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import folium
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -32,6 +34,7 @@ from shapely.geometry import LineString
 
 from geo.darkness import SunTimes
 from geo.grid import to_grid
+from maps.legend import Legend, LegendEntry
 from maps.markup import js_literal
 from maps.page import render_page
 from maps.route_edit import route_drawing_map
@@ -39,14 +42,44 @@ from maps.routes import EN_DASH, route_map
 from maps.tiles import TileSource
 
 __all__ = [
+    "BETTER_LIT_COLOUR",
+    "BETTER_LIT_LAYER",
     "BRIEFING_TITLE",
     "DEFAULT_MINUTES",
     "MIN_MINUTES",
+    "BetterLitWay",
     "render_briefing",
     "render_briefing_planner",
 ]
 
 LONDON = ZoneInfo("Europe/London")
+
+BETTER_LIT_COLOUR = "#1d70b8"
+"""The better-lit way's colour: blue, apart from the route's yellow-to-red stretches."""
+BETTER_LIT_LAYER = "Better-lit way"
+
+
+@dataclass(frozen=True)
+class BetterLitWay:
+    """The better-lit way between the route's ends, with its figures and the drawn route's.
+
+    ``unlit_share`` is the share (0 to 1) of a way along streets OpenStreetMap does not tag as
+    lit; the caller found the way (``service.queries.routing.better_lit_route``).
+    """
+
+    line: LineString
+    length_m: float
+    unlit_share: float
+    drawn_length_m: float
+    drawn_unlit_share: float
+
+    def summary(self) -> str:
+        """One line: "Better-lit way: 1.3 km, 12% unlit (drawn: 1.1 km, 64% unlit)"."""
+        return (
+            f"Better-lit way: {_distance(self.length_m)}, {_percent(self.unlit_share)} unlit "
+            f"(drawn: {_distance(self.drawn_length_m)}, {_percent(self.drawn_unlit_share)} "
+            "unlit)"
+        )
 
 BRIEFING_TITLE = "Briefing for a planned walk"
 
@@ -117,6 +150,8 @@ def render_briefing(
     tiles: TileSource | None,
     plan_url: str | None = None,
     title: str = BRIEFING_TITLE,
+    better_lit: BetterLitWay | None = None,
+    better_lit_note: str | None = None,
 ) -> str:
     """Render the briefing for a planned route as a standalone HTML page.
 
@@ -165,6 +200,11 @@ def render_briefing(
         The planning page, linked as "Plan another route".
     title : str
         The panel's heading and the page's title.
+    better_lit : BetterLitWay, optional
+        A better-lit way between the route's ends: drawn dashed blue in a layer of its own,
+        with a legend, and its figures beside the drawn route's in the panel.
+    better_lit_note : str, optional
+        Why there is none (e.g. no streets loaded), said in the panel instead.
 
     Returns
     -------
@@ -203,6 +243,19 @@ def render_briefing(
         category_labels=category_labels,
         found=exposure["totals"],
     )
+    if better_lit is not None:
+        _better_lit_layer(better_lit).add_to(m)
+        # The layer list is written where it was added, and names every layer it lists: it
+        # moves after the new one, or its script would name a layer not yet made.
+        for key, child in list(m._children.items()):
+            if isinstance(child, folium.LayerControl):
+                del m._children[key]
+                m.add_child(child, name=key)
+        Legend(
+            BETTER_LIT_LAYER,
+            [LegendEntry("Dashed blue: between the route's ends", BETTER_LIT_COLOUR)],
+            subtitle=better_lit.summary().removeprefix("Better-lit way: "),
+        ).add_to(m)
     panel = _panel(
         title=title,
         start=start,
@@ -215,6 +268,8 @@ def render_briefing(
         ward_names=_ward_names(wards),
         labels=category_labels,
         plan_url=plan_url,
+        better_lit=better_lit,
+        better_lit_note=better_lit_note,
     )
     root = cast(Figure, m.get_root())
     root.header.add_child(Element(f"<style>{_BRIEFING_CSS}</style>"))
@@ -236,6 +291,8 @@ def _panel(
     ward_names: list[str],
     labels: Mapping[str, str],
     plan_url: str | None,
+    better_lit: BetterLitWay | None = None,
+    better_lit_note: str | None = None,
 ) -> str:
     e = html.escape
     within = f"{float(exposure['within_m']):g} m"
@@ -268,6 +325,9 @@ def _panel(
         "(at a steady pace from start to end; dark is the sun more than 6° below the "
         "horizon, after civil dusk and before civil dawn).</p></section>"
     )
+
+    if better_lit is not None or better_lit_note:
+        parts.append(_better_lit_section(better_lit, better_lit_note))
 
     parts.append(
         '<section aria-labelledby="briefing-near">'
@@ -324,6 +384,43 @@ def _panel(
         parts.append(f'<p><a href="{e(plan_url)}">Plan another route</a></p>')
     parts.append("</aside>")
     return "".join(parts)
+
+
+def _better_lit_section(way: BetterLitWay | None, note: str | None) -> str:
+    e = html.escape
+    parts = [
+        '<section aria-labelledby="briefing-better-lit">'
+        '<h2 id="briefing-better-lit">A better-lit way</h2>'
+    ]
+    if way is None:
+        parts.append(f'<p class="briefing-quiet" id="better-lit-none">{e(note or "")}</p>')
+    else:
+        parts.append(f'<p id="better-lit-summary"><strong>{e(way.summary())}</strong></p>')
+        parts.append(
+            '<p class="briefing-quiet">Dashed blue on the map: the way along the streets '
+            "between the same ends that keeps most to streets OpenStreetMap tags as lit and "
+            "away from places reported unsafe. Streets with no lit tag count as unlit. Walk it "
+            "first if you suggest it to her.</p>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _better_lit_layer(way: BetterLitWay) -> folium.FeatureGroup:
+    layer = folium.FeatureGroup(name=html.escape(BETTER_LIT_LAYER))
+    points = [(lat, lon) for lon, lat in np.round(shapely.get_coordinates(way.line), 6)]
+    # White under the dashes, so the blue reads over the coloured route where they share a
+    # street.
+    folium.PolyLine(points, color="#ffffff", weight=8, opacity=0.9).add_to(layer)
+    folium.PolyLine(
+        points,
+        color=BETTER_LIT_COLOUR,
+        weight=5,
+        opacity=1.0,
+        dash_array="10 8",
+        tooltip=folium.Tooltip(html.escape(way.summary()), sticky=True),
+    ).add_to(layer)
+    return layer
 
 
 # --- the planning page ---------------------------------------------------------------------

@@ -8,11 +8,14 @@ rebuilds the network).
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 from sqlalchemy import text
@@ -29,6 +32,7 @@ from service.queries.routing import (
     route_figures,
     snap_route,
 )
+from tests.walks import walk_with_route
 
 OSM = sorted((Path(__file__).parents[1] / "data" / "osm").glob("*.osm"))
 GEOD = Geod(ellps="WGS84")
@@ -278,3 +282,70 @@ def test_figures_of_a_drawn_line_count_stretches_off_the_streets_as_unlit(db: Se
     # The first 20 m past C still lie within 20 m of its lit streets; the rest is unlit.
     off = apart(A, C) - 20
     assert figures.unlit_share == pytest.approx(off / (2 * apart(A, C)), abs=0.05)
+
+
+# --- in the briefing ----------------------------------------------------------------------
+
+# West to east across the St George's extract (Lambeth Road towards Borough): about 680 m.
+SE1_ROUTE = {
+    "type": "LineString",
+    "coordinates": [[-0.1104, 51.4956], [-0.1060, 51.4952], [-0.1008, 51.4949]],
+}
+
+
+def briefing(client: TestClient, people: dict) -> str:
+    answer = client.post(
+        "/maps/routes/briefing",
+        headers=people["waterloo"],
+        json={
+            "type": "Feature",
+            "geometry": SE1_ROUTE,
+            "properties": {"planned_start": "2026-12-21T17:00:00+00:00"},
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def test_the_briefing_shows_the_better_lit_way_beside_the_drawn_route(
+    client: TestClient, people: dict, walktalk: Callable[..., tuple[int, str, str]]
+) -> None:
+    assert walktalk("osm", "load", *map(str, OSM))[0] == 0
+    page = briefing(client, people)
+    summary = re.search(
+        r'<p id="better-lit-summary"><strong>Better-lit way: ([\d.]+) (k?m), (\d+)% unlit '
+        r"\(drawn: ([\d.]+) (k?m), (\d+)% unlit\)</strong></p>",
+        page,
+    )
+    assert summary, "the panel should give both ways' length and unlit share"
+    drawn_m = float(summary[4]) * (1000 if summary[5] == "km" else 1)
+    assert drawn_m == pytest.approx(metres(LineString(SE1_ROUTE["coordinates"])), rel=0.1)
+    assert float(summary[3]) < float(summary[6])  # lit streets exist here: it is better lit
+    # Its own layer in the layer list, dashed blue, and a legend of its own.
+    assert re.search(r'"Better-lit way" : feature_group_\w+', page)
+    assert re.search(r'"color": "#1d70b8",[^}]*"dashArray": "10 8"', page)
+    assert 'map-legend-title\\"\\u003eBetter-lit way' in page  # in the legend's script text
+
+
+def test_with_no_streets_loaded_the_briefing_says_why_there_is_no_better_lit_way(
+    client: TestClient, people: dict
+) -> None:
+    page = briefing(client, people)
+    assert 'id="better-lit-none"' in page
+    assert "No better-lit way to suggest: no streets are loaded" in page
+    assert '"dashArray": "10 8"' not in page
+
+
+def test_only_those_who_see_the_route_whole_are_offered_its_full_briefing(
+    client: TestClient, people: dict
+) -> None:
+    walk = walk_with_route(client, people, start="2026-12-21T17:00:00+00:00", route=SE1_ROUTE)
+    own = client.get(f"/work/walks/{walk['id']}", headers=people["waterloo"])
+    assert own.status_code == 200
+    assert 'id="full-briefing"' in own.text
+    assert 'name="planned_start" value="2026-12-21T17:00:00+00:00"' in own.text
+    # An officer of another ward sees the trimmed route only: no form carrying its ends.
+    other = client.get(f"/work/walks/{walk['id']}", headers=people["bankside"])
+    assert other.status_code == 200
+    assert 'id="full-briefing"' not in other.text
+    assert "-0.1104" not in other.text and "better-lit" not in other.text

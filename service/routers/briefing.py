@@ -18,17 +18,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from shapely.geometry import LineString
+from sqlalchemy.orm import Session
 
 from geo.darkness import LONDON, is_dark, sun_times
 from geo.routes import MIN_LENGTH_M, InvalidRoute, check_route, darkness_along
-from maps.briefing import DEFAULT_MINUTES, MIN_MINUTES, render_briefing, render_briefing_planner
+from maps.briefing import (
+    DEFAULT_MINUTES,
+    MIN_MINUTES,
+    BetterLitWay,
+    render_briefing,
+    render_briefing_planner,
+)
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import Forbidden, InvalidInput
 from service.queries import audit
 from service.queries.exposure import nearby_points, route_exposure
+from service.queries.routing import LitWeights, NoStreetRoute, better_lit_route
 from service.queries.wards import require_active_ward_set, wards_frame
 from service.routers.maps import ASSET_URL, MAP_SIMPLIFY_M, page_tiles
+from service.settings import Settings
 from service.taxonomy import LABELS
 
 router = APIRouter(tags=["walks"])
@@ -270,6 +279,7 @@ def route_briefing(
     concerns, reports, crimes, wards = nearby_points(session, wkt, within=plan.within)
     lon, lat = plan.line.coords[0]
     dark_share, _ = darkness_along(plan.line, plan.start, plan.end)
+    better_lit, better_lit_note = _better_lit(session, plan.line, request.app.state.settings)
     # The wards, not the route: the route's ends are a buddy's secret, not an audit detail.
     audit.record(
         session,
@@ -298,5 +308,32 @@ def route_briefing(
         asset_url=ASSET_URL,
         tiles=page_tiles(request, session),
         plan_url=PAGE_PATH,
+        better_lit=better_lit,
+        better_lit_note=better_lit_note,
     )
     return HTMLResponse(html)
+
+
+def _better_lit(
+    session: Session, line: LineString, settings: Settings
+) -> tuple[BetterLitWay | None, str | None]:
+    """The better-lit way between the route's ends, or why there is none to show.
+
+    The caller drew this route, so it is shown whole (``policy.RouteView`` "full"): the way
+    shares its ends, and is shown only where the route itself is.
+    """
+    weights = LitWeights(unlit=settings.route_weight_unlit, reports=settings.route_weight_reports)
+    try:
+        found = better_lit_route(session, line, weights)
+    except NoStreetRoute as exc:
+        return None, f"No better-lit way to suggest: {exc.detail}"
+    return (
+        BetterLitWay(
+            line=found.alternative.line,
+            length_m=found.alternative.length_m,
+            unlit_share=found.alternative.unlit_share,
+            drawn_length_m=found.drawn.length_m,
+            drawn_unlit_share=found.drawn.unlit_share,
+        ),
+        None,
+    )

@@ -6,10 +6,13 @@ come from :func:`service.walk_steps.next_steps`, the same on both pages.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
+import shapely
+import shapely.geometry
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -314,6 +317,18 @@ async def plan_submit(
     )
 
 
+def _briefing_post(route_wkt: str | None, row: Any) -> dict[str, Any] | None:
+    """The fields the route briefing's form takes, for this walk's route and planned times."""
+    if not route_wkt or row["planned_start"] is None or row["planned_end"] is None:
+        return None
+    minutes = round((row["planned_end"] - row["planned_start"]).total_seconds() / 60)
+    return {
+        "route": json.dumps(shapely.geometry.mapping(shapely.from_wkt(route_wkt))),
+        "planned_start": row["planned_start"].astimezone(UTC).isoformat(),
+        "minutes": max(minutes, 1),
+    }
+
+
 @router.get("/work/walks/{walk_id}", response_class=HTMLResponse, response_model=None)
 def walk_page(
     request: Request, session: SessionDep, principal: Anyone, walk_id: uuid.UUID
@@ -330,15 +345,11 @@ def walk_page(
         for c in (queries.walk_concerns(session, walk_id) if full else [])
     ]
     # The briefing for the planned time: what was reported along the route before, and dark.
+    route_wkt = (
+        walk_queries.walk_route_wkt(session, walk_id, view) if state.has_route and full else None
+    )
     briefing = (
-        route_exposure(
-            session,
-            walk_queries.walk_route_wkt(session, walk_id, view),
-            within=50,
-            besides_walk=walk_id,
-        )
-        if state.has_route and full
-        else None
+        route_exposure(session, route_wkt, within=50, besides_walk=walk_id) if route_wkt else None
     )
     # Requests to partners raised from its concerns: what became of them.
     raised = (
@@ -369,6 +380,9 @@ def walk_page(
         raised=raised,
         request_statuses=request_queries.STATUS_LABELS,
         briefing=briefing,
+        # The full briefing page, with the better-lit way, is posted the walk's own route:
+        # only to those who see it whole (``briefing`` is None for a trimmed view).
+        briefing_post=_briefing_post(route_wkt, row) if briefing else None,
         route_wards=list(queries.ward_names(session, list(row["route_wards"] or [])).values()),
         kinds=KIND_LABELS,
         files=WALK_FILES,
