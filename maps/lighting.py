@@ -94,8 +94,7 @@ NO_CLASS_COLOUR = "#bdbdbd"
 #: Lit, unlit and untagged ways: gold, navy and grey (Okabe-Ito's orange and blue, darkened
 #: for 3:1 against the base map).
 WAY_COLOURS = {"lit": "#c17d00", "unlit": "#1f3a93", "untagged": "#8c8c8c"}
-WAY_WORDS = {"lit": "Lit (OpenStreetMap lit=yes etc.)", "unlit": "Unlit (lit=no)",
-             "untagged": "No lit tag"}  # fmt: skip
+WAY_WORDS = {"lit": "Lit way", "unlit": "Unlit way", "untagged": "Way, no lit tag"}
 LIGHT_COLOUR = "#ffd23f"
 LIGHT_OUTLINE = "#7a5c00"
 CAMERA_COLOUR = "#5e3c99"
@@ -107,8 +106,8 @@ LAYER_NAMES = {
     "lights": "Street lights",
     "cameras": "Cameras",
     "coverage": "Inventory coverage",
-    "ways": "Streets and paths: lit or not",
-    "gaps": "Gaps: dark reports nobody has asked about",
+    "ways": "Streets: lit or not (OSM)",
+    "gaps": "Gaps nobody has asked about",
     "heat": "Heatmap of reports",
     "wards": "Ward outlines",
 }
@@ -140,6 +139,16 @@ _MARKER_CSS = """
 .map-legend .lr-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%;
   border: 1px solid; flex: none; box-sizing: border-box; }
 .map-legend .lr-legend-head { margin: 6px 0 2px; font-weight: bold; }
+/* On paper the sheet's own "Legend" heading says it; the fold's summary would say it twice. */
+.print-legends .map-legend.lr-legend details.map-fold > summary { display: none !important; }
+.map-legend ul.lr-cols { display: grid; grid-template-columns: auto auto; gap: 0 10px; }
+/* Under the layer list on a laptop's 800 px: the legend scrolls rather than runs off. */
+.leaflet-top.leaflet-right .map-legend { max-height: calc(100vh - 330px); }
+/* The filters bar leaves the layer list its corner. */
+@media (min-width: 701px) {
+  .map-controls { max-width: min(900px, calc(100vw - 400px)) !important; }
+}
+.map-controls .mc-ward select { max-width: 15em; }
 """
 
 
@@ -423,7 +432,7 @@ class RequestLayer(Layer):
                     pin.setAttribute("aria-hidden", "true");
                     pin.textContent = p.letter;
                     return L.marker(latlng, {
-                        title: p.label, alt: p.label, riseOnHover: true,
+                        title: p.label, alt: p.label, riseOnHover: true, zIndexOffset: 1000,
                         icon: L.divIcon({className: "lr-marker", html: pin,
                                          iconSize: [26, 26], iconAnchor: [13, 13],
                                          popupAnchor: [0, -12]})
@@ -435,11 +444,29 @@ class RequestLayer(Layer):
                             opacity: 0.9, dashArray: p.status === "declined" ? "6 6" : null};
                 },
                 onEachFeature: function (feature, layer) {
-                    layer.bindPopup(feature.properties.popup, {maxWidth: 300});
+                    layer.bindPopup(feature.properties.popup, {maxWidth: 280, autoPan: false});
                     if (feature.properties.stretch) {
                         layer.bindTooltip(feature.properties.label, {sticky: true});
                     }
                 }
+            });
+            // A request's popup is panned into view here rather than by Leaflet, whose own
+            // panning knows the map's edges but not the filters bar over its top.
+            {{ this._parent.get_name() }}.on("popupopen", function (event) {
+                var map = event.target, box = event.popup.getElement();
+                if (!box || !box.querySelector(".lr-popup")) { return; }
+                var area = map.getContainer().getBoundingClientRect();
+                var bar = map.getContainer().querySelector(".map-controls");
+                var top = area.top + 10;
+                if (bar && bar.offsetParent !== null) {
+                    top = Math.max(top, bar.getBoundingClientRect().bottom + 8);
+                }
+                var r = box.getBoundingClientRect(), dx = 0, dy = 0;
+                if (r.top < top) { dy = r.top - top; }
+                else if (r.bottom > area.bottom - 10) { dy = r.bottom - area.bottom + 10; }
+                if (r.left < area.left + 10) { dx = r.left - area.left - 10; }
+                else if (r.right > area.right - 10) { dx = r.right - area.right + 10; }
+                if (dx || dy) { map.panBy([dx, dy], {animate: false}); }
             });
         {% endmacro %}
         """
@@ -622,7 +649,7 @@ def _gaps_layer(gaps: gpd.GeoDataFrame) -> folium.GeoJson:
     )
     return folium.GeoJson(
         shown,
-        name=LAYER_NAMES["gaps"],
+        name=f"{LAYER_NAMES['gaps']} ({len(shown):,})",
         style_function=lambda feature: {
             "fillColor": GAP_COLOUR,
             "fillOpacity": 0.12,
@@ -669,13 +696,21 @@ class LightingLegend(MapBox):
         self.with_heat = with_heat
         super().__init__(
             name="LightingLegend",
-            css_class="map-legend",
+            css_class="map-legend lr-legend",
             css=LEGEND_CSS + _MARKER_CSS,
-            position="bottomright",
+            position="topright",
         )
 
     def fold_parts(self) -> tuple[str, str]:
-        """The legend's title (its summary when folded) and the rest, as HTML."""
+        """"Legend" (its short summary when folded on a phone) and the rest, as HTML.
+
+        The title stays inside: folded under a phone's layers button, a summary as long as
+        the title covered the filters' own.
+        """
+        return "Legend", self.inner_html()
+
+    def inner_html(self) -> str:
+        """The legend's content as HTML, every label escaped."""
         title = '<div class="map-legend-title">Requests by evidence and status</div>'
         lines = []
         labels = self.classes.labels()
@@ -692,7 +727,9 @@ class LightingLegend(MapBox):
             lines.append("</ul>")
         else:
             lines.append('<div class="map-legend-subtitle">No request to class.</div>')
-        lines.append('<div class="lr-legend-head">Status (letter on the marker)</div><ul>')
+        lines.append(
+            '<div class="lr-legend-head">Status (letter on the marker)</div><ul class="lr-cols">'
+        )
         for status, letter in STATUS_LETTERS.items():
             lines.append(
                 f'<li><span class="lr-pin lr-legend-pin lr-{status}" '
@@ -701,16 +738,17 @@ class LightingLegend(MapBox):
             )
         lines.append(
             f'<li><span class="lr-line" style="border-color:{CLASS_COLOURS[3]}"></span>'
-            "A stretch of street</li></ul>"
-            '<div class="lr-legend-head">Already there</div><ul>'
+            "A stretch</li></ul>"
+            '<div class="lr-legend-head">Already there (numbers: a group)</div>'
+            '<ul class="lr-cols">'
         )
         lines.append(
             f'<li><span class="lr-dot" style="background:{LIGHT_COLOUR};'
-            f'border-color:{LIGHT_OUTLINE}"></span>Street light (numbers: a group)</li>'
+            f'border-color:{LIGHT_OUTLINE}"></span>Street light</li>'
             f'<li><span class="lr-dot" style="background:{CAMERA_COLOUR};'
             'border-color:#ffffff"></span>Camera</li>'
             f'<li><span class="lr-line" style="border-top:3px dashed {COVERAGE_COLOUR}">'
-            "</span>Area an inventory covers</li>"
+            "</span>Inventory's area</li>"
         )
         for state in ("lit", "unlit", "untagged"):
             style = "dashed" if state == "untagged" else "solid"
@@ -720,23 +758,18 @@ class LightingLegend(MapBox):
             )
         lines.append(
             '</ul><div class="lr-legend-head">Where nobody asks</div>'
-            '<ul><li><span class="map-legend-swatch" '
+            '<ul class="lr-cols"><li><span class="map-legend-swatch" '
             f'style="background:#fbe3f1;border:2px dashed {GAP_COLOUR}"></span>'
-            "Gap: dark lighting reports, nothing near</li>"
+            "Gap: dark, unlit, unasked</li>"
         )
         if self.with_heat:
             lines.append(
                 '<li><span class="map-legend-swatch" style="background:linear-gradient('
                 'to right, #ffffb2, #fd8d3c, #bd0026)"></span>'
-                "Heatmap of reports (layer off at first)</li>"
+                "Heatmap (off at first)</li>"
             )
         lines.append("</ul>")
-        return title, "".join(lines)
-
-    def inner_html(self) -> str:
-        """The legend's content as HTML, every label escaped."""
-        title, rest = self.fold_parts()
-        return title + rest
+        return title + "".join(lines)
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -783,7 +816,10 @@ def render_lighting_map(
         _coverage_layer(layers.coverage).add_to(m)
     if not layers.ways.empty:
         _ways_layer(layers.ways).add_to(m)
-    if not layers.gaps.empty:
+    if layers.gaps.empty:
+        # Listed all the same: "none found" is an answer, a missing layer a question.
+        folium.FeatureGroup(name=f"{LAYER_NAMES['gaps']} (none found)").add_to(m)
+    else:
         _gaps_layer(layers.gaps).add_to(m)
     for kind, points in (("light", layers.lights), ("camera", layers.cameras)):
         if points:
@@ -799,11 +835,13 @@ def render_lighting_map(
     if notices:
         MapNotice(" ".join(notices)).add_to(m)
 
-    LightingLegend(classes, with_heat=layers.heat is not None).add_to(m)
     AboutPanel(title, filters, note).add_to(m)
     fit_to(m, _opening_bounds(frame, layers.area))
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    # After the layer list, in the same corner: Leaflet stacks them, so neither covers the
+    # other (a legend in the opposite corner grew over the list on a laptop's 800 px).
+    LightingLegend(classes, with_heat=layers.heat is not None).add_to(m)
     return render_page(m, asset_url=asset_url)
 
 

@@ -217,8 +217,8 @@ def test_lights_cameras_ways_and_coverage_are_drawn_in_the_area(
     assert "London Borough of Lambeth" in page and "Open Government Licence" in page
     assert "London Borough of Camden" not in page
     # SE1's streets and paths by their lit tag, and OpenStreetMap's credit.
-    assert "Streets and paths: lit or not" in page
-    for words in ("Lit (OpenStreetMap lit=yes etc.)", "No lit tag"):
+    assert "Streets: lit or not (OSM)" in page
+    for words in ("Lit way", "Way, no lit tag"):
         assert f'"lit": "{words}"' in page
     assert "OpenStreetMap contributors" in page
     print(f"lighting map for a Lambeth planner: {len(answer.content):,} bytes")

@@ -1,0 +1,160 @@
+"""The planner's lighting map in Chromium, as a Lambeth planner uses it, on a laptop and a phone.
+
+The demo's reports, synthetic requests and street lights (``demo seed``), Lambeth's real
+cameras and the SE1 OpenStreetMap clips are loaded; she signs in, follows "Lighting map" in the
+header, narrows the map to street lighting, opens a request's popup and follows its link.
+axe-core finds nothing serious; nothing is fetched off the server; screenshots are kept under
+/tmp/shots/lighting_map for a person to look at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from service.queries import demo, demo_requests
+from service.settings import Settings
+from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.test_api_lighting import BUSY, SOME, _reports
+from tests.test_lighting_map import load_assets_and_streets
+from tests.walks import auth
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path("/tmp/shots/lighting_map")
+LAMBETH, SOUTHWARK = "E09000022", "E09000028"
+
+
+#: Requests a Lambeth planner raised: (kind, title, where), a stretch given by its two ends.
+RAISED = (
+    ("lighting", "Lower Marsh arches", BUSY),
+    ("cctv", "Camera on Waterloo Road", SOME),
+    ("lighting", "Dark path by the estate", ((-0.1170, 51.4905), (-0.1150, 51.4912))),
+    ("vegetation", "Trees over the footway", (-0.1120, 51.4860)),
+)
+
+
+@pytest.fixture
+def seeded(app_settings: Settings, live_server: str, issue_token: Any) -> None:
+    """Demo reports and synthetic lights, real cameras and SE1 streets, and four requests."""
+    database = app_settings.database_url or ""
+    engine = create_engine(database)
+    with Session(engine) as session, session.begin():
+        demo.seed_reports(session, 3000, seed=21)
+        demo_requests.seed_planning(session, seed=21)
+    engine.dispose()
+    _reports(database, BUSY, 24)
+    _reports(database, SOME, 12, seed=2)
+    load_assets_and_streets(database)
+    raiser = auth(issue_token("planner", boroughs=[LAMBETH], name="Lambeth raiser"))
+    with httpx.Client(base_url=live_server) as api:
+        for kind, title, where in RAISED:
+            place = {"line": list(where)} if isinstance(where[0], tuple) else {
+                "lon": where[0], "lat": where[1]}
+            answer = api.post("/requests", headers=raiser, json={
+                "kind": kind, "title": title, **place, "partner_borough": "Lambeth",
+                "partner_team": "Street lighting"})
+            assert answer.status_code == 201, answer.text
+
+
+def _uncovered_marker(page: Any) -> Any:
+    """A request marker no panel covers, as a person would pick one to tap."""
+    index = page.evaluate(
+        """() => {
+            const markers = [...document.querySelectorAll(".leaflet-marker-icon.lr-marker")];
+            return markers.findIndex(m => {
+                const box = m.getBoundingClientRect();
+                const hit = document.elementFromPoint(box.left + box.width / 2,
+                                                      box.top + box.height / 2);
+                return hit !== null && m.contains(hit);
+            });
+        }"""
+    )
+    assert index >= 0, "every request marker is covered by a panel"
+    return page.locator(".leaflet-marker-icon.lr-marker").nth(index)
+
+
+def _open(page: Any, summary: str) -> None:
+    """Unfold a box a phone folded (the filters, the legend)."""
+    folded = page.locator("details.map-fold:not([open]) > summary", has_text=summary)
+    if folded.count():
+        folded.first.click()
+
+
+@pytest.mark.parametrize(
+    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
+)
+def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
+    browser: Any,
+    live_server: str,
+    issue_token: Any,
+    seeded: None,
+    device: str,
+    width: int,
+    height: int,
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    planner = issue_token("planner", boroughs=[LAMBETH, SOUTHWARK], name="Pilot planner")
+    with watched_page(browser, live_server, width=width, height=height) as page:
+        sign_in(page, live_server, planner, then="/")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Lighting map").click()
+        page.wait_for_url(f"{live_server}/maps/lighting")
+        page.locator(".lr-marker .lr-pin").first.wait_for()
+        every = page.locator(".leaflet-marker-icon.lr-marker").count()
+        assert every == len(RAISED)
+        layers = page.locator(".leaflet-control-layers label").all_inner_texts()
+        names = " | ".join(label.strip() for label in layers)
+        for name in ("Ward outlines", "Heatmap of reports", "Inventory coverage",
+                     "Streets: lit or not (OSM)", "Gaps nobody has asked about",
+                     "Street lights (", "Cameras (", "Requests to partners ("):
+            assert name in names, names  # fmt: skip
+        # The heat surface is there but off at first.
+        assert not page.get_by_label("Heatmap of reports").is_checked()
+        assert page.locator(".lr-cluster").count() > 0  # lights and cameras, grouped
+        page.screenshot(path=str(SHOTS / f"map-{device}.png"))
+        _open(page, "Legend")
+        legend = page.locator(".map-legend").inner_text()
+        assert "Fisher\u2013Jenks natural breaks" in legend and "Declined" in legend
+        page.screenshot(path=str(SHOTS / f"legend-{device}.png"))
+        assert serious_axe_violations(page) == []
+        if device == "phone":  # she folds the legend away again, as the filters are under it
+            page.locator(".map-legend details.map-fold > summary").click()
+
+        # She narrows the map to street lighting.
+        _open(page, "Filters and downloads")
+        page.get_by_label("Kind").select_option(label="Street lighting")
+        page.get_by_role("button", name="Update map").click()
+        page.wait_for_url(f"{live_server}/maps/lighting?kind=lighting")
+        page.locator(".lr-marker .lr-pin").first.wait_for()
+        lighting = page.locator(".leaflet-marker-icon.lr-marker")
+        assert 0 < lighting.count() < every
+        _open(page, "Filters and downloads")
+        assert page.get_by_label("Kind").input_value() == "lighting"
+        assert page.get_by_role("link", name="PDF").get_attribute("href") == (
+            "/maps/lighting.pdf?kind=lighting"
+        )
+        page.screenshot(path=str(SHOTS / f"filtered-{device}.png"))
+        if device == "phone":  # she folds the filters away to see the map
+            page.locator(".map-controls details.map-fold > summary").click()
+        # She taps a request and reads its popup.
+        marker = _uncovered_marker(page)
+        title = marker.get_attribute("title")
+        marker.click()
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        page.wait_for_function(
+            "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
+        )
+        said = popup.inner_text()
+        reference = title.split(":")[0]
+        assert reference in said and "Reports within 50 m" in said and "Status" in said
+        page.screenshot(path=str(SHOTS / f"popup-{device}.png"))
+        popup.get_by_role("link", name=f"Open request {reference}").click()
+        page.wait_for_url(f"{live_server}/lighting/requests/*")
+        assert page.get_by_role("heading", level=1).inner_text() == f"Request {reference}"
+        assert page.problems == []
