@@ -546,10 +546,12 @@ class AssetPoints(FastMarkerCluster):
             data,
             callback=_ASSET_CALLBACKS[kind],
             name=html.escape(name, quote=False),
-            maxClusterRadius=JsCode("function (zoom) { return zoom <= 15 ? 80 : 50; }"),
+            # Grouped while a borough is in view; one by one at street level (zoom 17, a few
+            # hundred metres across), where a planner looks for the lamp that is or is not there.
+            maxClusterRadius=JsCode("function (zoom) { return zoom <= 15 ? 80 : 40; }"),
             showCoverageOnHover=False,
-            spiderfyOnMaxZoom=True,
-            disableClusteringAtZoom=18,
+            spiderfyOnMaxZoom=False,
+            disableClusteringAtZoom=17,
             icon_create_function=f"""function (cluster) {{
                 var n = cluster.getChildCount();
                 var size = n < 100 ? 30 : (n < 1000 ? 34 : 40);
@@ -845,8 +847,8 @@ def render_lighting_map(
     return render_page(m, asset_url=asset_url)
 
 
-#: Around a lone request the map opens this many degrees each way (about 300 m): a street.
-_LONE_MARGIN = 0.003
+#: Around a lone request the map opens this many degrees each way (about 350 m): its streets.
+_LONE_MARGIN = 0.005
 
 
 def _opening_bounds(

@@ -28,7 +28,9 @@ from service.settings import Settings
 from tests.test_api_lighting import BUSY, SOME, _reports
 from tests.walks import auth
 
-LAMBETH, SOUTHWARK = "E09000022", "E09000028"
+LAMBETH, SOUTHWARK, CAMDEN = "E09000022", "E09000028", "E09000007"
+# Kentish Town Road by the railway bridge, Camden.
+KENTISH_TOWN = (-0.1409, 51.5446)
 # Borough High Street, Southwark.
 BOROUGH_HIGH_STREET = (-0.0925, 51.5030)
 ASSETS = Path(__file__).resolve().parents[1] / "data" / "assets"
@@ -244,3 +246,48 @@ def test_the_print_is_an_a4_pdf_and_png(
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "print-cctv.png").write_bytes(png.content)
     (SHOTS / "print.pdf").write_bytes(pdf.content)
+
+
+def test_a_camden_planner_sees_camdens_requests_over_its_9527_lamps(
+    client: TestClient, walktalk: Callable[..., tuple[int, str, str]],
+    issue_token: Callable[..., str],
+) -> None:
+    """With all London's 2018 wards active: Camden's real lamps, clustered, in a sane page."""
+    for argv in (
+        ("wards", "bundled"),
+        ("wards", "activate", "london-2018"),
+        ("assets", "import", str(ASSETS / "Camden_Street_Lighting.csv"), "--kind", "light",
+         "--covers", "E09000007", "--attribution", "Contains public sector information from "
+         "the London Borough of Camden licensed under the Open Government Licence v3.0"),
+    ):  # fmt: skip
+        code, _, err = walktalk(*argv)
+        assert code == 0, err
+    camden = auth(issue_token("planner", boroughs=[CAMDEN], name="Camden planner"))
+    lambeth = auth(issue_token("planner", boroughs=[LAMBETH], name="Lambeth planner"))
+    ours = _raise(client, camden, "Kentish Town Road railway bridge", KENTISH_TOWN,
+                  council="Camden")  # fmt: skip
+    theirs = _raise(client, lambeth, "Lower Marsh arches", BUSY)
+
+    answer = client.get("/maps/lighting", headers=camden)
+    assert answer.status_code == 200, answer.text
+    page = answer.text
+    assert ours in _popups(page) and theirs not in page
+    # Every lamp of the borough is drawn (a few over its edge in the box too), as groups.
+    drawn = int(re.search(r"Street lights \(([\d,]+)\)", page).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert 9000 <= drawn <= 9527
+    assert "London Borough of Camden" in page
+    size = len(answer.content)
+    print(f"lighting map for a Camden planner, {drawn:,} lamps: {size:,} bytes")
+    assert size < 2_500_000
+    # Lambeth's planner's map has neither Camden's request nor its lamps.
+    other = client.get("/maps/lighting", headers=lambeth).text
+    assert ours not in other and "Street lights (" not in other
+    # Printed, the lamps' groups and the request are on the sheet (kept for a person to see).
+    png = client.get("/maps/lighting.png", headers=camden)
+    assert png.status_code == 200
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "print-camden.png").write_bytes(png.content)
+    with Image.open(io.BytesIO(png.content)) as image:
+        yellow = sum(n for n, (r, g, b) in image.convert("RGB").getcolors(4_000_000) or []
+                     if r > 230 and 190 < g < 225 and b < 100)  # fmt: skip
+    assert yellow > 1000  # the lamps' yellow groups are drawn

@@ -251,7 +251,6 @@ def _note(exact: bool, query: AggregateRequest, weighed: str) -> list[str]:
         else "Reports counted: those made in the months chosen (the requests themselves are "
         "shown whenever they were raised)."
     )
-    rule = query.rule
     return [
         "Requests to partners, each coloured by the evidence near it: published reports and "
         f"walk concerns within {WITHIN_M:g} m of the request's point, or of its stretch, "
@@ -265,9 +264,11 @@ def _note(exact: bool, query: AggregateRequest, weighed: str) -> list[str]:
         "Street lights and cameras: the councils' inventories as loaded; 'no light here' is "
         "claimed only inside the area an inventory covers (dashed outline). Streets and paths "
         "are OpenStreetMap ways coloured by their lit tag.",
-        "No report's own place is shown on this map."
-        if rule is not None
-        else "No report's own place is shown on this map (hexagon counts only).",
+        "No report's own place is shown on this map: the heat surface and the gaps are made "
+        "from hexagon counts.",
+        "Downloads: the ranking files hold every request you may see of the kind (or bid) "
+        "chosen, counted over every report held; the gaps files follow the borough and months "
+        "chosen.",
     ]
 
 
