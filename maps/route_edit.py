@@ -53,6 +53,8 @@ class _SaveControl(MacroElement):
           .route-save button { font-size: 15px; padding: 6px 12px; background: #5b2a86;
                                color: #fff; border: 0; border-radius: 4px; min-height: 40px; }
           .route-save button:focus-visible { outline: 3px solid #ffbf47; }
+          .route-save button.route-snap { background: #fff; color: #5b2a86;
+                                          border: 2px solid #5b2a86; margin-left: 6px; }
           .route-save p { margin: 6px 0 0; }
           .route-save a.route-back { display: block; margin-top: 6px; color: #5b2a86;
                                      font-weight: 600; min-height: 24px; }
@@ -68,6 +70,8 @@ class _SaveControl(MacroElement):
             onAdd: function () {
               var box = L.DomUtil.create("div", "route-save");
               box.innerHTML = '<button type="button" id="save-route">Save route</button>' +
+                (config.snapUrl ? '<button type="button" id="snap-route" class="route-snap">' +
+                 'Follow the streets</button>' : '') +
                 '<p id="route-status" role="status" aria-live="polite">' +
                 'Draw the route with the line tool, then save.</p>';
               L.DomEvent.disableClickPropagation(box);
@@ -89,6 +93,43 @@ class _SaveControl(MacroElement):
             status("Line drawn: press Save route.");
           });
           map.on("draw:edited", function () { status("Line changed: press Save route."); });
+          var snap = document.getElementById("snap-route");
+          if (snap) {
+            // The drawn line replaced by the same walk along the streets, not yet saved: the
+            // officer checks it (and may edit it) before Save route stores it.
+            snap.addEventListener("click", function () {
+              var layers = drawn.getLayers();
+              if (!layers.length) {
+                status("Draw the route first (the line tool, top left)."); return;
+              }
+              var headers = { "Content-Type": "application/json" };
+              if (config.csrf) { headers["X-CSRF-Token"] = config.csrf; }
+              status("Finding the streets…");
+              var shape = layers[0].toGeoJSON();
+              if (shape.type === "FeatureCollection") { shape = shape.features[0]; }
+              fetch(config.snapUrl, { method: "POST", headers: headers,
+                                      credentials: "same-origin", body: JSON.stringify(shape) })
+                .then(function (r) {
+                  return r.json().then(function (j) { return [r.status, j]; });
+                })
+                .then(function (answer) {
+                  if (answer[0] !== 200) {
+                    status("The line was not changed: " + answer[1].detail); return;
+                  }
+                  var points = answer[1].geometry.coordinates.map(function (c) {
+                    return [c[1], c[0]];
+                  });
+                  drawn.clearLayers();
+                  drawn.addLayer(L.polyline(points, { color: "#d7301f", weight: 5 }));
+                  var km = function (m) { return (m / 1000).toFixed(2) + " km"; };
+                  status("The line now follows the streets: " +
+                         km(answer[1].properties.length_m) + " (as drawn: " +
+                         km(answer[1].properties.drawn_length_m) + "). Check it, change it " +
+                         "with the edit tool if need be, then press Save route.");
+                })
+                .catch(function () { status("The line was not changed: no connection."); });
+            });
+          }
           document.getElementById("save-route").addEventListener("click", function () {
             var layers = drawn.getLayers();
             if (!layers.length) {
@@ -126,11 +167,18 @@ class _SaveControl(MacroElement):
     )
 
     def __init__(
-        self, drawn: str, save_url: str, csrf: str | None, back_url: str | None = None
+        self,
+        drawn: str,
+        save_url: str,
+        csrf: str | None,
+        back_url: str | None = None,
+        snap_url: str | None = None,
     ) -> None:
         super().__init__()
         self.drawn = drawn
-        self.config = json.dumps({"saveUrl": save_url, "csrf": csrf, "backUrl": back_url})
+        self.config = json.dumps(
+            {"saveUrl": save_url, "csrf": csrf, "backUrl": back_url, "snapUrl": snap_url}
+        )
 
 
 _UPLOAD_CSS = """
@@ -226,6 +274,7 @@ def render_route_editor(
     notice: str | None = None,
     error: str | None = None,
     outside: dict[str, Any] | None = None,
+    snap_url: str | None = None,
 ) -> str:
     """The route-drawing page for one walk.
 
@@ -255,6 +304,9 @@ def render_route_editor(
         A line saying what was saved, or why the uploaded file was not.
     outside : dict or None
         ``service.queries.walks.outside_parts`` of the saved route: drawn dashed, with a legend.
+    snap_url : str or None
+        Where "Follow the streets" sends the line (``POST /routes/snap``); no button when None
+        (no streets loaded).
 
     """
     m, drawn = route_drawing_map(
@@ -272,7 +324,7 @@ def render_route_editor(
             style_function=lambda _: {"color": "#b35806", "weight": 6, "dashArray": "8 8"},
             interactive=False,
         ).add_to(m)
-    _SaveControl(drawn, save_url, csrf_token, back_url).add_to(m)
+    _SaveControl(drawn, save_url, csrf_token, back_url, snap_url).add_to(m)
     if upload_url is not None:
         root = m.get_root()
         assert isinstance(root, Figure)  # a folium Map's root is always a Figure

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
 
 from tests.browser import serious_axe_violations, sign_in, watched_page
 from tests.test_routing import OSM, SE1_ROUTE
@@ -81,4 +82,80 @@ def test_the_walks_briefing_shows_a_better_lit_way_beside_the_route(
         page.screenshot(path=str(SHOTS / f"briefing_better_lit_{size}.png"))
         section.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"briefing_better_lit_panel_{size}.png"))
+        assert page.problems == []
+
+
+def click_map(page: Any, points: list[tuple[float, float]]) -> None:
+    """Click points on the map as a hand does (see tests/test_browser_briefing.py)."""
+    box = page.locator(".folium-map").bounding_box()
+    before = page.locator(".leaflet-editing-icon").count()
+    for number, (fx, fy) in enumerate(points, start=1):
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=5)
+        page.mouse.down()
+        page.mouse.up()
+        expect(page.locator(".leaflet-editing-icon")).to_have_count(before + number)
+        page.wait_for_timeout(400)
+
+
+def stored_route(settings: Any, walk_id: str) -> tuple[int, float]:
+    """The saved route's points, and the farthest of them from any OSM street or path (m)."""
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        points, farthest = conn.execute(
+            text(
+                "SELECT ST_NPoints(w.route), max((SELECT min(ST_Distance(f.geom::geography, "
+                "d.geom::geography)) FROM osm_features f WHERE f.kind IN ('street', 'path') "
+                "AND f.geom && ST_Expand(d.geom, 0.001))) FROM walks w, "
+                "LATERAL ST_DumpPoints(w.route) d WHERE w.id = :id GROUP BY w.route"
+            ),
+            {"id": walk_id},
+        ).one()
+    engine.dispose()
+    return int(points), float(farthest)
+
+
+@pytest.mark.parametrize(("width", "height", "size"), SIZES)
+def test_the_officer_has_her_drawn_line_follow_the_streets_then_saves_it(
+    browser: Any,
+    live_server: str,
+    app_settings: Any,
+    client: TestClient,
+    people: dict,
+    walktalk: Callable[..., tuple[int, str, str]],
+    width: int,
+    height: int,
+    size: str,
+) -> None:
+    assert walktalk("osm", "load", *map(str, OSM))[0] == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    walk = walk_with_route(client, people, start="2026-12-22T17:00:00+00:00", route=SE1_ROUTE)
+    with watched_page(browser, live_server, width=width, height=height) as page:
+        sign_in(page, live_server, token_of(people["waterloo"]), then=f"/work/walks/{walk['id']}")
+        page.get_by_role("link", name="Change the route").click()
+        page.locator(".leaflet-draw-draw-polyline").wait_for()
+        snap = page.get_by_role("button", name="Follow the streets")
+        expect(snap).to_be_visible()
+
+        # She draws a new line roughly along the old one, a hand's slips and all.
+        page.locator(".leaflet-draw-draw-polyline").click()
+        # (The map opens on the old route: across a laptop's wide map, down a phone's tall one.)
+        rough = 0.55 if size == "laptop" else 0.51
+        click_map(page, [(0.15, rough), (0.5, 0.5), (0.85, rough)])
+        page.get_by_title("Finish drawing").click()
+        status = page.locator("#route-status")
+        expect(status).to_have_text("Line drawn: press Save route.")
+
+        snap.click()
+        expect(status).to_contain_text("The line now follows the streets: ")
+        assert "press Save route" in status.inner_text()
+        assert page.locator("path.leaflet-interactive[stroke='#d7301f']").count() == 1
+        assert serious_axe_violations(page) == []
+        page.screenshot(path=str(SHOTS / f"route_follow_streets_{size}.png"))
+
+        page.get_by_role("button", name="Save route").click()
+        expect(status).to_contain_text("Saved: ")
+        points, farthest = stored_route(app_settings, walk["id"])
+        assert points > 3  # along the streets' bends, not the three clicks
+        assert farthest < 1.0  # every point on a street or path
+        page.screenshot(path=str(SHOTS / f"route_follow_streets_saved_{size}.png"))
         assert page.problems == []

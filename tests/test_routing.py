@@ -349,3 +349,70 @@ def test_only_those_who_see_the_route_whole_are_offered_its_full_briefing(
     assert other.status_code == 200
     assert 'id="full-briefing"' not in other.text
     assert "-0.1104" not in other.text and "better-lit" not in other.text
+
+
+# --- POST /routes/snap (the route editor's "Follow the streets") ---------------------------
+
+
+def test_snap_answers_the_line_along_the_streets(
+    client: TestClient, people: dict, walktalk: Callable[..., tuple[int, str, str]]
+) -> None:
+    assert walktalk("osm", "load", *map(str, OSM))[0] == 0
+    answer = client.post("/routes/snap", headers=people["waterloo"], json=SE1_ROUTE)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["type"] == "Feature" and body["geometry"]["type"] == "LineString"
+    snapped = LineString(body["geometry"]["coordinates"])
+    assert body["properties"]["drawn_length_m"] == pytest.approx(
+        metres(LineString(SE1_ROUTE["coordinates"])), rel=0.01
+    )
+    assert body["properties"]["length_m"] == pytest.approx(metres(snapped), rel=0.01)
+    assert 0.6 < body["properties"]["length_m"] / body["properties"]["drawn_length_m"] < 1.8
+    assert snapped.is_simple  # no stretch walked twice: the spur to a bend's corner is cut
+    # A Feature is taken as well as a bare LineString, by a supervisor as by an officer.
+    feature = {"type": "Feature", "geometry": SE1_ROUTE, "properties": {}}
+    again = client.post("/routes/snap", headers=people["supervisor"], json=feature)
+    assert again.status_code == 200 and again.json()["geometry"] == body["geometry"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"type": "Point", "coordinates": [-0.1, 51.5]}, "LineString"),
+        ({"type": "LineString", "coordinates": [[-0.1, 51.5]]}, "point"),
+        ({"type": "LineString", "coordinates": [[-0.1, 51.5], [-0.1, 51.5005]]}, "500 m"),
+        ({"type": "LineString", "coordinates": "nowhere"}, "coordinates"),
+        ({"nothing": "here"}, "LineString"),
+    ],
+)
+def test_snap_refuses_what_is_not_a_route_with_a_reason(
+    client: TestClient, people: dict, body: dict, message: str
+) -> None:
+    answer = client.post("/routes/snap", headers=people["waterloo"], json=body)
+    assert answer.status_code == 422, answer.text
+    assert message.lower() in answer.json()["detail"].lower()
+
+
+def test_snap_far_from_the_streets_or_with_none_loaded_says_what_to_do(
+    client: TestClient, people: dict, walktalk: Callable[..., tuple[int, str, str]]
+) -> None:
+    answer = client.post("/routes/snap", headers=people["waterloo"], json=SE1_ROUTE)
+    assert answer.status_code == 422
+    assert "no streets are loaded" in answer.json()["detail"]
+    assert walktalk("osm", "load", *map(str, OSM))[0] == 0
+    # Kennington, well south-west of the SE1 extracts' streets.
+    far = {"type": "LineString", "coordinates": [[-0.1190, 51.4850], [-0.1120, 51.4880]]}
+    answer = client.post("/routes/snap", headers=people["waterloo"], json=far)
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == (
+        "the route's start is more than 100 m from any street or path: draw the start nearer "
+        "a street, or keep the line as drawn"
+    )
+
+
+@pytest.mark.parametrize(("who", "status"), [("partner", 403), ("public", 403)])
+def test_snap_is_for_officers_and_supervisors(
+    client: TestClient, people: dict, who: str, status: int
+) -> None:
+    answer = client.post("/routes/snap", headers=people[who], json=SE1_ROUTE)
+    assert answer.status_code == status

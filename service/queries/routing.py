@@ -63,6 +63,9 @@ _REPORT_NEAR_M = 30.0
 # for the detour a better-lit way may take, without reading the whole city.
 _MARGIN_SHARE = 0.5
 _MARGIN_M = 400.0
+# A drawn line with more points than this is thinned to bends of about 10 m first.
+_MAX_WAYPOINTS = 200
+_SIMPLIFY_DEG = 0.0001
 # Degrees of latitude per metre (and of longitude at London's latitude), for boxes only.
 _DEG_LAT_M = 1 / 111_320
 _DEG_LON_M = 1 / (111_320 * math.cos(math.radians(51.5)))
@@ -275,22 +278,60 @@ def _edges_sql(box: str, component: int, weights: LitWeights | None = None) -> s
     )
 
 
-# The path's edges in walking order, each turned to run the way it is walked, and joined.
+# The path's legs (one per pair of consecutive waypoints), edge by edge in walking order,
+# each edge with the vertex it is entered from.
 _VIA = text(
-    "WITH path AS (SELECT seq, node, edge FROM pgr_dijkstraVia(:edges, CAST(:vias AS bigint[]), "
-    "  directed => false, strict => true, U_turn_on_edge => true) WHERE edge > 0), "
-    "walked AS (SELECT p.seq, e.length_m, e.lit, "
-    "  CASE WHEN p.node = e.source THEN e.geom ELSE ST_Reverse(e.geom) END AS geom "
-    "  FROM path p JOIN street_edges e ON e.id = p.edge) "
+    "SELECT p.path_id, p.node, p.edge, e.length_m "
+    "FROM pgr_dijkstraVia(:edges, CAST(:vias AS bigint[]), directed => false, "
+    "strict => true, U_turn_on_edge => true) p JOIN street_edges e ON e.id = p.edge "
+    "WHERE p.edge > 0 ORDER BY p.seq"
+)
+# The walked edges joined into one line, each turned to run the way it is walked.
+_WALKED = text(
+    "WITH walked AS (SELECT u.seq, e.length_m, e.lit, "
+    "  CASE WHEN u.node = e.source THEN e.geom ELSE ST_Reverse(e.geom) END AS geom "
+    "  FROM unnest(CAST(:edges AS bigint[]), CAST(:nodes AS bigint[])) WITH ORDINALITY "
+    "  AS u(edge, node, seq) JOIN street_edges e ON e.id = u.edge) "
     "SELECT ST_AsBinary(ST_RemoveRepeatedPoints(ST_MakeLine(geom ORDER BY seq))), "
     "sum(length_m), coalesce(sum(length_m) FILTER (WHERE lit <> 'yes'), 0) FROM walked"
 )
+# A waypoint placed beside a street goes to the vertex at the nearer end of that street; when
+# that vertex lies off the way (a dead end, a corner just past), the legs to and from it walk
+# there and straight back. Such a spur, up to this long, is cut out.
+_SPUR_M = NEAR_STREET_M
+
+
+def _without_spurs(legs: list[list[tuple[int, int, float]]]) -> list[tuple[int, int, float]]:
+    """The legs' (edge, from-vertex, metres) joined, short out-and-back spurs between them cut.
+
+    Only at a waypoint: a walk along a street and back that the officer drew end to end is
+    kept, as is any spur longer than ``_SPUR_M``.
+    """
+    walked: list[tuple[int, int, float]] = []
+    for leg in legs:
+        spur, i = 0.0, 0
+        while (
+            i < len(leg) and walked and walked[-1][0] == leg[i][0] and spur + leg[i][2] <= _SPUR_M
+        ):
+            spur += leg[i][2]
+            walked.pop()
+            i += 1
+        walked.extend(leg[i:])
+    return walked
 
 
 def _path(session: Session, edges_sql: str, vias: list[int]) -> RouteFigures | None:
-    row = session.execute(_VIA, {"edges": edges_sql, "vias": vias}).first()
-    if row is None or row[0] is None:
+    legs: dict[int, list[tuple[int, int, float]]] = {}
+    for path_id, node, edge, metres in session.execute(
+        _VIA, {"edges": edges_sql, "vias": vias}
+    ):
+        legs.setdefault(int(path_id), []).append((int(edge), int(node), float(metres)))
+    walked = _without_spurs([legs[k] for k in sorted(legs)])
+    if not walked:
         return None
+    row = session.execute(
+        _WALKED, {"edges": [w[0] for w in walked], "nodes": [w[1] for w in walked]}
+    ).one()
     length = float(row[1])
     return RouteFigures(
         line=shapely.from_wkb(bytes(row[0])),
@@ -323,6 +364,10 @@ def snap_route(session: Session, line: LineString) -> LineString:
 
     """
     _require_network(session)
+    if len(line.coords) > _MAX_WAYPOINTS:
+        # A recorded track has a point every few metres: its bends are what matter, and one
+        # nearest-street search per point would take seconds.
+        line = line.simplify(_SIMPLIFY_DEG)
     coords = [(float(x), float(y)) for x, y, *_ in line.coords]
     first, last, component = _ends(session, coords[0], coords[-1])
     vias = [first]

@@ -30,6 +30,7 @@ from service.pseudonyms import check_buddy_code
 from service.queries import audit, officers, safeguarding, walk_exports
 from service.queries import walks as queries
 from service.queries.exposure import map_points, route_exposure, walk_concerns
+from service.queries.routing import network_loaded
 from service.queries.wards import require_active_ward_set
 from service.routers.maps import ASSET_URL, page_tiles
 from service.taxonomy import LABELS
@@ -446,6 +447,8 @@ def _route_editor_page(
         notice=notice,
         error=error,
         outside=outside,
+        # "Follow the streets" only where there are streets to follow.
+        snap_url="/routes/snap" if network_loaded(session) else None,
     )
     return HTMLResponse(html, status_code=422 if error else 200)
 
