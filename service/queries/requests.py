@@ -419,6 +419,16 @@ def list_requests(session: Session, scope: RequestScope, filters: Filters) -> li
     return [dict(r) for r in rows]
 
 
+def bid_references(session: Session, scope: RequestScope) -> list[str]:
+    """The bid references of the requests in ``scope``, in order (a bid pack is made of each)."""
+    found = {
+        str(row["bid_reference"])
+        for row in list_requests(session, scope, Filters())
+        if row["bid_reference"]
+    }
+    return sorted(found)
+
+
 def change_status(
     session: Session,
     request_id: uuid.UUID,

@@ -78,11 +78,8 @@ def _list_page(
     params = request.query_params
     kind = params.get("kind") if params.get("kind") in queries.KINDS else None
     status = params.get("status") if params.get("status") in queries.STATUSES else None
-    rows = queries.list_requests(
-        session,
-        queries.RequestScope(**policy.request_scope(principal)),
-        queries.Filters(kind=kind, status=status),
-    )
+    scope = queries.RequestScope(**policy.request_scope(principal))
+    rows = queries.list_requests(session, scope, queries.Filters(kind=kind, status=status))
     return page(
         request,
         "requests.html",
@@ -96,6 +93,7 @@ def _list_page(
         chosen={"kind": kind or "", "status": status or ""},
         may_raise=principal.role in policy.RAISE_REQUESTS,
         may_import=principal.role in (Role.planner, Role.supervisor),
+        bids=queries.bid_references(session, scope),
         done=DONE.get(params.get("done", ""), ""),
         stored=params.get("n", ""),
         errors=errors or {},
