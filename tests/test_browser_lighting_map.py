@@ -113,8 +113,17 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
                      "Streets: lit or not (OSM)", "Gaps nobody has asked about",
                      "Street lights (", "Cameras (", "Requests to partners ("):
             assert name in names, names  # fmt: skip
-        # The heat surface is there but off at first.
-        assert not page.get_by_label("Heatmap of reports").is_checked()
+        # The heat surface is there but off at first; she turns it on and off again.
+        heat = page.get_by_label("Heatmap of reports")
+        assert not heat.is_checked()
+        if device == "phone":  # the layer list is folded behind its button
+            page.get_by_role("button", name="Layers").click()
+        heat.check()
+        page.locator("img.leaflet-image-layer").wait_for()
+        heat.uncheck()
+        assert page.locator("img.leaflet-image-layer").count() == 0
+        if device == "phone":  # a tap on the map folds the list again
+            page.locator(".folium-map").click(position={"x": width // 2, "y": height - 200})
         assert page.locator(".lr-cluster").count() > 0  # lights and cameras, grouped
         page.screenshot(path=str(SHOTS / f"map-{device}.png"))
         _open(page, "Legend")

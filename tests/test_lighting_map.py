@@ -291,3 +291,41 @@ def test_a_camden_planner_sees_camdens_requests_over_its_9527_lamps(
         yellow = sum(n for n, (r, g, b) in image.convert("RGB").getcolors(4_000_000) or []
                      if r > 230 and 190 < g < 225 and b < 100)  # fmt: skip
     assert yellow > 1000  # the lamps' yellow groups are drawn
+
+
+def test_gaps_and_stretches_are_drawn_with_protected_counts(
+    client: TestClient, app_settings: Settings, issue_token: Callable[..., str]
+) -> None:
+    """A hot cluster of dark lighting reports inside a light inventory's area is a gap."""
+    database = str(app_settings.database_url)
+    _reports(database, BUSY, 1200, spread=0.006)
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO asset_inventories (kind, name, file_name, sha256, attribution, "
+                "coverage, coverage_note, assets, rows_skipped, loaded_by) VALUES ('light', "
+                "'Lambeth test lights', 't.csv', 'x', 'Test lights', ST_Multi(ST_MakeEnvelope("
+                "-0.2, 51.4, 0, 51.6, 4326)), 'test', 0, 0, 'tests')"
+            )
+        )
+    engine.dispose()
+    planner = auth(issue_token("planner", boroughs=[LAMBETH]))
+    stretch = client.post(
+        "/requests", headers=planner,
+        json={"kind": "lighting", "title": "Dark path", "line": [[-0.1170, 51.4905],
+              [-0.1150, 51.4912]], "partner_borough": "Lambeth", "partner_team": "Lighting"},
+    )  # fmt: skip
+    assert stretch.status_code == 201, stretch.text
+    page = client.get("/maps/lighting", headers=planner).text
+    found = re.search(r"Gaps nobody has asked about \((\d+)\)", page)
+    assert found and int(found.group(1)) > 0
+    # Each gap's counts as a planner may see them: "fewer than 10" or a multiple of 5.
+    counts = re.findall(r'"(dark_lighting|unanswered|near_light|near_lit_way|near_request)": '
+                        r'"([^"]*)"', page)  # fmt: skip
+    assert counts
+    for _, value in counts:
+        assert value == "fewer than 10" or int(value.replace(",", "")) % 5 == 0, value
+    # The stretch is a line (and a marker at its middle).
+    kinds = [f["geometry"]["type"] for f in _request_layer(page)]
+    assert sorted(kinds) == ["LineString", "Point"]
