@@ -246,6 +246,7 @@ PAGES = {
     "/maps/wards/summary": "/maps/wards/summary.{fmt}",
     "/maps/hotspots": "/maps/hotspots.{fmt}",
     "/maps/heatmap": "/maps/heatmap.{fmt}",
+    "/maps/lighting": "/maps/lighting.{fmt}",
     "/maps/walks/{walk_id}": "/maps/walks/{walk_id}.{fmt}",
 }
 
