@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import folium
 import geopandas as gpd
@@ -83,6 +84,7 @@ STATUS_WORDS = {
     "installed": "Installed",
     "declined": "Declined",
 }
+LONDON = ZoneInfo("Europe/London")
 KIND_WORDS = {"lighting": "Street lighting", "cctv": "CCTV", "vegetation": "Vegetation",
               "other": "Other"}  # fmt: skip
 #: Evidence classes, weakest first: ColorBrewer PuRd (sequential, apart from the heat's YlOrRd
@@ -326,6 +328,8 @@ def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if hasattr(value, "strftime"):
+        if getattr(value, "tzinfo", None) is not None:
+            value = value.astimezone(LONDON)  # the day as London saw it, not UTC's
         return str(value.strftime("%-d %B %Y"))
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return f"{int(value):,}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -228,10 +229,12 @@ def test_lights_cameras_ways_and_coverage_are_drawn_in_the_area(
 
 
 def test_the_print_is_an_a4_pdf_and_png(
-    client: TestClient, planted: dict[str, Any]
+    client: TestClient, planted: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="walktalk.printing")
     pdf = client.get("/maps/lighting.pdf", headers=planted["lambeth"])
     assert pdf.status_code == 200, pdf.text
+    assert "printed /maps/lighting as pdf" in caplog.text
     reader = PdfReader(io.BytesIO(pdf.content))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
@@ -243,6 +246,8 @@ def test_the_print_is_an_a4_pdf_and_png(
     assert png.status_code == 200
     with Image.open(io.BytesIO(png.content)) as image:
         assert image.size == (2246, 1588)
+    # Legend, method note and credits fit the sheet's panel: no words cut off.
+    assert "words cut off" not in caplog.text
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "print-cctv.png").write_bytes(png.content)
     (SHOTS / "print.pdf").write_bytes(pdf.content)
