@@ -79,6 +79,16 @@ def _uncovered_marker(page: Any) -> Any:
     return page.locator(".leaflet-marker-icon.lr-marker").nth(index)
 
 
+def _shot(page: Any, name: str) -> None:
+    """A screenshot once the map has settled.
+
+    Markers glide 0.25 s into place after the opening view's second fit; a picture taken
+    mid-way shows them off their lines.
+    """
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
 def _open(page: Any, summary: str) -> None:
     """Unfold a box a phone folded (the filters, the legend)."""
     folded = page.locator("details.map-fold:not([open]) > summary", has_text=summary)
@@ -125,11 +135,11 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
         if device == "phone":  # a tap on the map folds the list again
             page.locator(".folium-map").click(position={"x": width // 2, "y": height - 200})
         assert page.locator(".lr-cluster").count() > 0  # lights and cameras, grouped
-        page.screenshot(path=str(SHOTS / f"map-{device}.png"))
+        _shot(page, f"map-{device}")
         _open(page, "Legend")
         legend = page.locator(".map-legend").inner_text()
         assert "Fisher\u2013Jenks natural breaks" in legend and "Declined" in legend
-        page.screenshot(path=str(SHOTS / f"legend-{device}.png"))
+        _shot(page, f"legend-{device}")
         assert serious_axe_violations(page) == []
         if device == "phone":  # she folds the legend away again, as the filters are under it
             page.locator(".map-legend details.map-fold > summary").click()
@@ -147,7 +157,7 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
         assert page.get_by_role("link", name="PDF").get_attribute("href") == (
             "/maps/lighting.pdf?kind=lighting"
         )
-        page.screenshot(path=str(SHOTS / f"filtered-{device}.png"))
+        _shot(page, f"filtered-{device}")
         if device == "phone":  # she folds the filters away to see the map
             page.locator(".map-controls details.map-fold > summary").click()
         # She taps a request and reads its popup.
@@ -162,7 +172,7 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
         said = popup.inner_text()
         reference = title.split(":")[0]
         assert reference in said and "Reports within 50 m" in said and "Status" in said
-        page.screenshot(path=str(SHOTS / f"popup-{device}.png"))
+        _shot(page, f"popup-{device}")
         popup.get_by_role("link", name=f"Open request {reference}").click()
         page.wait_for_url(f"{live_server}/lighting/requests/*")
         assert page.get_by_role("heading", level=1).inner_text() == f"Request {reference}"
