@@ -450,7 +450,10 @@ class RequestLayer(Layer):
                 onEachFeature: function (feature, layer) {
                     layer.bindPopup(feature.properties.popup, {maxWidth: 280, autoPan: false});
                     if (feature.properties.stretch) {
-                        layer.bindTooltip(feature.properties.label, {sticky: true});
+                        // As text: a string would be read as HTML, and the title is typed.
+                        var words = document.createElement("span");
+                        words.textContent = feature.properties.label;
+                        layer.bindTooltip(words, {sticky: true});
                     }
                 }
             });

@@ -318,7 +318,7 @@ def test_gaps_and_stretches_are_drawn_with_protected_counts(
     planner = auth(issue_token("planner", boroughs=[LAMBETH]))
     stretch = client.post(
         "/requests", headers=planner,
-        json={"kind": "lighting", "title": "Dark path", "line": [[-0.1170, 51.4905],
+        json={"kind": "lighting", "title": "Dark <b>path</b>", "line": [[-0.1170, 51.4905],
               [-0.1150, 51.4912]], "partner_borough": "Lambeth", "partner_team": "Lighting"},
     )  # fmt: skip
     assert stretch.status_code == 201, stretch.text
@@ -331,6 +331,8 @@ def test_gaps_and_stretches_are_drawn_with_protected_counts(
     assert counts
     for _, value in counts:
         assert value == "fewer than 10" or int(value.replace(",", "")) % 5 == 0, value
-    # The stretch is a line (and a marker at its middle).
-    kinds = [f["geometry"]["type"] for f in _request_layer(page)]
-    assert sorted(kinds) == ["LineString", "Point"]
+    # The stretch is a line (and a marker at its middle); what was typed stays text.
+    features = _request_layer(page)
+    assert sorted(f["geometry"]["type"] for f in features) == ["LineString", "Point"]
+    assert "Dark &lt;b&gt;path&lt;/b&gt;" in features[0]["properties"]["popup"]
+    assert "<b>" not in features[0]["properties"]["popup"]
