@@ -216,6 +216,8 @@ class LightingControls(MapControls):
     kind_options: tuple[Option, ...] = ()
     status_options: tuple[Option, ...] = ()
     ward_options: tuple[Option, ...] = ()
+    #: Where "Raise a request" goes, for those who may raise one; None: no link.
+    raise_href: str | None = None
 
     #: The query parameters the panel has fields for.
     FIELDS = ("kind", "status", "borough", "ward", "month_from", "month_to")
@@ -275,9 +277,12 @@ class LightingControls(MapControls):
                     {self.value("ward")})
         )  # fmt: skip
         parts.append(self._period())
+        raise_link = (
+            f'<a href="{_attr(self.raise_href)}">Raise a request</a>' if self.raise_href else ""
+        )
         parts.append(
             '<div class="mc-actions"><button type="submit">Update map</button>'
-            f'<a href="{_attr(self.home)}">&larr; Home</a></div>'
+            f'{raise_link}<a href="{_attr(self.home)}">&larr; Home</a></div>'
         )
         items = "".join(
             f'<li><a href="{_attr(d.href)}" download>{html.escape(d.label)}</a></li>'
@@ -781,6 +786,44 @@ class LightingLegend(MapBox):
         return title + "".join(lines)
 
 
+_TOP_CSS = """
+.lr-top { background: rgba(255, 255, 255, 0.94); padding: 8px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); font: 13px/1.4 sans-serif; color: #222;
+  max-width: 340px; max-height: 30vh; overflow-y: auto; }
+.lr-top ol { margin: 2px 0 0 20px; padding: 0; }
+.lr-top li { margin: 2px 0; }
+.lr-top a { color: #0b4f8a; display: inline-block; min-height: 24px; line-height: 24px; }
+"""
+
+
+class StrongestRequests(MapBox):
+    """The requests with the strongest evidence, best first, each a link to its page.
+
+    So a planner finds the top-ranked request without opening every marker; a list a
+    keyboard and a screen reader reach, too. Folded on a phone.
+    """
+
+    fold = "Top requests"
+
+    def __init__(self, requests: gpd.GeoDataFrame, *, shown: int = 5) -> None:
+        self.rows = [row for _, row in requests.head(shown).iterrows()]
+        super().__init__(name="StrongestRequests", css_class="lr-top", css=_TOP_CSS,
+                         position="bottomleft")  # fmt: skip
+
+    def inner_html(self) -> str:
+        """The list as HTML, every value escaped."""
+        items = []
+        for row in self.rows:
+            status = str(row["status"])
+            items.append(
+                f'<li><a href="/lighting/requests/{html.escape(str(row["id"]))}">'
+                f'{html.escape(str(row["reference"]))}</a> {html.escape(str(row["title"]))} '
+                f"({html.escape(STATUS_WORDS.get(status, status))}; No. "
+                f'{html.escape(_text(row["rank_in_borough"]))} in its borough)</li>'
+            )
+        return f"<ol>{''.join(items)}</ol>"
+
+
 # --- the page --------------------------------------------------------------------------------
 
 
@@ -845,6 +888,8 @@ def render_lighting_map(
         MapNotice(" ".join(notices)).add_to(m)
 
     AboutPanel(title, filters, note).add_to(m)
+    if not frame.empty:
+        StrongestRequests(frame).add_to(m)
     fit_to(m, _opening_bounds(frame, layers.area))
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)

@@ -136,6 +136,12 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
             page.locator(".folium-map").click(position={"x": width // 2, "y": height - 200})
         assert page.locator(".lr-cluster").count() > 0  # lights and cameras, grouped
         _shot(page, f"map-{device}")
+        # "Top requests" beside the map lists the strongest first: Lower Marsh, 24 reports.
+        _open(page, "Top requests")
+        strongest = page.locator(".lr-top li").first.inner_text()
+        assert "Lower Marsh arches" in strongest and "No. 1 in its borough" in strongest
+        if device == "phone":  # and folded away again
+            page.locator(".lr-top details.map-fold > summary").click()
         _open(page, "Legend")
         legend = page.locator(".map-legend").inner_text()
         assert "Fisher\u2013Jenks natural breaks" in legend and "Declined" in legend

@@ -60,6 +60,14 @@ def _request_layer(page: str) -> list[dict[str, Any]]:
     return list(json.loads(found.group(1))["features"])
 
 
+def _unscripted(page: str) -> str:
+    """The page with its boxes' HTML read back out of the script strings that carry it."""
+    return html.unescape(
+        page.replace("\\u0026", "&").replace("\\u003c", "<").replace("\\u003e", ">")
+        .replace('\\"', '"')
+    )
+
+
 def _popups(page: str) -> str:
     return " ".join(f["properties"]["popup"] for f in _request_layer(page))
 
@@ -111,14 +119,23 @@ def test_a_planner_sees_her_boroughs_requests_with_protected_evidence(
     assert "Requests to partners (2)" in page
     assert "fewer than 10" in page and "British National Grid" in page
 
+    # The strongest evidence first in the list beside the map; she may raise one from it.
+    panels = _unscripted(page)
+    top = re.search(r'<summary>Top requests</summary><ol><li>'
+                    r'<a href="/lighting/requests/[^"]+">(RQ-\w+)</a>', panels)  # fmt: skip
+    assert top and top.group(1) == planted["busy"]
+    assert '<a href="/lighting/requests/new">Raise a request</a>' in panels
+
     # Southwark's planner sees hers and not Lambeth's; the supervisor of both, exact counts.
     theirs = client.get("/maps/lighting", headers=planted["southwark"]).text
     assert planted["theirs"] in _popups(theirs) and planted["busy"] not in theirs
     exact = _popups(client.get("/maps/lighting", headers=people["supervisor"]).text)
     assert "<dd>24</dd>" in exact and "<dd>6</dd>" in exact
     # The council addressed (Lambeth's partner) sees the two addressed to it.
-    partner = _popups(client.get("/maps/lighting", headers=people["partner"]).text)
+    partner_page = client.get("/maps/lighting", headers=people["partner"]).text
+    partner = _popups(partner_page)
     assert planted["busy"] in partner and planted["theirs"] not in partner
+    assert "Raise a request" not in partner_page  # councils answer requests, not raise them
 
 
 def test_the_public_is_sent_to_sign_in(client: TestClient) -> None:
@@ -149,10 +166,7 @@ def test_filters_change_what_is_drawn_and_stay_in_the_panel(
     page = client.get("/maps/lighting", headers=planted["lambeth"],
                       params={"kind": "cctv", "month_from": "2026-01"}).text  # fmt: skip
     # The choice is in the panel and in every download link (the panel is a script string).
-    panel = html.unescape(
-        page.replace("\\u0026", "&").replace("\\u003c", "<").replace("\\u003e", ">")
-        .replace('\\"', '"')
-    )
+    panel = _unscripted(page)
     assert '<option value="cctv" selected>' in panel
     assert '<input type="month" id="mc-month_from" name="month_from" min="2000-01" ' \
         'value="2026-01"' in panel

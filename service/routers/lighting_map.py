@@ -419,7 +419,7 @@ def lighting_map_sheet(
         attribution=" ".join(credits),
         asset_url=ASSET_URL,
         tiles=page_tiles(request, session),
-        controls=_controls(request, session, wards),
+        controls=_controls(request, session, wards, principal),
     )
     period = sheet_period(session, query.selection)
     period.append("Requests: " + "; ".join(filters.describe()) + ".")
@@ -427,10 +427,12 @@ def lighting_map_sheet(
 
 
 def _controls(
-    request: Request, session: SessionDep, wards: gpd.GeoDataFrame
+    request: Request, session: SessionDep, wards: gpd.GeoDataFrame, principal: Principal
 ) -> LightingControls:
+    may_raise = principal.role in policy.RAISE_REQUESTS
     return LightingControls(
         path=PATH,
+        raise_href="/lighting/requests/new" if may_raise else None,
         query=tuple(request.query_params.multi_items()),
         borough_options=tuple(
             Option(code, f"{name} ({code})") for code, name in active_borough_names(session).items()
