@@ -136,6 +136,10 @@ def test_a_planner_sees_her_boroughs_requests_with_protected_evidence(
     partner = _popups(partner_page)
     assert planted["busy"] in partner and planted["theirs"] not in partner
     assert "Raise a request" not in partner_page  # councils answer requests, not raise them
+    # A ward officer sees those of her ward, protected as a planner does.
+    officer = client.get("/maps/lighting", headers=people["waterloo"])
+    assert officer.status_code == 200, officer.text
+    assert planted["theirs"] not in officer.text and "<dd>6</dd>" not in _popups(officer.text)
 
 
 def test_the_public_is_sent_to_sign_in(client: TestClient) -> None:
