@@ -771,7 +771,7 @@ class LightingLegend(MapBox):
                 f'{WAY_COLOURS[state]}"></span>{html.escape(WAY_WORDS[state])}</li>'
             )
         lines.append(
-            '</ul><div class="lr-legend-head">Where nobody asks</div>'
+            '</ul><div class="lr-legend-head">From the reports</div>'
             '<ul class="lr-cols"><li><span class="map-legend-swatch" '
             f'style="background:#fbe3f1;border:2px dashed {GAP_COLOUR}"></span>'
             "Gap: dark, unlit, unasked</li>"

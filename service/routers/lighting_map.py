@@ -423,7 +423,8 @@ def lighting_map_sheet(
     )
     period = sheet_period(session, query.selection)
     period.append("Requests: " + "; ".join(filters.describe()) + ".")
-    return MapSheet(html, heading, period, note)
+    # Paper has no download links to explain.
+    return MapSheet(html, heading, period, [n for n in note if not n.startswith("Downloads:")])
 
 
 def _controls(
