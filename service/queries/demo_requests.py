@@ -4,7 +4,7 @@ The bundled street-light inventory (Camden's) lies outside the pilot wards, so a
 planner's page would show no light and no gap near the pilot's reports. ``demo seed`` adds:
 
 - a light inventory named :data:`DEMO_LIGHTS` covering the wards that hold the most reports of
-  poor lighting in the dark, with a light on a jittered :data:`LIGHT_SPACING_M`-metre grid
+  poor lighting in the dark and the wards next to them, with a light on a jittered :data:`LIGHT_SPACING_M`-metre grid
   over them (the bundled street clips do not reach those wards, so the lights cannot follow
   streets), leaving out the ground round a few of those places — so that the gaps page has
   something true to its rule to find, in the demo;
@@ -140,7 +140,18 @@ def seed_planning(
 
 
 def _seed_lights(session: Session, dark: Sequence[Row[Any]], rng: np.random.Generator) -> int:
-    wards = sorted({place.ward_code for place in dark})
+    # Their wards and the wards next to them: a hot spot on a ward's edge is then covered too.
+    wards = list(
+        session.execute(
+            text(
+                "SELECT DISTINCT n.code FROM wards w JOIN wards n "
+                "ON n.ward_set_id = w.ward_set_id AND ST_Intersects(n.geom, w.geom) "
+                "WHERE w.code = ANY(:codes) "
+                "AND w.ward_set_id = (SELECT id FROM ward_sets WHERE is_active) ORDER BY 1"
+            ),
+            {"codes": sorted({place.ward_code for place in dark})},
+        ).scalars()
+    )
     # The same seed makes the same lights.
     session.execute(text("SELECT setseed(:s)"), {"s": float(rng.uniform(-1, 1))})
     found = session.execute(
