@@ -416,3 +416,31 @@ def test_snap_is_for_officers_and_supervisors(
 ) -> None:
     answer = client.post("/routes/snap", headers=people[who], json=SE1_ROUTE)
     assert answer.status_code == status
+
+
+def test_a_bend_drawn_by_a_short_dead_end_leaves_no_spur(db: Session) -> None:
+    # A street west-east through M, and a 30 m dead end north from M.
+    west, middle, east = (-0.1010, 51.5), (-0.1000, 51.5), (-0.0990, 51.5)
+    dead_end = (-0.1000, 51.50027)
+    for vertex, (x, y) in {1: west, 2: middle, 3: east, 4: dead_end}.items():
+        db.execute(
+            text(
+                "INSERT INTO street_vertices VALUES "
+                "(:id, ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+            ),
+            {"id": vertex, "x": x, "y": y},
+        )
+    for edge, (source, target) in enumerate([(1, 2), (2, 3), (2, 4)], start=1):
+        db.execute(
+            text(
+                "INSERT INTO street_edges (id, source, target, osm_id, highway, lit, length_m, "
+                "component, geom) SELECT :id, :s, :t, :id, 'residential', 'yes', "
+                "ST_Length(g::geography), 1, g FROM (SELECT ST_MakeLine(a.geom, b.geom) AS g "
+                "FROM street_vertices a, street_vertices b WHERE a.id = :s AND b.id = :t) l"
+            ),
+            {"id": edge, "s": source, "t": target},
+        )
+    # The bend is drawn just east of the dead end's tip: its nearest street is the dead end.
+    drawn = LineString([(-0.10098, 51.50003), (-0.09996, 51.50029), (-0.09902, 51.50003)])
+    snapped = snap_route(db, drawn)
+    assert list(snapped.coords) == [west, middle, east]
