@@ -34,9 +34,10 @@ from geo.osm import OsmFileError, read_osm_features
 from geo.problems import ProblemTally
 from geo.streets import read_osm_streets
 from maps.assets import INSTALL_COMMAND, VENDOR_DIR, check_assets_installed
+from service import backup as backup_tools
 from service.auth import Role
 from service.cluster import Cluster, ClusterError, ensure_postgis
-from service.db import libpq_url, migrate, require_migrated, sqlalchemy_url
+from service.db import head_revision, libpq_url, migrate, require_migrated, sqlalchemy_url
 from service.errors import WalkTalkError
 from service.population_load import BUNDLED_DIR, load_population
 from service.queries import assets as asset_queries
@@ -53,6 +54,8 @@ from service.queries.demo_walks import demo_officer, seed_patrols, seed_walks
 from service.settings import Settings
 
 CLI_ACTOR = "command line"
+#: The pilot's boroughs, Lambeth and Southwark: the demo planner's; the demo council is Lambeth.
+DEMO_BOROUGHS = ["E09000022", "E09000028"]
 #: Synthetic patrols the demo adds in SE1 beside its walks.
 DEMO_PATROLS = 8
 
@@ -130,6 +133,35 @@ def cmd_db_migrate(settings: Settings, _: argparse.Namespace) -> None:
     ensure_postgis(libpq_url(settings))
     before, after = migrate(engine)
     _say(f"database migrated: {before or 'empty'} → {after}")
+
+
+def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> None:
+    """Write the whole database to a file (pg_dump custom format)."""
+    _database(settings).dispose()  # starts the embedded cluster when it is stopped
+    done = backup_tools.backup(libpq_url(settings), Path(args.path))
+    _say(
+        f"backed up database {done.database!r} (PostgreSQL {done.server_version}, migration "
+        f"{done.revision or 'none'}) to {done.path} ({done.bytes / 1e6:,.1f} MB)",
+        f"  {backup_tools.describe_rows(done.rows) or 'no rows'}",
+        f"restore it with `walktalk db restore {done.path}`",
+    )
+
+
+def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> None:
+    """Replace the database by a backup, whole or not at all."""
+    _database(settings).dispose()
+    path = Path(args.path)
+    _note(f"restoring {path} …")
+    done = backup_tools.restore(libpq_url(settings), path, replace=args.replace)
+    if backup_tools.holds_data(done.replaced):
+        _say(f"replaced what database {done.database!r} held: "
+             f"{backup_tools.describe_rows(done.replaced)}")
+    _say(
+        f"restored {path} into database {done.database!r} (migration {done.revision or 'none'})",
+        f"  {backup_tools.describe_rows(done.rows) or 'no rows'}",
+    )
+    if done.revision != head_revision():
+        _say(f"the backup is at migration {done.revision}: run `walktalk db migrate` next")
 
 
 # -- wards ----------------------------------------------------------------------------------------
@@ -581,7 +613,7 @@ DEMO_SIGN_IN = " (demo sign-in)"
 
 
 def cmd_demo_sign_in(settings: Settings, args: argparse.Namespace) -> None:
-    """Issue short-lived tokens for a demo officer and supervisor, and say where to sign in."""
+    """Issue short-lived tokens for a demo officer, supervisor, planner and council partner."""
     with Session(_migrated(settings)) as session, session.begin():
         found = demo_officer(session)
         if found is None:
@@ -608,6 +640,18 @@ def cmd_demo_sign_in(settings: Settings, args: argparse.Namespace) -> None:
                 Role.supervisor,
                 f"Demo supervisor{DEMO_SIGN_IN}",
                 token_queries.resolve_scope(session, Role.supervisor, command_unit="AS"),
+                None,
+            ),
+            (
+                Role.planner,
+                f"Demo planner{DEMO_SIGN_IN}",
+                token_queries.resolve_scope(session, Role.planner, boroughs=DEMO_BOROUGHS),
+                None,
+            ),
+            (
+                Role.partner,
+                f"Lambeth council{DEMO_SIGN_IN}",
+                token_queries.resolve_scope(session, Role.partner, boroughs=DEMO_BOROUGHS[:1]),
                 None,
             ),
         ):
@@ -795,6 +839,19 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("status", help="is it running").set_defaults(func=cmd_db_status)
     db.add_parser("url", help="print a libpq URL for psql").set_defaults(func=cmd_db_url)
     db.add_parser("migrate", help="apply migrations").set_defaults(func=cmd_db_migrate)
+    dbackup = db.add_parser("backup", help="write the whole database to a file (pg_dump -Fc)")
+    dbackup.add_argument("path", help="the backup file to write (never overwritten)")
+    dbackup.set_defaults(func=cmd_db_backup)
+    drestore = db.add_parser(
+        "restore", help="replace the database by a backup file, whole or not at all"
+    )
+    drestore.add_argument("path", help="a file `walktalk db backup` wrote")
+    drestore.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a database that holds data (without it, only an empty one is restored)",
+    )
+    drestore.set_defaults(func=cmd_db_restore)
 
     wards = groups.add_parser("wards", help="ward boundaries").add_subparsers(
         dest="cmd", required=True
@@ -968,7 +1025,7 @@ def build_parser() -> argparse.ArgumentParser:
         "purge", help="delete every synthetic report, walk, request and street light"
     ).set_defaults(func=cmd_demo_purge)
     sign_in = demo.add_parser(
-        "sign-in", help="print sign-in tokens for a demo officer and a demo supervisor"
+        "sign-in", help="print sign-in tokens for a demo officer, supervisor, planner and council"
     )
     sign_in.add_argument("--expires", default="7d", help="how long they work (default 7d)")
     sign_in.set_defaults(func=cmd_demo_sign_in)

@@ -185,8 +185,10 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
     code, first, err = walktalk("demo", "sign-in")
     assert code == 0, err
     assert "/login with one of these demo tokens" in first
-    tokens = dict(re.findall(r"^  (officer|supervisor) .* (wt_\S+)$", first, re.MULTILINE))
-    assert set(tokens) == {"officer", "supervisor"}
+    tokens = dict(
+        re.findall(r"^  (officer|supervisor|planner|partner) .* (wt_\S+)$", first, re.MULTILINE)
+    )
+    assert set(tokens) == {"officer", "supervisor", "planner", "partner"}
     code, again, err = walktalk("demo", "sign-in")
     assert code == 0, err
     assert not set(tokens.values()) & set(re.findall(r"wt_\S+", again))  # new ones each time
@@ -201,12 +203,17 @@ def test_demo_seed_and_purge_from_the_command_line(walktalk) -> None:  # type: i
             )
         ).all()
     engine.dispose()
-    # The second run revoked the first run's two; its own are active.
+    # The second run revoked the first run's four; its own are active.
+    roles = ["officer", "partner", "planner", "supervisor"]
     assert [(r.role, r.active) for r in rows] == [
-        ("officer", False), ("supervisor", False), ("officer", True), ("supervisor", True)
+        *((role, False) for role in roles), *((role, True) for role in roles)
     ]
-    assert rows[2].synthetic is True and rows[2].same_wards is True
-    assert sorted(rows[3].borough_codes) == ["E09000022", "E09000028"]  # Central South (AS)
+    by_role = {r.role: r for r in rows[4:]}
+    assert by_role["officer"].synthetic is True and by_role["officer"].same_wards is True
+    # Central South (AS), and the demo planner: Lambeth and Southwark; the council: Lambeth.
+    assert sorted(by_role["supervisor"].borough_codes) == ["E09000022", "E09000028"]
+    assert sorted(by_role["planner"].borough_codes) == ["E09000022", "E09000028"]
+    assert by_role["partner"].borough_codes == ["E09000022"]
     code, out, err = walktalk("demo", "seed", "--walks", "1", "--streets", "/nonexistent.osm")
     assert code != 0 and "--streets" in err and "nonexistent.osm" in err
     code, out, _ = walktalk("demo", "purge")
