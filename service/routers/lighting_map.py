@@ -391,7 +391,8 @@ def lighting_map_sheet(
     note = [*_note(exact, query, scoring), *gaps_note[-1:], *heat.note[-1:]]
     words = [*query.selection.describe(), *filters.describe()]
     credits = [active.attribution.rstrip(". ") + "."]
-    if not ways.empty or page_tiles(request, session) is not None:
+    # The base map credits OpenStreetMap itself; the ways need it said only without one.
+    if not ways.empty and page_tiles(request, session) is None:
         credits.append(OSM_CREDIT + ".")
     credits += sorted(s.rstrip(". ") + "." for s in sources | covered_by)
     heading = title or (
