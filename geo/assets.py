@@ -33,7 +33,14 @@ import numpy as np
 import pandas as pd
 
 from geo.grid import to_grid
-from geo.reports import RowProblem, clean_text, column_lookup, find_column, locate_rows
+from geo.reports import (
+    RowProblem,
+    clean_text,
+    column_lookup,
+    encoding_advice,
+    find_column,
+    locate_rows,
+)
 
 __all__ = [
     "AGREEMENT_M",
@@ -176,7 +183,12 @@ def boroughs_containing(
 def _read_csv(data: bytes, file_name: str) -> AssetRows:
     try:
         raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise AssetFileError(
+            f"{file_name} could not be read as a UTF-8 CSV: {encoding_advice(data)} ({exc}); "
+            f"give a CSV with a header row and {_EXPECTED}"
+        ) from None
+    except pd.errors.ParserError as exc:
         raise AssetFileError(
             f"{file_name} could not be read as a UTF-8 CSV ({exc}): give a CSV with a header "
             f"row and {_EXPECTED}"

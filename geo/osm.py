@@ -88,6 +88,8 @@ def read_osm_features(path: Path) -> gpd.GeoDataFrame:
     """
     if not path.is_file():
         raise OsmFileError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise OsmFileError(f"{path}: the file is empty: export the area from OpenStreetMap again")
     factory = WKBFactory()
     rows: list[dict[str, object]] = []
     geometries: list[bytes] = []
@@ -120,6 +122,12 @@ def read_osm_features(path: Path) -> gpd.GeoDataFrame:
             geometries.append(wkb)
     except RuntimeError as exc:
         raise OsmFileError(f"{path}: not an OpenStreetMap file pyosmium can read ({exc})") from None
+    except osmium.InvalidLocationError as exc:
+        # Not a RuntimeError: a node whose lat or lon is NaN, text or off the globe.
+        raise OsmFileError(
+            f"{path}: a node has no usable place ({exc}); lat and lon must be degrees within "
+            "±90 and ±180: the file is damaged, export the area from OpenStreetMap again"
+        ) from None
     return gpd.GeoDataFrame(
         rows or {c: [] for c in FEATURE_COLUMNS},
         geometry=shapely.from_wkb(geometries) if geometries else [],

@@ -56,6 +56,7 @@ __all__ = [
     "RowProblem",
     "clean_text",
     "column_lookup",
+    "encoding_advice",
     "find_column",
     "iter_report_csv",
     "locate_rows",
@@ -355,6 +356,7 @@ def parse_report_csv(
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
     allowed = _allowed_slugs(categories)
     names = (lon_field, lat_field, easting_field, northing_field)
+    _check_first_row_width(data)
     fast = _read_numeric_csv(data, *names)
     if fast is None:
         raw = pd.read_csv(io.BytesIO(data), **_CSV_TEXT)
@@ -449,6 +451,7 @@ def iter_report_csv(
     allowed = _allowed_slugs(categories)
     day = _today(today)
     header = pd.read_csv(io.BytesIO(data), nrows=0, **_CSV_TEXT).columns
+    _check_first_row_width(data)
     columns = _column_lookup(pd.DataFrame(columns=header))
     grid = _choose_location(columns, lon_field, lat_field, easting_field, northing_field)
     _require_columns(columns)
@@ -542,6 +545,38 @@ def _plain(raw: pd.DataFrame, grid: bool, x_label: Any, y_label: Any) -> bool:
         if not plain.all():
             return False
     return True
+
+
+def encoding_advice(data: bytes) -> str:
+    """What to do about a file that is not UTF-8, by what it looks like; for an error message.
+
+    Excel's "Unicode text" is UTF-16 (it starts with a byte-order mark), and its plain "CSV"
+    is Windows-1252 on a British Windows: each needs saving again as "CSV UTF-8".
+
+    Examples
+    --------
+    >>> encoding_advice("a,b".encode("utf-16"))[:31]
+    'the file is UTF-16 (Excel calls'
+
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return (
+            "the file is UTF-16 (Excel calls it 'Unicode text'): save it again as "
+            "'CSV UTF-8 (comma delimited)' and import that"
+        )
+    return (
+        "the file is not UTF-8 (perhaps Latin-1 or Windows-1252, as Excel's plain 'CSV' "
+        "is): save it again as 'CSV UTF-8 (comma delimited)' and import that"
+    )
+
+
+def _check_first_row_width(data: bytes) -> None:
+    """Raise ParserError when the first row has more cells than the header.
+
+    pandas would take the surplus leading cells as the row's index and read every column
+    shifted (a longitude where the categories are); a later row so wide is its own error.
+    """
+    pd.read_csv(io.BytesIO(data), header=None, nrows=2, **_CSV_TEXT)
 
 
 def _read_numeric_csv(

@@ -26,7 +26,13 @@ from typing import Any
 import pandas as pd
 
 from geo.grid import to_wgs84
-from geo.reports import RowProblem, _choose_location, _column_lookup, clean_text
+from geo.reports import (
+    RowProblem,
+    _choose_location,
+    _column_lookup,
+    clean_text,
+    encoding_advice,
+)
 
 __all__ = ["KINDS", "STATUSES", "RequestRow", "RequestRows", "read_requests"]
 
@@ -81,7 +87,11 @@ def read_requests(data: bytes, file_name: str) -> RequestRows:
 def _read_csv(data: bytes) -> RequestRows:
     try:
         raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"the file could not be read as a UTF-8 CSV: {encoding_advice(data)} ({exc})"
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"the file could not be read as a UTF-8 CSV: {exc}") from exc
     columns = _column_lookup(raw)
     grid = _choose_location(columns, "lon", "lat", "easting", "northing")

@@ -299,8 +299,19 @@ def describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
+        if tuple(error.get("loc", ())) == ("body",) and error.get("type") in _NOT_AN_OBJECT:
+            # The whole body was a form, a list or text: pydantic's words name no field.
+            parts.append(
+                "the body must be a JSON object: send it as JSON with the header "
+                "Content-Type: application/json (a form, a list or plain text cannot be read)"
+            )
+            continue
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+#: Pydantic's error types for a whole body that is not a JSON object.
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type", "missing"})
 
 
 def register_error_handlers(app: FastAPI) -> None:

@@ -28,7 +28,14 @@ from sqlalchemy.orm import Session
 from geo.crimes import CRIME_COLUMNS, CrimeFileError, read_police_uk
 from geo.crimes import file_sha256 as crime_file_sha256
 from geo.problems import ProblemTally
-from geo.reports import COLUMNS, ReportRows, RowProblem, iter_report_csv, parse_report_features
+from geo.reports import (
+    COLUMNS,
+    ReportRows,
+    RowProblem,
+    encoding_advice,
+    iter_report_csv,
+    parse_report_features,
+)
 from service.errors import InvalidInput
 from service.queries.bulk import Progress, copy_frame, ewkt_points
 from service.queries.reports import OUTSIDE_KIND, store_reports
@@ -232,7 +239,11 @@ def _parse_reports(data: bytes, file_name: str, fields: ReportFields) -> Iterato
         except StopIteration:
             return
         # The reading errors first: pandas' ParserError and UnicodeDecodeError are ValueErrors.
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"{file_name} is not a readable UTF-8 CSV: {encoding_advice(data)} ({exc})"
+            ) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InvalidInput(f"{file_name} is not a readable UTF-8 CSV: {exc}") from None
         except ValueError as exc:
             raise InvalidInput(f"{file_name}: {exc}") from None
@@ -283,6 +294,14 @@ def import_reports(
         rows, rows_read = _read_reports(
             _parse_reports(data, file_name, fields or ReportFields()), tally
         )
+        if rows_read == 0:
+            # Most often the wrong file or an export that failed: say so rather than store
+            # an import of nothing.
+            raise InvalidInput(
+                f"{file_name}: the file holds no reports (a header and no rows, or a "
+                "FeatureCollection with no features): nothing was stored; check that it is "
+                "the file you meant to import"
+            )
         # No good rows: nothing to recognise again (and every such file would look alike).
         content = rows_digest(rows, kind="reports") if len(rows) else None
         if content is not None and _previous_import(session, "reports", content=content):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, UploadFile
@@ -38,7 +39,8 @@ def import_reports(
     outcome = queries.import_reports(
         session,
         data,
-        file.filename or "upload.csv",
+        # Only the name's last part is kept: a browser's or script's path is not ours.
+        PurePath(file.filename or "upload.csv").name or "upload.csv",
         imported_by=principal.name,
         skip_invalid=skip_invalid,
     )

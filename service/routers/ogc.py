@@ -78,8 +78,27 @@ class OgcRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The usual handler, with wrong parameters turned into :class:`InvalidParameter`."""
         handler = super().get_route_handler()
+        # Only items are checked: GDAL and QGIS repeat the filters a person put in the items
+        # URL on every request they make (landing page, collections), where none is defined.
+        strict = self.path.endswith("/items")
+        known: set[str] = set()
+        dependants = [self.dependant]
+        while dependants:  # the route's own parameters and its dependencies' (filters)
+            current = dependants.pop()
+            known.update(param.alias for param in current.query_params)
+            dependants.extend(current.dependencies)
 
         async def answer(request: Request) -> Response:
+            # OGC API - Features (/req/core/query-param-unknown): a parameter the API does
+            # not define is a 400, not silently ignored (a client asking for another `crs`
+            # would otherwise take CRS84 coordinates for its own).
+            unknown = sorted(set(request.query_params) - known)
+            if strict and unknown:
+                raise InvalidParameter(
+                    f"unknown query parameter {', '.join(map(repr, unknown))}: this request "
+                    f"takes {', '.join(sorted(known)) or 'no parameters'} (coordinates are "
+                    "always CRS84 longitude, latitude)"
+                )
             try:
                 return await handler(request)
             except RequestValidationError as exc:
@@ -751,3 +770,13 @@ def item(session: SessionDep, selection: Filters, report_id: uuid.UUID) -> Respo
     if not features:
         raise NotFound(f"no report {report_id} in your scope")
     return Response(features[0], media_type=GEOJSON)
+
+
+@router.get("/collections/{collection_id}/items", include_in_schema=False)
+def unknown_items(principal: Reader, collection_id: str) -> None:
+    """Items of a collection that is not one of these: 404 naming the ones the caller may read.
+
+    Registered after every real collection's items, so only an unknown id reaches it.
+    """
+    offered = ", ".join(c.id for c in _readable(principal.role))
+    raise NotFound(f"there is no collection {collection_id!r} for you: you may read {offered}")

@@ -7,6 +7,7 @@ the words: the log line is the one the server writes for every request (method, 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -124,7 +125,12 @@ def submit_report(request: Request, session: SessionDep, body: ReportBody) -> Re
     )
     try:
         submitted = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "the body is not UTF-8 text (it may be Latin-1 or Windows-1252): save or send it "
+            "as UTF-8 JSON"
+        ) from None
+    except json.JSONDecodeError:
         raise InvalidInput(
             "the body is not JSON: send a GeoJSON Feature or a JSON object"
         ) from None
@@ -132,8 +138,13 @@ def submit_report(request: Request, session: SessionDep, body: ReportBody) -> Re
         raise InvalidInput("the body must be a JSON object (a GeoJSON Feature or lon/lat fields)")
     parsed = parse_report_object(submitted, categories=SLUGS, for_public=True)
     if parsed.problems:
-        # Each is a sentence of its own in plain words (see parse_report_object).
-        raise InvalidInput(" ".join(p.reason for p in parsed.problems))
+        # Each is a sentence of its own in plain words (see parse_report_object); a script
+        # sending NaN or metres for degrees also needs the rule's own words: `problems`.
+        exact = parse_report_object(submitted, categories=SLUGS)
+        raise InvalidInput(
+            " ".join(p.reason for p in parsed.problems),
+            problems=[p.reason for p in exact.problems] or [p.reason for p in parsed.problems],
+        )
     result = queries.store_reports(
         session, parsed.frame, source="public", status="pending", for_public=True
     )
@@ -152,8 +163,21 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
         raise InvalidInput(
             f"bbox {value!r} must be four numbers: min lon, min lat, max lon, max lat"
         ) from None
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise InvalidInput(f"bbox {value!r} is not a lon/lat box with min < max")
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise InvalidInput(
+            f"bbox {value!r} holds a number that is not finite (NaN or infinity): give four "
+            "numbers in degrees, e.g. bbox=-0.125,51.495,-0.085,51.512"
+        )
+    if not all(-180 <= x <= 180 for x in (x0, x1)) or not all(-90 <= y <= 90 for y in (y0, y1)):
+        raise InvalidInput(
+            f"bbox {value!r} is not in degrees: longitudes run -180 to 180 and latitudes -90 to "
+            "90 (WGS84; British National Grid metres are not taken here)"
+        )
+    if not (x0 < x1 and y0 < y1):
+        raise InvalidInput(
+            f"bbox {value!r} is not a lon/lat box with min < max: give min lon, min lat, "
+            "max lon, max lat"
+        )
     return x0, y0, x1, y1
 
 

@@ -35,8 +35,10 @@ Viewer = Annotated[Principal, Depends(Allow(*policy.SEE_REQUESTS))]
 Kind = Literal["lighting", "cctv", "vegetation", "other"]
 Status = Literal["proposed", "sent", "accepted", "in_bid", "funded", "installed", "declined"]
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-Lon = Annotated[float, Field(ge=-180, le=180)]
-Lat = Annotated[float, Field(ge=-90, le=90)]
+# Not NaN or infinite (JSON from Python may carry them): "should be a finite number" says so,
+# where the range check alone would call NaN "greater than 180".
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 
 
 class RequestIn(BaseModel):

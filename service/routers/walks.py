@@ -255,7 +255,11 @@ class ConcernCreate(BaseModel):
     )
 
 
-Within = Annotated[float, Query(gt=0, le=500, description="metres either side of the route")]
+# allow_inf_nan=False: "nan" is "not a finite number", not "greater than 500".
+Within = Annotated[
+    float,
+    Query(gt=0, le=500, allow_inf_nan=False, description="metres either side of the route"),
+]
 
 
 @router.post(
