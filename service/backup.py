@@ -277,8 +277,13 @@ $clear$;
 
 def describe_rows(rows: dict[str, int], limit: int = 6) -> str:
     """``reports 1,200 rows, walks 12 rows, … and 9 more tables`` for the tables with rows."""
-    held = sorted(((n, c) for n, c in rows.items() if c), key=lambda item: (-item[1], item[0]))
-    shown = ", ".join(f"{name} {count:,} rows" for name, count in held[:limit])
+    held = sorted(
+        ((n, c) for n, c in rows.items() if c and n not in _NOT_DATA),
+        key=lambda item: (-item[1], item[0]),
+    )
+    shown = ", ".join(
+        f"{name} {count:,} {'row' if count == 1 else 'rows'}" for name, count in held[:limit]
+    )
     more = len(held) - limit
     return shown + (f" and {more} more tables" if more > 0 else "")
 
@@ -286,6 +291,35 @@ def describe_rows(rows: dict[str, int], limit: int = 6) -> str:
 def holds_data(rows: dict[str, int]) -> bool:
     """Whether a database holds anything a restore would lose (a row outside the bookkeeping)."""
     return any(count for name, count in rows.items() if name not in _NOT_DATA)
+
+
+def _drop_empty_copies(script: Path, out: Path) -> None:
+    """Copy ``script`` leaving out every COPY that brings no rows.
+
+    pg_dump writes a COPY for PostGIS's ``spatial_ref_sys`` (rows a user added) even when
+    there are none, and only a superuser may write to that table: left in, it would refuse a
+    restore by a cloud database's ordinary role. A COPY of no rows changes nothing anyway.
+    """
+    end_of_data = b"\\.\n"
+    with script.open("rb") as source, out.open("wb") as target:
+        held: bytes | None = None  # a COPY line, until its first data line shows
+        in_data = False  # inside a COPY's rows, where a line is a row whatever it says
+        for line in source:
+            if held is not None:
+                if line != end_of_data:
+                    target.write(held)
+                    target.write(line)
+                    in_data = True
+                held = None
+            elif in_data:
+                target.write(line)
+                in_data = line != end_of_data
+            elif line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;"):
+                held = line
+            else:
+                target.write(line)
+        if held is not None:
+            target.write(held)
 
 
 def restore(url: str, path: Path, *, replace: bool = False) -> RestoreOutcome:
@@ -334,6 +368,8 @@ def restore(url: str, path: Path, *, replace: bool = False) -> RestoreOutcome:
                 f"{path} is not a complete walktalk backup ({said}); nothing was restored and "
                 f"database {database!r} is unchanged. Use another backup file"
             )
+        loaded = Path(scratch) / "load.sql"
+        _drop_empty_copies(script, loaded)
         psql = shutil.which("psql", path=str(bindir)) or str(bindir / "psql")
         _run(
             [
@@ -344,7 +380,7 @@ def restore(url: str, path: Path, *, replace: bool = False) -> RestoreOutcome:
                 "--single-transaction",
                 f"--dbname={conninfo}",
                 f"--command={_CLEAR_PUBLIC}",
-                f"--file={script}",
+                f"--file={loaded}",
             ],
             f"restoring {path} (nothing was changed: the restore runs in one transaction)",
             env,

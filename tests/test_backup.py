@@ -11,6 +11,7 @@ file and a corrupted one each exit non-zero with a clear message and change noth
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
+from sqlalchemy import make_url
 
 from service.db import head_revision
 from tests.walks import walk_with_route
@@ -221,3 +223,48 @@ def test_a_missing_or_damaged_backup_changes_nothing(
         assert "is not a complete walktalk backup" in err, err
         assert "unchanged" in err and bad.name in err
         assert snapshot(source) == before, bad
+
+
+def test_a_role_that_is_not_a_superuser_restores_into_a_database_its_owner_prepared(
+    source: str,
+    server_url: str,
+    walktalk: Run,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """As on a cloud PostGIS: the owner enabled the extensions; the app's role does the rest."""
+    backup = tmp_path / "cloud.dump"
+    code, _, err = walktalk("db", "backup", str(backup))
+    assert code == 0, err
+    before = snapshot(source)
+    suffix = uuid.uuid4().hex[:8]
+    role, dbname = f"app_{suffix}", f"walktalk_cloud_{suffix}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(sql.Identifier(role)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(dbname), sql.Identifier(role)
+            )
+        )
+    admin_url = make_url(server_url).set(database=dbname).render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(admin_url, autocommit=True) as owner:
+            owner.execute("CREATE EXTENSION postgis")
+            owner.execute("CREATE EXTENSION pgrouting")
+        app_url = make_url(admin_url).set(username=role).render_as_string(hide_password=False)
+        with psycopg.connect(app_url) as conn:
+            superuser = conn.execute(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+        assert superuser == (False,)
+        monkeypatch.setenv("DATABASE_URL", app_url)
+        for argv in (("db", "restore", str(backup)), ("db", "restore", "--replace", str(backup))):
+            code, _, err = walktalk(*argv)
+            assert code == 0, (argv, err)
+            assert snapshot(admin_url) == before, argv
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
