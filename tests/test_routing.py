@@ -10,9 +10,11 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from geo.osm import read_osm_features
 from service.queries.osm import store_features
+from service.queries.reports import store_reports
 from service.queries.routing import (
     LitWeights,
     NoStreetRoute,
@@ -444,3 +447,32 @@ def test_a_bend_drawn_by_a_short_dead_end_leaves_no_spur(db: Session) -> None:
     drawn = LineString([(-0.10098, 51.50003), (-0.09996, 51.50029), (-0.09902, 51.50003)])
     snapped = snap_route(db, drawn)
     assert list(snapped.coords) == [west, middle, east]
+
+
+def test_reports_along_the_lit_detour_weigh_against_it(db: Session) -> None:
+    built_square(db)
+    # Ten published reports beside each half of the lit detour, none by the short cut.
+    points = [
+        (a[0] + (b[0] - a[0]) * f + 0.00005, a[1] + (b[1] - a[1]) * f)
+        for a, b in ((A, C), (C, B))
+        for f in (0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.6, 0.6, 0.7, 0.8)
+    ]
+    rows = pd.DataFrame(
+        {
+            "line": range(1, len(points) + 1),
+            "lon": [p[0] for p in points],
+            "lat": [p[1] for p in points],
+            "categories": [["poor_lighting"]] * len(points),
+            "occurred_at": pd.Series([pd.NaT] * len(points), dtype="datetime64[ns, UTC]"),
+            "occurred_on": [date(2026, 11, 3)] * len(points),
+            "time_band": ["evening"] * len(points),
+            "text": [None] * len(points),
+        }
+    )
+    assert store_reports(db, rows, source="synthetic", status="published").stored == len(points)
+    drawn = LineString([A, B])
+    unweighted = better_lit_route(db, drawn, LitWeights(unlit=1.0, reports=0.0))
+    assert unweighted.alternative.unlit_share == 0.0  # the lit detour, reports aside
+    weighted = better_lit_route(db, drawn, LitWeights(unlit=1.0, reports=1.0))
+    assert weighted.alternative.unlit_share == 1.0  # the short cut, away from the reports
+    assert weighted.alternative.length_m == pytest.approx(apart(A, B), rel=1e-3)

@@ -59,6 +59,10 @@ NOT_WALKABLE = (
 # street with the same reports as a short one is not punished more).
 _DENSITY_PER_M = 100.0
 _REPORT_NEAR_M = 30.0
+# "Within 30 m" measured in degrees (London's metres per degree averaged over latitude and
+# longitude: 24 m east-west to 39 m north-south). Near a busy street a better-lit route counts
+# hundreds of thousands of report-edge pairs; measured on the sphere they took seconds.
+_NEAR_DEG = _REPORT_NEAR_M / (111_320 * (1 + math.cos(math.radians(51.5))) / 2)
 # A route's box is its envelope widened by this share of its size, at least _MARGIN_M: room
 # for the detour a better-lit way may take, without reading the whole city.
 _MARGIN_SHARE = 0.5
@@ -80,7 +84,7 @@ class LitWeights:
     """How much a better-lit route shuns dark ways and reported places (settings ``route_*``).
 
     An edge costs ``length * (1 + unlit * [not lit]) * (1 + reports * reports per 100 m)``,
-    counting published reports within 30 m of it.
+    counting published reports within about 30 m of it.
     """
 
     unlit: float = 1.0
@@ -166,7 +170,11 @@ def rebuild_street_network(session: Session) -> tuple[int, int]:
     session.execute(text("TRUNCATE street_edges, street_vertices"))
     params = {"not_walkable": list(NOT_WALKABLE)}
     session.execute(_WAY_POINTS, params)
+    # Temporary tables have no statistics until analysed: without them the planner guesses a
+    # few rows and may join a London's million points to its junctions by nested loop.
+    session.execute(text("ANALYZE way_points"))
     session.execute(_JUNCTIONS)
+    session.execute(text("ANALYZE junctions"))
     vertices = session.execute(_VERTICES).rowcount  # type: ignore[attr-defined]
     edges = session.execute(_EDGES, {"lit_yes": list(LIT_VALUES)}).rowcount  # type: ignore[attr-defined]
     if edges:
@@ -267,8 +275,8 @@ def _edges_sql(box: str, component: int, weights: LitWeights | None = None) -> s
         "WITH e AS (SELECT id, source, target, length_m, lit, geom FROM street_edges "
         f"WHERE {where}), "
         "n AS (SELECT e.id, count(*) AS reports FROM e JOIN reports r "
-        f"ON r.geom && ST_Expand(e.geom, {_REPORT_NEAR_M * _DEG_LON_M!r}) "
-        f"AND ST_DWithin(r.geom::geography, e.geom::geography, {_REPORT_NEAR_M!r}) "
+        f"ON r.geom && ST_Expand(e.geom, {_NEAR_DEG!r}) "
+        f"AND ST_DWithin(r.geom, e.geom, {_NEAR_DEG!r}) "
         f"WHERE r.status = 'published' AND r.geom && {box} GROUP BY e.id) "
         "SELECT e.id, e.source, e.target, e.length_m "
         f"* (1 + {unlit!r} * (e.lit <> 'yes')::int) "
@@ -423,7 +431,7 @@ def better_lit_route(
     """The better-lit way between a drawn route's ends, and the drawn route's own figures.
 
     The cheapest path along the streets when an edge costs its length weighted up where it is
-    not known to be lit and where published reports lie within 30 m of it (``weights``). It
+    not known to be lit and where published reports lie within about 30 m of it (``weights``). It
     is never darker than the shortest path between the same ends: if the reports' weight
     would make it so, the shortest path is the better-lit way.
 
