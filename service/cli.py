@@ -161,7 +161,11 @@ def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> None:
         f"  {backup_tools.describe_rows(done.rows) or 'no rows'}",
     )
     if done.revision != head_revision():
-        _say(f"the backup is at migration {done.revision}: run `walktalk db migrate` next")
+        _say(
+            f"the backup is at migration {done.revision} and this walktalk at {head_revision()}: "
+            "run `walktalk db migrate` next (or, for a backup from a newer walktalk, serve it "
+            "with that version)"
+        )
 
 
 # -- wards ----------------------------------------------------------------------------------------
