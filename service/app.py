@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from maps.assets import VENDOR_DIR
 from maps.tiles import tile_source
 from service.access_log import install_private_access_log
-from service.db import make_engine, require_migrated
+from service.db import make_engine, make_read_engine, require_migrated
 from service.errors import ProblemOnCrash, register_error_handlers
 from service.input_guard import InputGuard
 from service.printing import Printer
@@ -118,12 +118,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
+        replica = make_read_engine(settings)  # None: the map and aggregate reads use `engine`
         try:
             await asyncio.to_thread(require_migrated, engine)
+            if replica is not None:
+                await asyncio.to_thread(require_migrated, replica, replica=True)
         except Exception:
             engine.dispose()
+            if replica is not None:
+                replica.dispose()
             raise
         app.state.engine = engine
+        app.state.read_engine = replica
         stop = asyncio.Event()
         retention = asyncio.create_task(_daily_retention(engine, settings.retention_months, stop))
         reminders = asyncio.create_task(_safeguarding_reminders(engine, settings, stop))
@@ -137,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Prints read tiles through the engine: their browsers close first.
             await asyncio.to_thread(app.state.printer.close)
             engine.dispose()
+            if replica is not None:
+                replica.dispose()
 
     app = FastAPI(
         title="Walk and Talk Maps",

@@ -2,12 +2,18 @@
 
 The engine belongs to the app's lifespan (see ``service.app``); routes get a ``Session``
 through ``SessionDep``. Migrations are Alembic's, run from code so no ``alembic.ini`` is needed.
+
+Read scale-out: with ``DATABASE_READ_URL`` set (a streaming replica of the primary), the map
+and aggregate routes read through ``ReadSessionDep`` from the replica; whatever they must
+write (the audit line of an exact read) goes to the primary through :func:`primary_session`.
+Without it ``ReadSessionDep`` is the request's own session on the primary, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,20 +33,27 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATE_COMMAND = "walktalk db migrate"
 
 
+def _as_libpq(url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
 def libpq_url(settings: Settings) -> str:
     """The libpq URL (``postgresql://…``) of the configured server, for psql and psycopg."""
     if settings.database_url:
-        url = settings.database_url
-        for prefix in ("postgresql+psycopg://", "postgres://"):
-            if url.startswith(prefix):
-                url = "postgresql://" + url[len(prefix) :]
-        return url
+        return _as_libpq(settings.database_url)
     return Cluster(settings.home).url()
+
+
+def _with_driver(libpq: str) -> str:
+    return "postgresql+psycopg://" + libpq[len("postgresql://") :]
 
 
 def sqlalchemy_url(settings: Settings) -> str:
     """The same URL with SQLAlchemy's psycopg 3 driver named."""
-    return "postgresql+psycopg://" + libpq_url(settings)[len("postgresql://") :]
+    return _with_driver(libpq_url(settings))
 
 
 class DatabaseOnEventLoop(RuntimeError):
@@ -61,15 +74,16 @@ def _refuse_event_loop(*_: Any) -> None:
     )
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, url: str | None = None) -> Engine:
     """The service's engine: pre-pinged (the embedded cluster may restart), bounded, quiet.
 
-    The pool holds ``db_pool_size`` + ``db_max_overflow`` connections; a request that finds
-    none free waits up to ``db_pool_timeout`` seconds and is then told to retry (503).
-    Parameters are never written into error messages or logs: they carry people's words.
+    ``url`` defaults to the primary's. The pool holds ``db_pool_size`` + ``db_max_overflow``
+    connections; a request that finds none free waits up to ``db_pool_timeout`` seconds and is
+    then told to retry (503). Parameters are never written into error messages or logs: they
+    carry people's words.
     """
     engine = create_engine(
-        sqlalchemy_url(settings),
+        _with_driver(_as_libpq(url)) if url else sqlalchemy_url(settings),
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -78,6 +92,13 @@ def make_engine(settings: Settings) -> Engine:
     )
     event.listen(engine, "checkout", _refuse_event_loop)
     return engine
+
+
+def make_read_engine(settings: Settings) -> Engine | None:
+    """The replica's engine when ``DATABASE_READ_URL`` is set; None means: read the primary."""
+    if not settings.read_database_url:
+        return None
+    return make_engine(settings, url=settings.read_database_url)
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -109,21 +130,33 @@ def migrate(engine: Engine) -> tuple[str | None, str]:
         return before, head_revision()
 
 
-def require_migrated(engine: Engine) -> None:
-    """Refuse to serve a database that is unreachable or not at the newest migration."""
+def require_migrated(engine: Engine, *, replica: bool = False) -> None:
+    """Refuse to serve a database that is unreachable or not at the newest migration.
+
+    With ``replica`` the messages are about ``DATABASE_READ_URL``: a replica is migrated
+    through its primary, and may lag behind it.
+    """
     try:
         with engine.connect() as connection:
             current = current_revision(connection)
     except Exception as exc:  # any driver failure means the same thing to the person starting
         raise ServiceUnavailable(
-            f"cannot reach the database ({type(exc).__name__}: {exc}); start it with "
-            "`walktalk db up` or check DATABASE_URL"
+            f"cannot reach the {'read replica' if replica else 'database'} "
+            f"({type(exc).__name__}: {exc}); "
+            + (
+                "check DATABASE_READ_URL, or unset it to read from the primary"
+                if replica
+                else "start it with `walktalk db up` or check DATABASE_URL"
+            )
         ) from exc
     head = head_revision()
     if current != head:
         raise ServiceUnavailable(
-            f"the database is at migration {current or 'none'} but this code needs {head}: "
-            f"run `{MIGRATE_COMMAND}`"
+            f"the read replica is at migration {current or 'none'} but this code needs {head}: "
+            "run the migration on the primary and wait for the replica to replay it"
+            if replica
+            else f"the database is at migration {current or 'none'} but this code needs "
+            f"{head}: run `{MIGRATE_COMMAND}`"
         )
 
 
@@ -134,3 +167,39 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# Where a replica's session keeps the primary's engine, for what a read route must write.
+_PRIMARY = "primary_engine"
+
+
+def get_read_session(request: Request, session: SessionDep) -> Iterator[Session]:
+    """A session for a route that only reads: on the replica when there is one.
+
+    Without ``DATABASE_READ_URL`` it is the request's own session (one connection, as before).
+    A replica may lag the primary by a moment: a map read just after a write may not show it.
+    """
+    replica: Engine | None = request.app.state.read_engine
+    if replica is None:
+        yield session
+        return
+    with Session(replica, info={_PRIMARY: request.app.state.engine}) as reader:
+        yield reader
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+@contextmanager
+def primary_session(session: Session) -> Iterator[Session]:
+    """A session that may write, committed at the end: ``session`` itself on the primary.
+
+    For a replica's session (``ReadSessionDep``) it is a new session on the primary, since a
+    standby refuses writes.
+    """
+    primary: Engine | None = session.info.get(_PRIMARY)
+    if primary is None:
+        yield session
+        session.commit()
+        return
+    with Session(primary) as writer, writer.begin():
+        yield writer

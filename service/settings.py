@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         validation_alias="DATABASE_URL",
         description="libpq or SQLAlchemy URL of an existing PostGIS server; empty: embedded",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_READ_URL",
+        description="URL of a read replica (e.g. a streaming standby of DATABASE_URL) that "
+        "serves the map and aggregate reads; empty: everything reads the primary",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="key for hashing tokens and sessions; empty: generated once under home",

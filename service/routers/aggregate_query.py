@@ -21,7 +21,7 @@ from geo.disclosure import DisclosureRule
 from geo.reports import TIME_BANDS
 from service import policy
 from service.auth import EVERYONE, Allow, Principal
-from service.db import SessionDep
+from service.db import ReadSessionDep, primary_session
 from service.errors import InvalidInput
 from service.queries import audit
 from service.queries.aggregates import AggregateFilter
@@ -51,7 +51,7 @@ def parse_month(value: str | None, name: str) -> date | None:
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def active_boroughs(session: SessionDep) -> tuple[str, ...]:
+def active_boroughs(session: ReadSessionDep) -> tuple[str, ...]:
     """Every borough of the active ward set: the widest scope of an aggregate."""
     active = require_active_ward_set(session)
     rows = session.execute(
@@ -92,13 +92,13 @@ class AggregateRequest:
         if not self.exact:
             return
         detail = "; ".join(self.selection.describe()) if detail is None else detail
-        audit.record(session, self.principal, what, detail)
-        session.commit()
+        with primary_session(session) as writer:  # a replica's session cannot write
+            audit.record(writer, self.principal, what, detail)
 
 
 def aggregate_request(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Viewer,
     borough: Annotated[
         list[str] | None,

@@ -29,7 +29,7 @@ from geo.disclosure import DisclosureRule, protect
 from geo.emerging import MIN_STEPS, category_label, describe_method, emerging_hot_spots
 from geo.hexagons import check_edge
 from maps.emerging import EmergingLayer
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
 from service.method_note import Period, method_note
@@ -82,7 +82,7 @@ def _edge(edge: int) -> int:
 
 
 def emerging_cells(
-    session: SessionDep, query: AggregateRequest, *, step: str, edge_m: int
+    session: ReadSessionDep, query: AggregateRequest, *, step: str, edge_m: int
 ) -> EmergingCells:
     """Count, protect, test and classify the area's hexagons for this caller."""
     edge = _edge(edge_m)
@@ -140,7 +140,7 @@ def emerging_cells(
 
 
 def emerging_for_page(
-    session: SessionDep, query: AggregateRequest, edge_m: int
+    session: ReadSessionDep, query: AggregateRequest, edge_m: int
 ) -> tuple[EmergingLayer | None, list[str]]:
     """The hot-spot page's emerging layer and the note's sentences on it.
 
@@ -247,7 +247,7 @@ def _csv(answer: EmergingCells, crs: int) -> bytes:
 
 @router.get("/hotspots/emerging", operation_id="emerging_hot_spots")
 def get_emerging_hot_spots(
-    session: SessionDep, query: Aggregates, step: Step = "quarter", edge: Edge = 500
+    session: ReadSessionDep, query: Aggregates, step: Step = "quarter", edge: Edge = 500
 ) -> JSONResponse:
     """Emerging hot spots: each hexagon's Gi* trend over quarters or months (GeoJSON).
 
@@ -270,7 +270,7 @@ def get_emerging_hot_spots(
     responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
 )
 def export_emerging_hot_spots(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     fmt: ExportFormat,
     step: Step = "quarter",

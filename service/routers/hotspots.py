@@ -39,7 +39,7 @@ from geo.population import rates_per_1000
 from maps.heatmap import render_heatmap
 from maps.hotspots import render_hot_spot_map
 from maps.printing import MapSheet
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.errors import InvalidInput, NotFound
 from service.exports import (
     EXPORT_TYPES,
@@ -110,7 +110,7 @@ def _edge(edge: int) -> int:
 
 
 def _crime_columns(
-    session: SessionDep, query: AggregateRequest, cells: gpd.GeoDataFrame, edge: int
+    session: ReadSessionDep, query: AggregateRequest, cells: gpd.GeoDataFrame, edge: int
 ) -> pd.DataFrame:
     counted = aggregates.crime_hexagon_counts(session, query.selection, edge_m=edge)
     exact = (
@@ -124,7 +124,7 @@ def _crime_columns(
 
 
 def _population_columns(
-    session: SessionDep, query: AggregateRequest, cells: gpd.GeoDataFrame, edge: int
+    session: ReadSessionDep, query: AggregateRequest, cells: gpd.GeoDataFrame, edge: int
 ) -> pd.DataFrame:
     """Residents and women of each cell in scope, and reports per 1,000 of each as shown."""
     people = hexagon_population(
@@ -150,7 +150,7 @@ def _crime_note(rule: DisclosureRule | None) -> str:
 
 
 def _report_counts(
-    session: SessionDep, query: AggregateRequest, edge: int
+    session: ReadSessionDep, query: AggregateRequest, edge: int
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Every cell of the area (EPSG:4326) and its exact report count, in the same order."""
     cells = aggregates.hexagon_cells(session, query.selection.boroughs, edge_m=edge)
@@ -166,7 +166,7 @@ def _report_counts(
 
 
 def _note(
-    session: SessionDep, query: AggregateRequest, edge: int, *, extra: list[str]
+    session: ReadSessionDep, query: AggregateRequest, edge: int, *, extra: list[str]
 ) -> list[str]:
     return [
         *method_note(
@@ -181,7 +181,7 @@ def _note(
 
 
 def hot_spot_cells(
-    session: SessionDep, query: AggregateRequest, edge_m: int, *, with_crimes: bool
+    session: ReadSessionDep, query: AggregateRequest, edge_m: int, *, with_crimes: bool
 ) -> HotSpotCells:
     """Count, protect and test the area's hexagons for this caller (the routes' one call)."""
     edge = _edge(edge_m)
@@ -217,7 +217,7 @@ class HeatSurface:
 
 
 def heat_surface(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: AggregateRequest,
     edge_m: int,
     *,
@@ -401,7 +401,7 @@ def _geopackage(answer: HotSpotCells, crs: int) -> bytes:
 
 @router.get("/hotspots", operation_id="hot_spots")
 def get_hot_spots(
-    session: SessionDep, query: Aggregates, edge: Edge = 500, crimes: WithCrimes = False
+    session: ReadSessionDep, query: Aggregates, edge: Edge = 500, crimes: WithCrimes = False
 ) -> JSONResponse:
     """Hexagons of the area with their counts and Getis-Ord Gi* hot-spot class (GeoJSON).
 
@@ -423,7 +423,7 @@ def get_hot_spots(
     responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
 )
 def export_hot_spots(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     fmt: ExportFormat,
     edge: Edge = 500,
@@ -453,7 +453,7 @@ def export_hot_spots(
 
 
 def _map_context(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: AggregateRequest,
     *,
     with_crimes: bool,
@@ -475,7 +475,7 @@ def _map_context(
 )
 def hot_spot_map(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     edge: Edge = 500,
     crimes: WithCrimes = False,
@@ -485,7 +485,7 @@ def hot_spot_map(
 
 
 def hot_spot_sheet(
-    request: Request, session: SessionDep, query: AggregateRequest, edge: int, crimes: bool
+    request: Request, session: ReadSessionDep, query: AggregateRequest, edge: int, crimes: bool
 ) -> MapSheet:
     """The hot-spot map page and the words of its printed sheet (the page and print call it)."""
     answer = hot_spot_cells(session, query, edge, with_crimes=crimes)
@@ -516,7 +516,7 @@ def hot_spot_sheet(
 )
 def heatmap(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     edge: Edge = 500,
     bandwidth: Bandwidth = None,
@@ -528,7 +528,7 @@ def heatmap(
 
 def heat_map_sheet(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: AggregateRequest,
     edge: int,
     bandwidth: float | None,

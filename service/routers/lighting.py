@@ -21,7 +21,7 @@ from shapely.geometry import Point
 from geo.disclosure import DisclosureRule
 from service import policy
 from service.auth import Allow, Principal
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
 from service.queries import requests as request_queries
@@ -60,7 +60,7 @@ def weights(request: Request) -> EvidenceWeights:
 
 def ranking_frame(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Principal,
     within: float,
     kind: str | None,
@@ -107,7 +107,7 @@ def _ranking_note(within: float, w: EvidenceWeights, rule: DisclosureRule | None
 @router.get("/lighting/ranking", operation_id="lighting_ranking")
 def get_ranking(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Viewer,
     within: Within = 50,
     kind: Kind | None = None,
@@ -127,7 +127,7 @@ def get_ranking(
 )
 def export_ranking(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Viewer,
     fmt: ExportFormat,
     within: Within = 50,
@@ -144,7 +144,7 @@ def export_ranking(
 
 @router.get("/lighting/gaps", operation_id="lighting_gaps")
 def get_gaps(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     principal: Viewer,
     within: Within = 50,
@@ -163,7 +163,7 @@ def get_gaps(
     responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
 )
 def export_gaps(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     principal: Viewer,
     fmt: ExportFormat,
@@ -178,7 +178,7 @@ def export_gaps(
 
 
 def gaps_for(
-    session: SessionDep, query: AggregateRequest, within: float, edge: int
+    session: ReadSessionDep, query: AggregateRequest, within: float, edge: int
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """The gaps among the caller's hot spots, their counts as she may see them, and the note.
 

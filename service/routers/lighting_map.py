@@ -36,7 +36,7 @@ from maps.lighting import (
 from maps.printing import MapSheet
 from service import policy
 from service.auth import EVERYONE, Allow, Principal
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.errors import InvalidInput
 from service.printing import sheet_period
 from service.queries import assets as asset_queries
@@ -147,7 +147,7 @@ Filters = Annotated[LightingFilters, Depends(lighting_filters)]
 
 @router.get(PATH, response_class=HTMLResponse, response_model=None)
 def lighting_map(
-    request: Request, session: SessionDep, principal: Anyone, filters: Filters
+    request: Request, session: ReadSessionDep, principal: Anyone, filters: Filters
 ) -> HTMLResponse | RedirectResponse:
     """The lighting map: requests by evidence and status, lights, cameras, lit ways, gaps."""
     if principal.is_public:
@@ -157,7 +157,7 @@ def lighting_map(
 
 
 def _aggregate(
-    request: Request, session: SessionDep, principal: Principal, filters: LightingFilters
+    request: Request, session: ReadSessionDep, principal: Principal, filters: LightingFilters
 ) -> AggregateRequest:
     """The gaps' and heat surface's filter: the borough chosen (else hers) and the months."""
     return aggregate_request(
@@ -182,7 +182,7 @@ def _month_end(first: date | None) -> date | None:
 
 def _requests(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Principal,
     filters: LightingFilters,
     query: AggregateRequest,
@@ -287,7 +287,7 @@ def _area(
 
 
 def _assets(
-    session: SessionDep, area: tuple[float, float, float, float], notices: list[str]
+    session: ReadSessionDep, area: tuple[float, float, float, float], notices: list[str]
 ) -> tuple[list[tuple[float, float]], list[tuple[float, float]], set[str]]:
     """The lights and cameras in the area as (lat, lon), and the inventories they came from."""
     drawn: dict[str, list[tuple[float, float]]] = {}
@@ -307,7 +307,7 @@ def _assets(
 
 
 def _coverage(
-    session: SessionDep, area: tuple[float, float, float, float]
+    session: ReadSessionDep, area: tuple[float, float, float, float]
 ) -> tuple[gpd.GeoDataFrame, set[str]]:
     inventories = asset_queries.list_inventories(session)
     frame = gpd.GeoDataFrame(
@@ -321,7 +321,7 @@ def _coverage(
 
 
 def _ways(
-    session: SessionDep, area: tuple[float, float, float, float], notices: list[str]
+    session: ReadSessionDep, area: tuple[float, float, float, float], notices: list[str]
 ) -> gpd.GeoDataFrame:
     matched, ways = osm_queries.ways_in_box(session, area, limit=MAX_WAYS)
     if matched > MAX_WAYS:
@@ -334,7 +334,7 @@ def _ways(
 
 def lighting_map_sheet(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Principal,
     filters: LightingFilters,
     *,
@@ -429,7 +429,7 @@ def lighting_map_sheet(
 
 
 def _controls(
-    request: Request, session: SessionDep, wards: gpd.GeoDataFrame, principal: Principal
+    request: Request, session: ReadSessionDep, wards: gpd.GeoDataFrame, principal: Principal
 ) -> LightingControls:
     may_raise = principal.role in policy.RAISE_REQUESTS
     return LightingControls(

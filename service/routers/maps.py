@@ -21,7 +21,7 @@ from maps.printing import MapSheet
 from maps.tiles import LOCAL, TileSource
 from maps.wards import render_ward_map
 from service.auth import CSRF_HEADER, EVERYONE, Allow, Principal
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.errors import NotFound, ServiceUnavailable
 from service.queries.osm import streets_loaded
 from service.queries.wards import active_borough_names, wards_frame
@@ -36,7 +36,7 @@ MAP_SIMPLIFY_M = 3.0
 router = APIRouter(dependencies=[Depends(Allow(*EVERYONE))], include_in_schema=False)
 
 
-def page_tiles(request: Request, session: SessionDep) -> TileSource | None:
+def page_tiles(request: Request, session: ReadSessionDep) -> TileSource | None:
     """The base map a page draws: the setting's, marked as street-less before `osm load`."""
     tiles: TileSource | None = request.app.state.tiles
     if tiles is not None and tiles.url == LOCAL.url and not streets_loaded(session):
@@ -46,7 +46,7 @@ def page_tiles(request: Request, session: SessionDep) -> TileSource | None:
 
 def page_controls(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     *,
     edges: Sequence[int] = (),
     schemes: bool = False,
@@ -79,14 +79,14 @@ def page_controls(
 @router.get("/maps/wards", response_class=HTMLResponse, operation_id="ward_map")
 def ward_map(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     borough: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     """A map of the active wards with tooltips, legend, layer control and attribution."""
     return HTMLResponse(ward_map_sheet(request, session, borough).html)
 
 
-def ward_map_sheet(request: Request, session: SessionDep, borough: str | None) -> MapSheet:
+def ward_map_sheet(request: Request, session: ReadSessionDep, borough: str | None) -> MapSheet:
     """The ward map page and the words of its printed sheet (the page and print call it)."""
     active, frame = wards_frame(session, borough=borough, simplify_m=MAP_SIMPLIFY_M)
     html = render_ward_map(

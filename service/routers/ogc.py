@@ -38,7 +38,7 @@ from sqlalchemy import text
 
 from geo.hexagons import check_edge
 from service.auth import EVERYONE, Allow, Principal, Role
-from service.db import SessionDep
+from service.db import ReadSessionDep, SessionDep
 from service.errors import InvalidInput, InvalidParameter, NotFound, describe_validation
 from service.policy import STAFF
 from service.queries import reports as queries
@@ -241,7 +241,7 @@ def bbox_query(bbox: BBoxText = None) -> tuple[float, float, float, float] | Non
 BBox = Annotated[tuple[float, float, float, float] | None, Depends(bbox_query)]
 
 
-def _extent(session: SessionDep) -> list[float]:
+def _extent(session: ReadSessionDep) -> list[float]:
     active = require_active_ward_set(session)
     box = session.execute(
         text(
@@ -311,7 +311,7 @@ def conformance() -> dict[str, list[str]]:
 
 
 @router.get("/collections", operation_id="ogc_collections")
-def collections(request: Request, session: SessionDep, principal: Reader) -> dict[str, Any]:
+def collections(request: Request, session: ReadSessionDep, principal: Reader) -> dict[str, Any]:
     """The feature collections the caller may read (the reports only for officers, supervisors)."""
     extent = _extent(session)
     return {
@@ -323,7 +323,7 @@ def collections(request: Request, session: SessionDep, principal: Reader) -> dic
 @router.get("/collections/{collection_id}", operation_id="ogc_collection")
 def collection(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Reader,
     collection_id: str,
 ) -> dict[str, Any]:
@@ -430,7 +430,7 @@ def _hexagon_features(
 
 def _hexagon_page(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: AggregateRequest,
     *,
     collection_id: str,
@@ -453,7 +453,7 @@ def _hexagon_page(
 
 def _hexagon_item(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: AggregateRequest,
     *,
     collection_id: str,
@@ -498,7 +498,7 @@ def _item(request: Request, collection_id: str, feature: dict[str, Any]) -> JSON
 )
 def hexagon_items(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     bbox: BBox,
     edge: Edge = 500,
@@ -525,7 +525,7 @@ def hexagon_items(
     responses=_ITEM_RESPONSE,
 )
 def hexagon_item(
-    request: Request, session: SessionDep, query: Aggregates, cell_id: str
+    request: Request, session: ReadSessionDep, query: Aggregates, cell_id: str
 ) -> JSONResponse:
     """One hexagon by its id ``edge-i-j``, with the same filters as the items."""
     return _hexagon_item(request, session, query, collection_id="hexagons", cell_id=cell_id)
@@ -539,7 +539,7 @@ def hexagon_item(
 )
 def hot_spot_items(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     bbox: BBox,
     edge: Edge = 500,
@@ -566,14 +566,14 @@ def hot_spot_items(
     responses=_ITEM_RESPONSE,
 )
 def hot_spot_item(
-    request: Request, session: SessionDep, query: Aggregates, cell_id: str
+    request: Request, session: ReadSessionDep, query: Aggregates, cell_id: str
 ) -> JSONResponse:
     """One hot-spot hexagon by its id ``edge-i-j``, with the same filters as the items."""
     return _hexagon_item(request, session, query, collection_id="hotspots", cell_id=cell_id)
 
 
 def _ward_page(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: AggregateRequest,
     simplify: float | None,
     choose: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame],
@@ -600,7 +600,7 @@ def _ward_page(
 )
 def ward_summary_items(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     bbox: BBox,
     limit: Limit = DEFAULT_ITEMS,
@@ -622,7 +622,7 @@ def ward_summary_items(
     responses=_ITEM_RESPONSE,
 )
 def ward_summary_item(
-    request: Request, session: SessionDep, query: Aggregates, code: str
+    request: Request, session: ReadSessionDep, query: Aggregates, code: str
 ) -> JSONResponse:
     """One ward's summary by its ward code, with the same filters as the items."""
     collection, found = _ward_page(
@@ -707,7 +707,7 @@ def _schema(collection_id: str, features: list[dict[str, Any]]) -> JSONResponse:
     response_class=JSONResponse,
     responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
 )
-def hexagon_schema(session: SessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
+def hexagon_schema(session: ReadSessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
     """The JSON Schema of the hexagons' features (for the same filters)."""
     answer = hotspots.hot_spot_cells(session, query, edge, with_crimes=False)
     return _schema("hexagons", _hexagon_features(answer, query, gi_star=False)["features"])
@@ -719,7 +719,7 @@ def hexagon_schema(session: SessionDep, query: Aggregates, edge: Edge = 500) -> 
     response_class=JSONResponse,
     responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
 )
-def hot_spot_schema(session: SessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
+def hot_spot_schema(session: ReadSessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
     """The JSON Schema of the hot spots' features (for the same filters)."""
     answer = hotspots.hot_spot_cells(session, query, edge, with_crimes=False)
     return _schema("hotspots", _hexagon_features(answer, query, gi_star=True)["features"])
@@ -732,7 +732,7 @@ def hot_spot_schema(session: SessionDep, query: Aggregates, edge: Edge = 500) ->
     responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
 )
 def ward_summary_schema(
-    session: SessionDep, query: Aggregates, simplify: summaries.Simplify = 100
+    session: ReadSessionDep, query: Aggregates, simplify: summaries.Simplify = 100
 ) -> JSONResponse:
     """The JSON Schema of the ward summaries' features (for the same filters)."""
     collection, _ = _ward_page(session, query, simplify, lambda wards: wards)
@@ -747,7 +747,7 @@ def ward_summary_schema(
 )
 def items(
     request: Request,
-    session: SessionDep,
+    session: SessionDep,  # exact reports, audited: on the primary
     principal: Staff,
     selection: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,

@@ -22,7 +22,7 @@ from maps.classes import DEFAULT_SCHEME, SCHEMES, UnknownScheme, check_scheme
 from maps.printing import MapSheet
 from maps.summary import render_summary_map
 from service import summary_tables
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.errors import InvalidInput, PayloadTooLarge
 from service.exports import EXPORT_TYPES, CsvLayout, ExportFormat, check_crs, download
 from service.method_note import period_for
@@ -72,7 +72,7 @@ class WardSummary:
 
 
 def ward_summary_figures(
-    session: SessionDep, query: AggregateRequest, simplify_m: float | None
+    session: ReadSessionDep, query: AggregateRequest, simplify_m: float | None
 ) -> WardSummary:
     """The wards' figures as the caller may see them, with the ward set and method note.
 
@@ -132,7 +132,7 @@ def ward_summary_collection(
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"}},
 )
-def ward_summary(session: SessionDep, query: Aggregates, simplify: Simplify = None) -> Response:
+def ward_summary(session: ReadSessionDep, query: Aggregates, simplify: Simplify = None) -> Response:
     """Figures per ward in scope, protected for every role but supervisors.
 
     Reports (``count``), rate per km², residents and women (apportioned by area from ONS
@@ -154,7 +154,7 @@ def ward_summary(session: SessionDep, query: Aggregates, simplify: Simplify = No
     responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
 )
 def export_ward_summary(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     fmt: ExportFormat,
     crs: Annotated[int, Query(description="GeoPackage CRS: 4326 or 27700")] = 4326,
@@ -249,7 +249,7 @@ _AREA_BODY = {
     openapi_extra={"requestBody": _AREA_BODY},
 )
 def area_summary(
-    session: SessionDep,
+    session: ReadSessionDep,
     query: Aggregates,
     uploaded: Annotated[Any, Depends(_uploaded_area)],
 ) -> JSONResponse:
@@ -334,7 +334,10 @@ def area_summary(
     include_in_schema=False,
 )
 def ward_summary_map(
-    request: Request, session: SessionDep, query: Aggregates, classes: ClassScheme = DEFAULT_SCHEME
+    request: Request,
+    session: ReadSessionDep,
+    query: Aggregates,
+    classes: ClassScheme = DEFAULT_SCHEME,
 ) -> HTMLResponse:
     """The ward summary as a choropleth of reports per km², with the filters and method note."""
     return HTMLResponse(ward_summary_sheet(request, session, query, classes=classes).html)
@@ -342,7 +345,7 @@ def ward_summary_map(
 
 def ward_summary_sheet(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     query: AggregateRequest,
     *,
     classes: str = DEFAULT_SCHEME,
@@ -375,7 +378,7 @@ def ward_summary_sheet(
     operation_id="borough_summary",
     response_class=JSONResponse,
 )
-def borough_summary(session: SessionDep, query: Aggregates) -> JSONResponse:
+def borough_summary(session: ReadSessionDep, query: Aggregates) -> JSONResponse:
     """Borough totals of the ward summary, protected for every role but supervisors.
 
     One object per borough in scope: the ward summary's figures (``count``, rates, share in
@@ -402,7 +405,7 @@ def borough_summary(session: SessionDep, query: Aggregates) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {EXPORT_TYPES["csv"]: {}}}},
 )
-def export_borough_summary(session: SessionDep, query: Aggregates) -> Response:
+def export_borough_summary(session: ReadSessionDep, query: Aggregates) -> Response:
     """Download the borough totals as a CSV: one row per borough, one column per measure."""
     answer = summary_tables.borough_summary(session, query.selection, query.rule)
     query.audit_exact_read(session, "read exact borough summary")

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from maps.charts import themes_chart, top_category_series
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.exports import download
 from service.method_note import Period, method_note
 from service.queries import themes as queries
@@ -101,7 +101,7 @@ def _period(asked: AggregateFilter, counted: queries.ThemeCounts) -> Period:
     return Period(counted.first_month, counted.last_month, basis)
 
 
-def _answer(session: SessionDep, query: Aggregates, kinds: Kinds, cut: CutDep) -> ThemesAnswer:
+def _answer(session: ReadSessionDep, query: Aggregates, kinds: Kinds, cut: CutDep) -> ThemesAnswer:
     counted = queries.theme_counts(session, query.selection, kinds=kinds, cut=cut)
     active = require_active_ward_set(session)
     note = method_note(

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from service.auth import EVERYONE, Allow
-from service.db import SessionDep
+from service.db import ReadSessionDep
 from service.errors import InvalidInput
 from service.queries import osm as queries
 
@@ -28,7 +28,7 @@ MVT = "application/vnd.mapbox-vector-tile"
     responses={200: {"content": {MVT: {}}, "description": "a Mapbox Vector Tile"}},
 )
 def base_map_tile(
-    session: SessionDep,
+    session: ReadSessionDep,
     z: Annotated[int, Path(ge=0, le=queries.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
