@@ -71,3 +71,4 @@ bench: system-server $(INSTALLED) $(GRID)
 	$(BIN)/python -m bench.route_exposure
 	$(BIN)/python -m bench.hex_aggregation
 	$(BIN)/python -m bench.request_ranking
+	$(BIN)/python -m bench.load
