@@ -12,20 +12,23 @@ Without it ``ReadSessionDep`` is the request's own session on the primary, as be
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from service.cluster import Cluster
+from service.cluster import Cluster, ClusterError
 from service.errors import ServiceUnavailable
 from service.settings import Settings
 
@@ -123,11 +126,48 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def migrate(engine: Engine) -> tuple[str | None, str]:
-    """Bring the database to the newest migration; return (before, after)."""
-    with engine.begin() as connection:
-        before = current_revision(connection)
-        command.upgrade(_alembic_config(connection), "head")
-        return before, head_revision()
+    """Bring the database to the newest migration; return (before, after).
+
+    All of it runs in one transaction. A role that may not create an extension a migration
+    needs (as on a managed server) gets :class:`ClusterError` saying what to ask for.
+    """
+    try:
+        with engine.begin() as connection:
+            before = current_revision(connection)
+            command.upgrade(_alembic_config(connection), "head")
+            return before, head_revision()
+    except DBAPIError as exc:
+        refusal = _extension_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
+_CREATE_EXTENSION = re.compile(r"CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
+
+
+def _extension_refusal(exc: DBAPIError) -> ClusterError | None:
+    """What to ask the server's owner for when a migration's ``CREATE EXTENSION`` failed."""
+    match = _CREATE_EXTENSION.search(str(exc.statement or ""))
+    if match is None:
+        return None
+    name, said = match.group(1), str(exc.orig).splitlines()[0] if exc.orig else ""
+    if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+        return ClusterError(
+            f"the migrations need the {name} extension, and this role may not create it "
+            f"({said}). Ask the database's owner or provider to run `CREATE EXTENSION "
+            f"IF NOT EXISTS {name};` in this database as a superuser (on a cloud service, "
+            f"allow {name} in its extensions setting first), then run `{MIGRATE_COMMAND}` "
+            "again; nothing was changed"
+        )
+    if isinstance(exc.orig, psycopg.errors.UndefinedFile | psycopg.errors.FeatureNotSupported):
+        return ClusterError(
+            f"the migrations need the {name} extension, which is not installed on this "
+            f"server ({said}). Ask the provider for a server with {name} (Debian: "
+            f"postgresql-N-{'postgis-3' if name == 'postgis' else name}), then run "
+            f"`{MIGRATE_COMMAND}` again; nothing was changed"
+        )
+    return None
 
 
 def require_migrated(engine: Engine, *, replica: bool = False) -> None:
