@@ -89,6 +89,9 @@ def _csv(*lines: str, encoding: str = "utf-8") -> bytes:
     return ("\n".join(lines) + "\n").encode(encoding)
 
 
+#: The plan form filled in right (a patrol needs no buddy), for one wrong field at a time.
+PLAN_FORM = {"kind": "patrol", "ward": WATERLOO, "officer": "{officer}", "date": "2027-01-12",
+             "time": "18:00", "minutes": "60"}  # fmt: skip
 REPORTS_HEADER = "lon,lat,categories,date,time_band"
 REPORTS_ROW = "-0.1136,51.5033,poor_lighting,2026-11-02,evening"
 REQUESTS_HEADER = "kind,title,lon,lat,partner_borough,partner_team"
@@ -368,6 +371,18 @@ HTTP_CASES = [
                              "partner_borough": SQL, "partner_team": "Street lighting",
                              "lon": "-0.1136", "lat": "51.5033"},
          headers={"accept": "text/html"}),
+    Case("plan-form-nan-meeting-point", "post", "/work/walks/new", "waterloo",
+         ("tap the map",), data={**PLAN_FORM, "lon": "nan", "lat": "nan"},
+         headers={"accept": "text/html"}),
+    Case("plan-form-metres-meeting-point", "post", "/work/walks/new", "waterloo",
+         ("tap the map",), data={**PLAN_FORM, "lon": "530500", "lat": "179800"},
+         headers={"accept": "text/html"}),
+    Case("plan-form-sql-date", "post", "/work/walks/new", "waterloo",
+         ("enter the date of the walk",), data={**PLAN_FORM, "date": SQL},
+         headers={"accept": "text/html"}),
+    Case("admin-officer-form-sql-ward", "post", "/admin/officers", "supervisor", ("ward",),
+         data={"name": "PC Bobby", "shoulder_number": "AS998", "wards": [SQL]},
+         headers={"accept": "text/html"}),
     Case("login-sql-token", "post", "/login", "public", ("token",), status=(401,),
          data={"token": "' OR 1=1 --", "csrf_token": "corpus", "next": "//evil.example"},
          headers={"accept": "text/html", "cookie": "walktalk_login_csrf=corpus"}),
@@ -387,6 +402,7 @@ class World:
     url: str
     people: dict[str, dict[str, str]]
     walk_id: str
+    officer_id: str
 
 
 @pytest.fixture(scope="module")
@@ -415,7 +431,13 @@ def world(
                 end="2026-12-01T17:45:00+00:00",
                 buddy_ward=WATERLOO,
             )
-            yield World(client, url, people, walk["id"])
+            engine = create_engine(url)
+            with engine.connect() as conn:
+                officer_id = conn.execute(
+                    text("SELECT officer_id FROM walks WHERE id = :id"), {"id": walk["id"]}
+                ).scalar_one()
+            engine.dispose()
+            yield World(client, url, people, walk["id"], str(officer_id))
         client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
@@ -440,6 +462,14 @@ def _said(body: str, content_type: str) -> str:
     return " ".join(html.unescape(body).replace("\\u2019", "'").lower().split())
 
 
+def _filled(data: dict[str, Any] | None, world: World) -> dict[str, Any] | None:
+    """Form fields with the corpus officer's id put in."""
+    if data is None:
+        return None
+    return {k: v.replace("{officer}", world.officer_id) if isinstance(v, str) else v
+            for k, v in data.items()}  # fmt: skip
+
+
 @pytest.mark.parametrize("case", HTTP_CASES, ids=[c.id for c in HTTP_CASES])
 def test_bad_input_over_http_is_refused_and_stores_nothing(world: World, case: Case) -> None:
     before = _counts(world.url)
@@ -449,7 +479,7 @@ def test_bad_input_over_http_is_refused_and_stores_nothing(world: World, case: C
         headers={**world.people[case.who], **case.headers},
         json=case.json,
         content=case.content,
-        data=case.data,
+        data=_filled(case.data, world),
         files=case.files,
         follow_redirects=False,
     )

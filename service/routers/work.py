@@ -15,6 +15,7 @@ import shapely
 import shapely.geometry
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.routing import Match
 
@@ -293,9 +294,18 @@ async def plan_submit(
     request: Request, session: SessionDep, principal: Staff
 ) -> HTMLResponse | RedirectResponse:
     """Store the planned walk and go to its page, or show the form again with what to fix."""
+    form = await request.form()
+    # The database work runs off the event loop, as a plain `def` route's would (a refused
+    # walk's rollback on the loop was a 500).
+    return await run_in_threadpool(_plan_submit, request, session, principal, form)
+
+
+def _plan_submit(
+    request: Request, session: SessionDep, principal: Principal, form: FormData
+) -> HTMLResponse | RedirectResponse:
     choices = _choices(session, principal)
     values, errors, walk = read_plan(
-        await request.form(),
+        form,
         choices=choices,
         officer_id=principal.officer_id,
         now=datetime.now(UTC),
