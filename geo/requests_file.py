@@ -28,6 +28,7 @@ import pandas as pd
 from geo.grid import to_wgs84
 from geo.reports import (
     RowProblem,
+    _check_first_row_width,
     _choose_location,
     _column_lookup,
     clean_text,
@@ -86,6 +87,9 @@ def read_requests(data: bytes, file_name: str) -> RequestRows:
 
 def _read_csv(data: bytes) -> RequestRows:
     try:
+        # A first row wider than the header would be read shifted (pandas takes the surplus
+        # leading cells as an index): refused like any later row so wide.
+        _check_first_row_width(data)
         raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(

@@ -95,7 +95,7 @@ PLAN_FORM = {"kind": "patrol", "ward": WATERLOO, "officer": "{officer}", "date":
 REPORTS_HEADER = "lon,lat,categories,date,time_band"
 REPORTS_ROW = "-0.1136,51.5033,poor_lighting,2026-11-02,evening"
 REQUESTS_HEADER = "kind,title,lon,lat,partner_borough,partner_team"
-REQUESTS_ROW = "street_light,Lamp out by the arches,-0.1136,51.5033,E09000022,Street lighting"
+REQUESTS_ROW = "lighting,Lamp out by the arches,-0.1136,51.5033,E09000022,Street lighting"
 
 HTTP_CASES = [
     # -- JSON bodies: POST /reports (the public) ----------------------------------------------
@@ -332,10 +332,14 @@ HTTP_CASES = [
                                                      "street_light,Lamp,-0.1136,51.5033"))}),
     Case("requests-import-sql-kind", "post", "/requests/import", "supervisor", ("kind",),
          files={"file": ("q.csv", _csv(REQUESTS_HEADER, REQUESTS_ROW.replace(
-             "street_light", SQL.replace(",", ""), 1)))}),
-    Case("requests-import-nan", "post", "/requests/import", "supervisor", ("line 2",),
+             "lighting", SQL.replace(",", ""), 1)))}),
+    Case("requests-import-nan", "post", "/requests/import", "supervisor",
+         ("line 2", "not a finite number"),
          files={"file": ("q.csv", _csv(REQUESTS_HEADER, REQUESTS_ROW.replace(
              "-0.1136,51.5033", "NaN,Infinity")))}),
+    Case("requests-import-extra-cells", "post", "/requests/import", "supervisor",
+         ("expected 6 fields in line 2, saw 8",),
+         files={"file": ("q.csv", _csv(REQUESTS_HEADER, REQUESTS_ROW + ",surplus,cells"))}),
     Case("requests-import-utf16", "post", "/requests/import", "supervisor",
          ("utf-16", "csv utf-8"),
          files={"file": ("q.csv", _csv(REQUESTS_HEADER, REQUESTS_ROW, encoding="utf-16"))}),
