@@ -12,13 +12,26 @@ answered 201 is in the database. The speed table is printed, never asserted.
 from __future__ import annotations
 
 import math
+import random
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx2 as httpx
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bench.load import ROUTES, problems, report_points, run_load, stored_ids, summary
+from bench.load import (
+    ROUTES,
+    LoadResult,
+    problems,
+    record,
+    report_body,
+    report_points,
+    run_load,
+    stored_ids,
+    summary,
+)
 from geo.osm import read_osm_features
 from service.app import create_app
 from service.queries import demo, imports, osm
@@ -72,3 +85,33 @@ def test_fifty_clients_for_a_minute_get_no_error_but_429_and_lose_no_report(
     assert max(result.reports_by_client.values()) <= limit * windows, table
     # ... and not one count shared by all: far more were taken than one address may send.
     assert len(result.created) > 3 * limit * windows, table
+
+
+def test_the_check_catches_every_answer_the_load_run_must_not_see(
+    fresh_db: str, settings_for: Callable[..., Settings]
+) -> None:
+    # The load test passes on an empty list of problems: this shows the list is not empty
+    # when it should not be (a 404, a 429 from elsewhere than the limit, a 201 not stored).
+    result = LoadResult()
+    body = report_body(random.Random(1), (-0.1136, 51.5033))
+    app = create_app(settings_for(fresh_db, report_rate_limit=1))
+    with serving(app) as base, httpx.Client(base_url=base) as http:
+        answers = [
+            ("POST /reports", http.post("/reports", json=body)),
+            ("POST /reports", http.post("/reports", json=body)),
+            ("GET /no-such-page", http.get("/no-such-page")),
+        ]
+    for route, answer in answers:
+        record(result, 7, route, answer.request.url.path, answer)
+    assert [a.status_code for _, a in answers] == [201, 429, 404]
+    assert result.rate_limited_clients == {7} and result.reports_by_client == {7: 1}
+    assert result.created[0] in stored_ids(fresh_db, result.created)
+    found = problems(result, stored_ids(fresh_db, result.created))
+    assert len(found) == 1 and "GET /no-such-page /no-such-page -> 404" in found[0], found
+
+    # The same 429 on another route is not the limit's answer; a lost 201 is reported.
+    record(result, 7, "GET /hotspots", "/hotspots", answers[1][1])
+    result.created.append(str(uuid.uuid4()))
+    found = problems(result, stored_ids(fresh_db, result.created))
+    assert "GET /hotspots /hotspots -> 429" in found[1], found
+    assert "1 reports answered 201 are not stored" in found[2], found
