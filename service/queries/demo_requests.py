@@ -4,10 +4,10 @@ The bundled street-light inventory (Camden's) lies outside the pilot wards, so a
 planner's page would show no light and no gap near the pilot's reports. ``demo seed`` adds:
 
 - a light inventory named :data:`DEMO_LIGHTS` covering the wards that hold the most reports of
-  poor lighting in the dark and the wards next to them, with a light on a jittered :data:`LIGHT_SPACING_M`-metre grid
-  over them (the bundled street clips do not reach those wards, so the lights cannot follow
-  streets), leaving out the ground round a few of those places — so that the gaps page has
-  something true to its rule to find, in the demo;
+  poor lighting in the dark and the wards next to them, with a light on a jittered
+  :data:`LIGHT_SPACING_M`-metre grid over them (the bundled street clips do not reach those
+  wards, so the lights cannot follow streets), leaving out the ground round a few of those
+  places — so that the gaps page has something true to its rule to find, in the demo;
 - requests (``synthetic = true``) at the other places where people reported poor lighting in
   the dark, spread over every status, so that a planner sees a ranking and a request's life.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
@@ -74,17 +75,21 @@ def bid_pack(
     # The files are built; release the connection while Chromium draws the two prints.
     session.close()
     printer: Printer = request.app.state.printer
-    prints = {
-        fmt: printer.print(
-            sheet,
-            fmt,
-            path=LIGHTING_MAP,
-            query=urlencode({"bid_reference": bid_reference}),
-            assets_dir=request.app.state.assets_dir,
-            tiles=database_tiles(request.app.state.engine),
-        )
-        for fmt in ("png", "pdf")
-    }
+    # The two prints at once: the printer draws as many as it has slots (two by default).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        drawing = {
+            fmt: pool.submit(
+                printer.print,
+                sheet,
+                fmt,
+                path=LIGHTING_MAP,
+                query=urlencode({"bid_reference": bid_reference}),
+                assets_dir=request.app.state.assets_dir,
+                tiles=database_tiles(request.app.state.engine),
+            )
+            for fmt in ("png", "pdf")
+        }
+        prints = {fmt: job.result() for fmt, job in drawing.items()}
     files = {
         f"{name}-requests.gpkg": export_file(frame, "gpkg", BNG, note, layer="requests"),
         f"{name}-requests.csv": export_file(frame, "csv", BNG, note, layer="requests"),
