@@ -145,6 +145,9 @@ def test_a_planner_ranks_finds_a_gap_and_downloads_a_bid_pack_then_the_council_i
         _check(page, "bid-packs", device)
         with page.expect_download(timeout=60_000) as got:
             page.get_by_role("link", name=f"Bid pack for {BID} (zip)").click()
+            assert "drawing its maps takes about ten seconds" in page.locator(
+                "#bid-status"
+            ).inner_text()
         saved = tmp_path / got.value.suggested_filename
         got.value.save_as(saved)
         assert saved.name.startswith("bid-ssf-7-waterloo-") and saved.suffix == ".zip"
