@@ -155,8 +155,10 @@ class Settings(BaseSettings):
         default=16_384, ge=1024, description="largest POST /reports body, in bytes"
     )
 
+    # With the overflow, as many connections as the worker threads (anyio's 40) that hold one
+    # while a page renders: no request then waits for a connection behind a slow map page.
     db_pool_size: int = Field(
-        default=10, ge=1, le=200, description="database connections the service keeps open"
+        default=30, ge=1, le=200, description="database connections the service keeps open"
     )
     db_max_overflow: int = Field(
         default=10, ge=0, le=200, description="extra connections opened under load"

@@ -45,7 +45,11 @@ from service.settings import Settings
 from tests.browser import watched_page
 
 # Durability is pointless for a throw-away test cluster and costs seconds per clone.
-TEST_SERVER_OPTIONS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+# max_connections: the service keeps up to 40 connections under load, and many apps share
+# the test server.
+TEST_SERVER_OPTIONS = (
+    "fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300"
+)
 
 
 def with_database(url: str, dbname: str, *, driver: bool = False) -> str:
