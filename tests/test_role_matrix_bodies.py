@@ -3,7 +3,8 @@
 ``tests/test_role_matrix.py`` calls every route as every caller with the parameters it needs and
 searches every answer for the two secrets. This module adds what that walk cannot see: every
 file format of the ranking, the gaps and the requests, the OGC items, the assets, the pages of
-the scheme and a base-map tile over the report (decoded, not searched as bytes), with a request
+the scheme, the walk files (GPX, GeoPackage) and a base-map tile over the report (decoded, not
+searched as bytes), with a request
 to the council standing on the report's point so that its evidence counts are 1. For each
 caller, what the body must never hold (the route's ends, the report's exact point and text, the
 buddy and the take-part contact, a count between 1 and 9 for a protected reader, a walk or a
@@ -16,13 +17,23 @@ import csv
 import io
 import json
 import re
+import sqlite3
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import mapbox_vector_tile
 import pytest
+import shapely.wkb
 from fastapi.testclient import TestClient
 
-from tests.test_role_matrix import REPORT_LAT, REPORT_LON, _secrets_for, world  # noqa: F401
+from tests.test_role_matrix import (  # noqa: F401
+    REPORT_LAT,
+    REPORT_LON,
+    ROUTE_ENDS,
+    _secrets_for,
+    world,
+)
 
 PROTECTED = ("partner", "planner", "public")
 CALLERS = ("public", "officer_ward", "officer_other", "supervisor", "supervisor_other",
@@ -68,6 +79,13 @@ PATHS = (
     "/admin/officers",
     "/admin/moderation",
     "/",
+    "/walks",
+    "/walks.csv",
+    "/walks.gpkg",
+    "/work/walks/{walk_id}/export.gpx",
+    "/work/walks/{walk_id}/export.gpkg",
+    "/lighting/ranking.gpkg",
+    "/lighting/gaps.gpkg",
     REPORT_TILE,
 )
 # Pages of the officer's own work: an officer of another ward gets nothing of this ward's walk
@@ -100,13 +118,41 @@ def _small(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(small, value.strip()) is not None
 
 
+def _gpkg_text(data: bytes) -> str:
+    """Every row of every table of a GeoPackage, geometries as WKT, as one text."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "answer.gpkg"
+        path.write_bytes(data)
+        db = sqlite3.connect(path)
+        try:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            parts: list[str] = []
+            for table in tables:
+                for row in db.execute(f'SELECT * FROM "{table}"'):
+                    for cell in row:
+                        if isinstance(cell, bytes) and cell[:2] == b"GP":
+                            # GeoPackage header: 8 bytes, then an envelope sized by flag bits.
+                            envelope = (0, 32, 48, 48, 64)[(cell[3] >> 1) & 0b111]
+                            cell = shapely.wkb.loads(cell[8 + envelope:]).wkt
+                        parts.append(str(cell))
+            return "\n".join(parts)
+        finally:
+            db.close()
+
+
 def _decoded(answer: Any) -> tuple[str, list[tuple[str, Any]]]:
     """The body as searchable text, and the counts it holds."""
     kind = answer.headers.get("content-type", "")
     if "vector-tile" in kind:
         tile = mapbox_vector_tile.decode(answer.content)
         return json.dumps(tile), _counts(tile)
+    if "geopackage" in kind:
+        return _gpkg_text(answer.content), []
     text = answer.text
+    if "xml" in kind:
+        # GPX writes lat="…" lon="…" apart; put each pair as "lon lat" so the patterns see it.
+        pairs = re.findall(r'lat="([-\d.]+)"\s+lon="([-\d.]+)"', text)
+        return text + "\n".join(f"{lon} {lat}" for lat, lon in pairs), []
     if "json" in kind:
         return text, _counts(json.loads(text))
     if "csv" in kind:
@@ -198,6 +244,12 @@ def test_the_exact_counts_are_there_for_the_supervisor(
     assert mine.status_code == 200 and "matrix-take-part@example.org" in mine.text
     other = client.get(request_page, headers=bodies["callers"]["officer_other"])
     assert other.status_code in {403, 404} and "matrix-take-part" not in other.text
+    # The decoders find what they must: the ward's officer's files of the walk hold its ends.
+    for fmt in ("gpx", "gpkg"):
+        own = client.get(f"/work/walks/{bodies['params']['walk_id']}/export.{fmt}",
+                         headers=bodies["callers"]["officer_ward"])
+        assert own.status_code == 200, own.text[:200]
+        assert all(end.search(_decoded(own)[0]) for end in ROUTE_ENDS), fmt
     # The tile over the report is the base map only: no layer about people.
     tile = mapbox_vector_tile.decode(client.get(REPORT_TILE).content)
     assert tile and set(tile) <= {"water", "parks", "streets", "lamps", "wards", "boroughs"}
