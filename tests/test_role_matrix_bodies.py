@@ -4,8 +4,8 @@
 searches every answer for the two secrets. This module adds what that walk cannot see: every
 file format of the ranking, the gaps and the requests, the OGC items, the assets, the pages of
 the scheme, the walk files (GPX, GeoPackage) and a base-map tile over the report (decoded, not
-searched as bytes), with a request
-to the council standing on the report's point so that its evidence counts are 1. For each
+searched as bytes), with a request to the council 25 m from the report so that its evidence
+counts are 1, and the bid pack it is in (its zip opened, each member searched). For each
 caller, what the body must never hold (the route's ends, the report's exact point and text, the
 buddy and the take-part contact, a count between 1 and 9 for a protected reader, a walk or a
 take-part request of another ward for an officer), and what it must hold when allowed.
@@ -19,6 +19,7 @@ import json
 import re
 import sqlite3
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,10 @@ COUNT_KEYS = re.compile(
     r"^(count|counts|total|lighting|dark|months|reports|backing|n_reports|report_count|"
     r"reports_count|value|reports and concerns|about lighting|in the dark|distinct months|"
     r"dark_lighting|unanswered|backing_shown)$"
+)
+# The report's point on the British National Grid (files for councils are in EPSG:27700), to 1 m.
+REPORT_BNG = re.compile(
+    r"53073[89](\.\d*)?[^\d.]{1,4}17982[12](\.\d*)?|17982[12](\.\d*)?[^\d.]{1,4}53073[89]"
 )
 # The report's 500 m cell sits in this tile at zoom 16 (computed from REPORT_LON/LAT).
 REPORT_TILE = "/tiles/16/32746/21793.mvt"
@@ -146,6 +151,23 @@ def _decoded(answer: Any) -> tuple[str, list[tuple[str, Any]]]:
     if "vector-tile" in kind:
         tile = mapbox_vector_tile.decode(answer.content)
         return json.dumps(tile), _counts(tile)
+    if "zip" in kind:
+        texts, counts = [], []
+        with zipfile.ZipFile(io.BytesIO(answer.content)) as pack:
+            for member in pack.namelist():
+                data = pack.read(member)
+                if member.endswith(".gpkg"):
+                    texts.append(_gpkg_text(data))
+                elif member.endswith((".csv", ".json", ".geojson", ".txt", ".md", ".html")):
+                    texts.append(data.decode("utf-8"))
+                    if member.endswith((".json", ".geojson")):
+                        counts.extend(_counts(json.loads(data)))
+                    elif member.endswith(".csv"):
+                        table = csv.DictReader(io.StringIO(data.decode("utf-8")))
+                        counts.extend((k, v) for row in table for k, v in row.items()
+                                      if COUNT_KEYS.match(k or ""))
+        assert texts, f"a bid pack with nothing to read: {pack.namelist()}"
+        return "\n".join(texts), counts
     if "geopackage" in kind:
         return _gpkg_text(answer.content), []
     text = answer.text
@@ -176,6 +198,12 @@ def bodies(client: TestClient, world: dict[str, Any]) -> dict[str, Any]:  # noqa
               "partner_team": "Street lighting"},
     )
     assert near.status_code == 201, near.text
+    in_bid = client.post(
+        f"/requests/{near.json()['id']}/status",
+        headers=world["callers"]["partner"],
+        json={"status": "in_bid", "bid_reference": "MATRIX-BID-1"},
+    )
+    assert in_bid.status_code == 200, in_bid.text
     params = {**world["params"], "near_request_id": near.json()["id"]}
     return {**world, "params": params, "near": near.json()}
 
@@ -196,7 +224,8 @@ def test_bodies_hold_nothing_a_caller_may_not_see(
                 continue
             text, counts = _decoded(answer)
             served += answer.status_code == 200
-            for secret in _secrets_for(caller, bodies["buddy"]):
+            secrets = _secrets_for(caller, bodies["buddy"])
+            for secret in (*secrets, REPORT_BNG) if caller in PROTECTED else secrets:
                 if secret.search(text) and not secret.search(path):
                     leaks.append(f"{where} carries {secret.pattern!r}")
             if caller in PROTECTED:
@@ -207,6 +236,21 @@ def test_bodies_hold_nothing_a_caller_may_not_see(
                 for name in ("walk_id", "request_id"):
                     if params[name] in text:
                         leaks.append(f"{where} carries this ward's {name}")
+    # The bid pack draws maps (seconds each): read once, by the council it is for and a planner.
+    for caller in ("partner", "planner"):
+        pack = client.get("/lighting/bid-pack.zip?bid_reference=MATRIX-BID-1",
+                          headers=bodies["callers"][caller])
+        where = f"GET /lighting/bid-pack.zip as {caller}: {pack.status_code}"
+        assert pack.status_code < 500, where
+        text, counts = _decoded(pack) if pack.status_code == 200 else (pack.text, [])
+        if caller == "partner":
+            assert pack.status_code == 200 and bodies["near"]["reference"] in text, where
+        for secret in (*_secrets_for(caller, bodies["buddy"]), REPORT_BNG):
+            if secret.search(text):
+                leaks.append(f"{where} carries {secret.pattern!r}")
+        small = [(k, v) for k, v in counts if _small(v)]
+        if small:
+            leaks.append(f"{where} shows counts under 10: {small[:5]}")
     assert leaks == [], "\n".join(leaks)
     assert served >= 80  # the walk really read bodies, not only refusals
 
