@@ -19,6 +19,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 from service.app import create_app
 from service.auth import Role
@@ -31,6 +35,9 @@ SCOPES: dict[Role, dict[str, Any]] = {
     Role.partner: {"boroughs": ["E09000022"]},
     Role.planner: {"boroughs": ["E09000028"]},
 }
+
+
+CONFORMANCE = [response_schema_conformance, content_type_conformance]
 
 
 def _settings(url: str, home: Path) -> Settings:
@@ -101,9 +108,60 @@ def test_no_request_causes_a_server_error(
         with requests.Session() as http:
             for who in headers:
                 response = case.call(base_url=base, session=http, headers=who, timeout=60)
+                caller = f"{case.method} {case.formatted_path} as {list(who) or 'public'}"
                 assert response.status_code < 500, (
-                    f"{case.method} {case.formatted_path} as {who.keys() or 'public'}: "
-                    f"{response.status_code} {response.text[:500]}"
+                    f"{caller}: {response.status_code} {response.text[:500]}"
                 )
+                # The answer must be what the schema declares: a declared content type, and
+                # a body valid against the declared schema for its status code.
+                case.validate_response(response, checks=CONFORMANCE)
 
     fuzz()
+
+
+def _is_json(media_type: str) -> bool:
+    kind = media_type.split(";")[0].strip()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def test_every_json_answer_declares_its_schema() -> None:
+    """Each operation's 2xx JSON answers (GeoJSON and problem+json alike) have a real schema.
+
+    A route that builds its own ``Response`` gives FastAPI nothing to infer, so it documents
+    ``{}`` (anything) unless it declares a model; then schemathesis has nothing to check.
+    Files (CSV, GeoPackage, PNG, PDF, zip) declare their content type instead.
+    """
+    app = create_app(_settings("postgresql://unused/unused", Path("/nonexistent")))
+    document = app.openapi()
+    bare: list[str] = []
+    json_answers = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                content = response.get("content")
+                if not content:
+                    bare.append(f"{method.upper()} {path} {status}: no content type")
+                    continue
+                for media_type, body in content.items():
+                    if _is_json(media_type):
+                        json_answers += 1
+                        if not body.get("schema"):
+                            bare.append(f"{method.upper()} {path} {status} {media_type}")
+    assert bare == [], "answers without a schema:\n" + "\n".join(bare)
+    assert json_answers > 50  # the check saw the API, not an empty document
+
+
+def test_client_errors_are_documented_as_problems() -> None:
+    """Every operation says its 4xx answers are problem+json, as the error handlers send."""
+    app = create_app(_settings("postgresql://unused/unused", Path("/nonexistent")))
+    document = app.openapi()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    assert list(response["content"]) == ["application/problem+json"], (
+                        f"{method.upper()} {path} {status}"
+                    )
+            assert "4XX" in operation["responses"], f"{method.upper()} {path}"

@@ -29,6 +29,7 @@ from geo.disclosure import DisclosureRule, protect
 from geo.emerging import MIN_STEPS, category_label, describe_method, emerging_hot_spots
 from geo.hexagons import check_edge
 from maps.emerging import EmergingLayer
+from service import schemas
 from service.db import ReadSessionDep
 from service.errors import InvalidInput
 from service.exports import EXPORT_TYPES, ExportFormat, check_crs, download, geopackage
@@ -245,7 +246,15 @@ def _csv(answer: EmergingCells, crs: int) -> bytes:
     return bytes(table.to_csv(index=False).encode())
 
 
-@router.get("/hotspots/emerging", operation_id="emerging_hot_spots")
+@router.get(
+    "/hotspots/emerging",
+    operation_id="emerging_hot_spots",
+    response_class=Response,
+    responses=schemas.geojson(
+        schemas.FeatureCollection,
+        "GeoJSON FeatureCollection of hexagons, with the method and disclosure",
+    ),
+)
 def get_emerging_hot_spots(
     session: ReadSessionDep, query: Aggregates, step: Step = "quarter", edge: Edge = 500
 ) -> JSONResponse:
@@ -267,7 +276,7 @@ def get_emerging_hot_spots(
     "/hotspots/emerging.{fmt}",
     operation_id="export_emerging_hot_spots",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+    responses={200: {"content": schemas.export_content(EXPORT_TYPES)}},
 )
 def export_emerging_hot_spots(
     session: ReadSessionDep,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service import policy
+from service import policy, schemas
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import Forbidden
@@ -202,7 +202,12 @@ def evaluation_csv_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/evaluation.csv", operation_id="evaluation_csv", response_class=Response)
+@router.get(
+    "/evaluation.csv",
+    operation_id="evaluation_csv",
+    response_class=Response,
+    responses=schemas.file_response(schemas.CSV),
+)
 def evaluation_csv(
     session: SessionDep, principal: Supervisor, boroughs: BoroughsDep, period: PeriodDep
 ) -> Response:

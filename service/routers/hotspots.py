@@ -39,6 +39,7 @@ from geo.population import rates_per_1000
 from maps.heatmap import render_heatmap
 from maps.hotspots import render_hot_spot_map
 from maps.printing import MapSheet
+from service import schemas
 from service.db import ReadSessionDep
 from service.errors import InvalidInput, NotFound
 from service.exports import (
@@ -399,7 +400,15 @@ def _geopackage(answer: HotSpotCells, crs: int) -> bytes:
         return path.read_bytes()
 
 
-@router.get("/hotspots", operation_id="hot_spots")
+@router.get(
+    "/hotspots",
+    operation_id="hot_spots",
+    response_class=Response,
+    responses=schemas.geojson(
+        schemas.FeatureCollection,
+        "GeoJSON FeatureCollection of hexagons, with the method and disclosure",
+    ),
+)
 def get_hot_spots(
     session: ReadSessionDep, query: Aggregates, edge: Edge = 500, crimes: WithCrimes = False
 ) -> JSONResponse:
@@ -420,7 +429,7 @@ def get_hot_spots(
     "/hotspots.{fmt}",
     operation_id="export_hot_spots",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+    responses={200: {"content": schemas.export_content(EXPORT_TYPES)}},
 )
 def export_hot_spots(
     session: ReadSessionDep,

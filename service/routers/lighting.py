@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from shapely.geometry import Point
 
 from geo.disclosure import DisclosureRule
-from service import policy
+from service import policy, schemas
 from service.auth import Allow, Principal
 from service.db import ReadSessionDep
 from service.errors import InvalidInput
@@ -104,7 +104,15 @@ def _ranking_note(within: float, w: EvidenceWeights, rule: DisclosureRule | None
     ]
 
 
-@router.get("/lighting/ranking", operation_id="lighting_ranking")
+@router.get(
+    "/lighting/ranking",
+    operation_id="lighting_ranking",
+    response_class=Response,
+    responses=schemas.geojson(
+        schemas.FeatureCollection,
+        "GeoJSON FeatureCollection of streets, with the method",
+    ),
+)
 def get_ranking(
     request: Request,
     session: ReadSessionDep,
@@ -123,7 +131,7 @@ def get_ranking(
     "/lighting/ranking.{fmt}",
     operation_id="export_lighting_ranking",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+    responses={200: {"content": schemas.export_content(EXPORT_TYPES)}},
 )
 def export_ranking(
     request: Request,
@@ -142,7 +150,15 @@ def export_ranking(
     return download(body, fmt, name="lighting-ranking")
 
 
-@router.get("/lighting/gaps", operation_id="lighting_gaps")
+@router.get(
+    "/lighting/gaps",
+    operation_id="lighting_gaps",
+    response_class=Response,
+    responses=schemas.geojson(
+        schemas.FeatureCollection,
+        "GeoJSON FeatureCollection of unlit stretches, with the method",
+    ),
+)
 def get_gaps(
     session: ReadSessionDep,
     query: Aggregates,
@@ -160,7 +176,7 @@ def get_gaps(
     "/lighting/gaps.{fmt}",
     operation_id="export_lighting_gaps",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+    responses={200: {"content": schemas.export_content(EXPORT_TYPES)}},
 )
 def export_gaps(
     session: ReadSessionDep,

@@ -20,6 +20,7 @@ from maps.controls import MapControls, Option, time_band_options
 from maps.printing import MapSheet
 from maps.tiles import LOCAL, TileSource
 from maps.wards import render_ward_map
+from service import schemas
 from service.auth import CSRF_HEADER, EVERYONE, Allow, Principal
 from service.db import ReadSessionDep
 from service.errors import NotFound, ServiceUnavailable
@@ -156,7 +157,7 @@ def document_bearer_auth(app: FastAPI) -> None:
             "description": "A token from a supervisor (wt_…); without one you are the public.",
         }
         schema["security"] = [{BEARER_SCHEME: []}, {}]
-        return schema
+        return schemas.document_problems(schema)
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -37,6 +37,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from geo.hexagons import check_edge
+from service import schemas
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import ReadSessionDep, SessionDep
 from service.errors import InvalidInput, InvalidParameter, NotFound, describe_validation
@@ -65,10 +66,16 @@ DEFAULT_ITEMS = 100
 #: Gi* properties: the ``hotspots`` collection has them, the ``hexagons`` one does not.
 _GI_STAR = ("z", "p", "p_fdr", "class")
 _ITEMS_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {GEOJSON: {}}, "description": "a GeoJSON FeatureCollection, one page"}
+    200: {
+        "content": {GEOJSON: schemas.content(schemas.FeatureCollection)},
+        "description": "a GeoJSON FeatureCollection, one page",
+    }
 }
 _ITEM_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {GEOJSON: {}}, "description": "a GeoJSON Feature"}
+    200: {
+        "content": {GEOJSON: schemas.content(schemas.Feature)},
+        "description": "a GeoJSON Feature",
+    }
 }
 
 
@@ -493,7 +500,7 @@ def _item(request: Request, collection_id: str, feature: dict[str, Any]) -> JSON
 @router.get(
     "/collections/hexagons/items",
     operation_id="ogc_hexagons",
-    response_class=JSONResponse,
+    response_class=Response,
     responses=_ITEMS_RESPONSE,
 )
 def hexagon_items(
@@ -521,7 +528,7 @@ def hexagon_items(
 @router.get(
     "/collections/hexagons/items/{cell_id}",
     operation_id="ogc_hexagon",
-    response_class=JSONResponse,
+    response_class=Response,
     responses=_ITEM_RESPONSE,
 )
 def hexagon_item(
@@ -534,7 +541,7 @@ def hexagon_item(
 @router.get(
     "/collections/hotspots/items",
     operation_id="ogc_hot_spots",
-    response_class=JSONResponse,
+    response_class=Response,
     responses=_ITEMS_RESPONSE,
 )
 def hot_spot_items(
@@ -562,7 +569,7 @@ def hot_spot_items(
 @router.get(
     "/collections/hotspots/items/{cell_id}",
     operation_id="ogc_hot_spot",
-    response_class=JSONResponse,
+    response_class=Response,
     responses=_ITEM_RESPONSE,
 )
 def hot_spot_item(
@@ -595,7 +602,7 @@ def _ward_page(
 @router.get(
     "/collections/ward-summaries/items",
     operation_id="ogc_ward_summaries",
-    response_class=JSONResponse,
+    response_class=Response,
     responses=_ITEMS_RESPONSE,
 )
 def ward_summary_items(
@@ -618,7 +625,7 @@ def ward_summary_items(
 @router.get(
     "/collections/ward-summaries/items/{code}",
     operation_id="ogc_ward_summary",
-    response_class=JSONResponse,
+    response_class=Response,
     responses=_ITEM_RESPONSE,
 )
 def ward_summary_item(
@@ -704,8 +711,13 @@ def _schema(collection_id: str, features: list[dict[str, Any]]) -> JSONResponse:
 @router.get(
     "/collections/hexagons/schema",
     operation_id="ogc_hexagons_schema",
-    response_class=JSONResponse,
-    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
+    response_class=Response,
+    responses={
+        200: {
+            "content": {SCHEMA_JSON: schemas.content(schemas.JsonSchemaDocument)},
+            "description": "a JSON Schema",
+        }
+    },
 )
 def hexagon_schema(session: ReadSessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
     """The JSON Schema of the hexagons' features (for the same filters)."""
@@ -716,8 +728,13 @@ def hexagon_schema(session: ReadSessionDep, query: Aggregates, edge: Edge = 500)
 @router.get(
     "/collections/hotspots/schema",
     operation_id="ogc_hot_spots_schema",
-    response_class=JSONResponse,
-    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
+    response_class=Response,
+    responses={
+        200: {
+            "content": {SCHEMA_JSON: schemas.content(schemas.JsonSchemaDocument)},
+            "description": "a JSON Schema",
+        }
+    },
 )
 def hot_spot_schema(session: ReadSessionDep, query: Aggregates, edge: Edge = 500) -> JSONResponse:
     """The JSON Schema of the hot spots' features (for the same filters)."""
@@ -728,8 +745,13 @@ def hot_spot_schema(session: ReadSessionDep, query: Aggregates, edge: Edge = 500
 @router.get(
     "/collections/ward-summaries/schema",
     operation_id="ogc_ward_summaries_schema",
-    response_class=JSONResponse,
-    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "a JSON Schema"}},
+    response_class=Response,
+    responses={
+        200: {
+            "content": {SCHEMA_JSON: schemas.content(schemas.JsonSchemaDocument)},
+            "description": "a JSON Schema",
+        }
+    },
 )
 def ward_summary_schema(
     session: ReadSessionDep, query: Aggregates, simplify: summaries.Simplify = 100
@@ -743,7 +765,7 @@ def ward_summary_schema(
     "/collections/reports/items",
     operation_id="ogc_items",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=_ITEMS_RESPONSE,
 )
 def items(
     request: Request,
@@ -761,7 +783,7 @@ def items(
     "/collections/reports/items/{report_id}",
     operation_id="ogc_item",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=_ITEM_RESPONSE,
 )
 def item(session: SessionDep, selection: Filters, report_id: uuid.UUID) -> Response:
     """One report in the caller's scope."""

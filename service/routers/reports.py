@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from geo.reports import RowProblem, parse_report_object
-from service import policy
+from service import policy, schemas
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -230,7 +230,7 @@ Filters = Annotated[queries.ReportFilter, Depends(report_filter)]
     "/reports",
     operation_id="list_reports",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}, "description": "GeoJSON FeatureCollection"}},
+    responses=schemas.geojson(schemas.FeatureCollection, "GeoJSON FeatureCollection"),
 )
 def list_reports(
     request: Request,
@@ -272,7 +272,7 @@ def list_reports(
     "/moderation",
     operation_id="list_pending_reports",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=schemas.geojson(schemas.FeatureCollection, "GeoJSON FeatureCollection"),
 )
 def list_pending(
     request: Request,
@@ -314,7 +314,7 @@ def moderate_report(
     "/reports.{fmt}",
     operation_id="export_reports",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+    responses={200: {"content": schemas.export_content(EXPORT_TYPES)}},
 )
 def export_reports(
     session: SessionDep,

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from geo.disclosure import DisclosureRule, protect
-from service import policy
+from service import policy, schemas
 from service.auth import Allow, Principal
 from service.db import SessionDep
 from service.errors import InvalidInput, OutsideServiceArea, PayloadTooLarge
@@ -267,7 +267,12 @@ def list_all(
     }
 
 
-@router.get("/requests.csv", operation_id="requests_csv", response_class=Response)
+@router.get(
+    "/requests.csv",
+    operation_id="requests_csv",
+    response_class=Response,
+    responses=schemas.file_response(schemas.CSV),
+)
 def list_csv(
     request: Request, session: SessionDep, principal: Viewer, filters: FiltersDep
 ) -> Response:

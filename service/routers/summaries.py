@@ -21,7 +21,7 @@ from geo.areas import InvalidArea, check_coverage, parse_area
 from maps.classes import DEFAULT_SCHEME, SCHEMES, UnknownScheme, check_scheme
 from maps.printing import MapSheet
 from maps.summary import render_summary_map
-from service import summary_tables
+from service import schemas, summary_tables
 from service.db import ReadSessionDep
 from service.errors import InvalidInput, PayloadTooLarge
 from service.exports import EXPORT_TYPES, CsvLayout, ExportFormat, check_crs, download
@@ -130,7 +130,7 @@ def ward_summary_collection(
     "/wards/summary",
     operation_id="ward_summary",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"}},
+    responses=schemas.geojson(schemas.FeatureCollection, "RFC 7946 FeatureCollection"),
 )
 def ward_summary(session: ReadSessionDep, query: Aggregates, simplify: Simplify = None) -> Response:
     """Figures per ward in scope, protected for every role but supervisors.
@@ -151,7 +151,7 @@ def ward_summary(session: ReadSessionDep, query: Aggregates, simplify: Simplify 
     "/wards/summary.{fmt}",
     operation_id="export_ward_summary",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+    responses={200: {"content": schemas.export_content(EXPORT_TYPES)}},
 )
 def export_ward_summary(
     session: ReadSessionDep,
@@ -246,6 +246,7 @@ _AREA_BODY = {
     "/areas/summary",
     operation_id="area_summary",
     response_class=JSONResponse,
+    response_model=schemas.Feature,
     openapi_extra={"requestBody": _AREA_BODY},
 )
 def area_summary(
@@ -377,6 +378,7 @@ def ward_summary_sheet(
     "/boroughs/summary",
     operation_id="borough_summary",
     response_class=JSONResponse,
+    response_model=schemas.BoroughSummary,
 )
 def borough_summary(session: ReadSessionDep, query: Aggregates) -> JSONResponse:
     """Borough totals of the ward summary, protected for every role but supervisors.

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from service import schemas
 from service.auth import EVERYONE, Allow, Principal, Role
 from service.db import SessionDep
 from service.errors import InvalidInput, WalkTalkError
@@ -131,6 +132,13 @@ async def _link_form(request: Request) -> dict[str, str] | None:
     operation_id="make_buddy_survey_link",
     status_code=201,
     response_model=None,
+    responses={
+        201: {"content": {schemas.JSON: schemas.content(schemas.SurveyLink)}},
+        200: {
+            "description": "a form post: the link page, asking before it replaces a working link",
+            "content": {"text/html": {}},
+        },
+    },
 )
 def make_buddy_survey_link(
     request: Request,
@@ -291,7 +299,21 @@ async def _buddy_answers(request: Request) -> _BuddyAnswers:
     return _BuddyAnswers(is_form=is_form, answers=answers)
 
 
-@router.post("/survey/{secret}", operation_id="answer_buddy_survey", response_model=None)
+@router.post(
+    "/survey/{secret}",
+    operation_id="answer_buddy_survey",
+    status_code=201,
+    response_model=None,
+    responses={
+        201: {
+            "description": "stored: JSON for a JSON body, the thank-you page for a form",
+            "content": {
+                schemas.JSON: schemas.content(schemas.SurveyStored),
+                "text/html": {},
+            },
+        }
+    },
+)
 def answer_buddy_survey(
     request: Request,
     session: SessionDep,

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from maps.charts import themes_chart, top_category_series
+from service import schemas
 from service.db import ReadSessionDep
 from service.exports import download
 from service.method_note import Period, method_note
@@ -178,7 +179,12 @@ def _rows(shown: pd.DataFrame, step: str) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/themes", operation_id="themes", response_class=JSONResponse)
+@router.get(
+    "/themes",
+    operation_id="themes",
+    response_class=JSONResponse,
+    response_model=schemas.ThemeCounts,
+)
 def themes(answer: Answer) -> JSONResponse:
     """Category counts by step, area and kind of source (long format, every cell listed).
 
@@ -260,7 +266,12 @@ def themes_csv_body(answer: ThemesAnswer) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-@router.get("/themes.csv", operation_id="themes_csv", response_class=Response)
+@router.get(
+    "/themes.csv",
+    operation_id="themes_csv",
+    response_class=Response,
+    responses=schemas.file_response(schemas.CSV),
+)
 def themes_csv(answer: Answer) -> Response:
     """The same counts as ``GET /themes`` as a CSV file, with the method note."""
     return download(themes_csv_body(answer), "csv", name="themes")
@@ -293,7 +304,12 @@ def _chart_parts(answer: ThemesAnswer) -> dict[str, Any]:
     }
 
 
-@router.get("/themes.png", operation_id="themes_chart", response_class=Response)
+@router.get(
+    "/themes.png",
+    operation_id="themes_chart",
+    response_class=Response,
+    responses=schemas.file_response("image/png"),
+)
 def themes_png(answer: Answer) -> Response:
     """A chart of the themes by step (PNG), drawn from the counts the caller may see."""
     parts = _chart_parts(answer)

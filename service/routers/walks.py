@@ -20,7 +20,7 @@ from geo.routes import InvalidRoute, check_route, route_length_m
 from maps.printing import MapSheet
 from maps.route_edit import render_route_editor
 from maps.routes import render_route_map
-from service import policy
+from service import policy, schemas
 from service.auth import EVERYONE, Allow, Principal
 from service.db import SessionDep
 from service.errors import InvalidInput
@@ -166,7 +166,7 @@ def list_walks(session: SessionDep, principal: Staff) -> Any:
     "/walks.{fmt}",
     operation_id="export_walks",
     response_class=Response,
-    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+    responses={200: {"content": schemas.export_content(EXPORT_TYPES)}},
 )
 def export_walks(
     session: SessionDep,
@@ -197,7 +197,12 @@ def export_walks(
     return download(body, fmt, name="walks")
 
 
-@router.get("/walks/{walk_id}", operation_id="get_walk")
+@router.get(
+    "/walks/{walk_id}",
+    operation_id="get_walk",
+    response_class=Response,
+    responses=schemas.geojson(schemas.Feature, "the walk as a GeoJSON Feature"),
+)
 def get_walk(session: SessionDep, principal: Staff, walk_id: uuid.UUID) -> JSONResponse:
     """One walk as GeoJSON: the full route for its ward's officers and supervisors, else trimmed."""
     feature = queries.walk_feature(session, walk_id, walk_view(session, principal, walk_id))
@@ -266,7 +271,13 @@ Within = Annotated[
     "/walks/{walk_id}/concerns",
     operation_id="add_concern",
     status_code=201,
-    responses={200: {"description": "sent before with this client_ref: the stored concern"}},
+    response_model=schemas.ConcernStored,
+    responses={
+        200: {
+            "model": schemas.ConcernStored,
+            "description": "sent before with this client_ref: the stored concern",
+        }
+    },
 )
 def add_concern(
     session: SessionDep,

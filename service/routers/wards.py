@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
+from service import schemas
 from service.auth import EVERYONE, Allow
 from service.db import SessionDep
 from service.queries import wards as queries
@@ -34,7 +35,7 @@ class WardLookup(BaseModel):
     "/wards",
     operation_id="list_wards",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"}},
+    responses=schemas.geojson(schemas.FeatureCollection, "RFC 7946 FeatureCollection"),
 )
 def list_wards(
     session: SessionDep,
@@ -62,7 +63,7 @@ def lookup_ward(session: SessionDep, lon: Longitude, lat: Latitude) -> WardLooku
     "/wards/{code}",
     operation_id="get_ward",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}, "description": "RFC 7946 Feature"}},
+    responses=schemas.geojson(schemas.Feature, "RFC 7946 Feature"),
 )
 def get_ward(session: SessionDep, code: str) -> Response:
     """One active ward as a GeoJSON Feature, with its area in hectares."""
