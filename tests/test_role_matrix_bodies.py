@@ -86,6 +86,7 @@ PATHS = (
     "/",
     "/walks",
     "/walks.csv",
+    "/walks.geojson",
     "/walks.gpkg",
     "/work/walks/{walk_id}/export.gpx",
     "/work/walks/{walk_id}/export.gpkg",
@@ -93,9 +94,10 @@ PATHS = (
     "/lighting/gaps.gpkg",
     REPORT_TILE,
 )
-# Pages of the officer's own work: an officer of another ward gets nothing of this ward's walk
-# or take-part request from them.
-OFFICERS_OWN = ("/", "/work/requests", "/work/buddies", "/work/walks/new")
+# Her own work and the walk lists: an officer of another ward gets nothing of this ward's walk
+# or take-part request from them (the walk's own page shows her its trimmed view, by design).
+OFFICERS_OWN = ("/", "/work/requests", "/work/buddies", "/work/walks/new", "/walks", "/walks.csv",
+                "/walks.geojson")
 
 
 def _counts(value: Any) -> list[tuple[str, Any]]:
@@ -288,6 +290,10 @@ def test_the_exact_counts_are_there_for_the_supervisor(
     assert mine.status_code == 200 and "matrix-take-part@example.org" in mine.text
     other = client.get(request_page, headers=bodies["callers"]["officer_other"])
     assert other.status_code in {403, 404} and "matrix-take-part" not in other.text
+    # The walk lists hold the walk for her, so their emptiness for the other ward's officer tells.
+    for listing in ("/walks", "/walks.csv", "/walks.geojson"):
+        mine_listed = client.get(listing, headers=bodies["callers"]["officer_ward"]).text
+        assert bodies["params"]["walk_id"] in mine_listed, listing
     # The decoders find what they must: the ward's officer's files of the walk hold its ends.
     for fmt in ("gpx", "gpkg"):
         own = client.get(f"/work/walks/{bodies['params']['walk_id']}/export.{fmt}",
