@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -242,7 +243,13 @@ def run_load(
     """
     if clients > 65_000:
         raise ValueError("at most 65,000 clients: each needs a loopback address of its own")
-    return asyncio.run(_run(base, clients, seconds, points, staff_token, seed))
+    # In a thread of its own: the caller's thread may already run an event loop (a test
+    # session that has driven a browser with Playwright's sync API does), and asyncio.run
+    # cannot nest in it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(
+            asyncio.run, _run(base, clients, seconds, points, staff_token, seed)
+        ).result()
 
 
 def _percentile(values: list[float], q: float) -> float:

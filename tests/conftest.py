@@ -20,9 +20,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -50,6 +51,21 @@ from tests.browser import watched_page
 TEST_SERVER_OPTIONS = (
     "fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300"
 )
+
+
+T = TypeVar("T")
+
+
+def off_the_event_loop(work: Callable[[], T]) -> T:
+    """``work()`` run in a worker thread, and its result.
+
+    Once a browser test has run, Playwright's sync API leaves an event loop running in the
+    main thread for the rest of the session, and the service's engines refuse database work
+    on a running loop (``service.db``): a test's own queries through them go to a thread, as
+    the service's routes do.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
 
 
 def with_database(url: str, dbname: str, *, driver: bool = False) -> str:

@@ -25,7 +25,7 @@ from service.cli import main
 from service.cluster import ClusterError
 from service.db import migrate
 from service.settings import Settings
-from tests.conftest import make_token
+from tests.conftest import make_token, off_the_event_loop
 from tests.local_clusters import LocalCluster
 from tests.walks import BOROUGH_BANKSIDE, WATERLOO, make_walk
 
@@ -95,14 +95,18 @@ def test_migrations_and_the_api_run_as_a_role_that_is_not_a_superuser_over_tcp(
     settings = Settings(**values)
     app = create_app(settings)
     with TestClient(app) as client:
-        with app.state.engine.connect() as conn:
-            who = conn.execute(
-                text(
-                    "SELECT current_user, rolsuper, inet_server_addr()::text "
-                    "FROM pg_roles WHERE rolname = current_user"
+        def whoami() -> tuple[Any, ...]:
+            with app.state.engine.connect() as conn:
+                return tuple(
+                    conn.execute(
+                        text(
+                            "SELECT current_user, rolsuper, inet_server_addr()::text "
+                            "FROM pg_roles WHERE rolname = current_user"
+                        )
+                    ).one()
                 )
-            ).one()
-        assert who == (ROLE, False, "127.0.0.1/32")
+
+        assert off_the_event_loop(whoami) == (ROLE, False, "127.0.0.1/32")
 
         def bearer(role: str, **scope: Any) -> dict[str, str]:
             return {"Authorization": f"Bearer {make_token(settings, role, **scope)}"}
