@@ -17,15 +17,14 @@ import csv
 import io
 import json
 import re
-import sqlite3
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import mapbox_vector_tile
+import pyogrio
 import pytest
-import shapely.wkb
 from fastapi.testclient import TestClient
 
 from tests.test_role_matrix import (  # noqa: F401
@@ -126,25 +125,18 @@ def _small(value: Any) -> bool:
 
 
 def _gpkg_text(data: bytes) -> str:
-    """Every row of every table of a GeoPackage, geometries as WKT, as one text."""
+    """Every row of every layer of a GeoPackage, geometries as WKT, as one text (read by GDAL)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "answer.gpkg"
         path.write_bytes(data)
-        db = sqlite3.connect(path)
-        try:
-            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            parts: list[str] = []
-            for table in tables:
-                for row in db.execute(f'SELECT * FROM "{table}"'):
-                    for cell in row:
-                        if isinstance(cell, bytes) and cell[:2] == b"GP":
-                            # GeoPackage header: 8 bytes, then an envelope sized by flag bits.
-                            envelope = (0, 32, 48, 48, 64)[(cell[3] >> 1) & 0b111]
-                            cell = shapely.wkb.loads(cell[8 + envelope:]).wkt
-                        parts.append(str(cell))
-            return "\n".join(parts)
-        finally:
-            db.close()
+        parts: list[str] = []
+        for layer, _ in pyogrio.list_layers(path):
+            frame = pyogrio.read_dataframe(path, layer=layer)
+            for row in frame.itertuples(index=False):
+                parts.extend(
+                    cell.wkt if hasattr(cell, "wkt") else str(cell) for cell in row
+                )
+        return "\n".join(parts)
 
 
 def _decoded(answer: Any) -> tuple[str, list[tuple[str, Any]]]:
