@@ -70,9 +70,13 @@ def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def _aggregation(url: str, rounds: int) -> dict[str, Any]:
+def aggregation(url: str, rounds: int, boroughs: tuple[str, ...] = PILOT) -> dict[str, Any]:
+    """Time ``hexagon_counts`` at 250 and 500 m against a bare ``count(*)`` of the same rows.
+
+    Returns ``times`` (seconds per round, by name) and ``results`` (each one's last answer).
+    """
     engine = create_engine(url)
-    selection = aggregates.AggregateFilter(PILOT)
+    selection = aggregates.AggregateFilter(boroughs)
     where, params = selection.where()
     bare_sql = text(f"SELECT count(*) FROM reports r WHERE {where}")
 
@@ -145,7 +149,7 @@ def run(count: int, rounds: int, seed: int) -> int:
     ):
         ensure_postgis(url)
         stored = _load(url, count, seed)
-        measured = _aggregation(url, rounds)
+        measured = aggregation(url, rounds)
         pages = _pages(url, Path(home))
 
     times, results = measured["times"], measured["results"]

@@ -335,7 +335,25 @@ def served(database_url: str, secret_key: str, **environment: str) -> Iterator[s
     """The app under uvicorn in its own process (its own GIL), as ``walktalk serve`` runs it.
 
     ``environment`` adds settings (``WALKTALK_…``); map tiles are off so no page reaches out.
+    Yields the base URL.
     """
+    with serving(database_url, secret_key, **environment) as (base, _):
+        yield base
+
+
+def peak_memory(pid: int) -> int:
+    """The peak resident memory so far of process ``pid``, in bytes (Linux's VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/{pid}/status has no VmHWM line: is this Linux?")
+
+
+@contextmanager
+def serving(
+    database_url: str, secret_key: str, **environment: str
+) -> Iterator[tuple[str, int]]:
+    """As :func:`served`, yielding the base URL and the server's process id."""
     port = _free_port()
     home = tempfile.mkdtemp(prefix="walktalk-load-home-")
     env = {
@@ -361,7 +379,7 @@ def served(database_url: str, secret_key: str, **environment: str) -> Iterator[s
             if time.monotonic() > deadline:
                 raise RuntimeError("the service did not answer /healthz within 60 s")
             time.sleep(0.1)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         try:
