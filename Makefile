@@ -66,9 +66,4 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 
 bench: system-server $(INSTALLED) $(GRID)
-	$(BIN)/python -m bench.ward_lookup
-	$(BIN)/python -m bench.report_import
-	$(BIN)/python -m bench.route_exposure
-	$(BIN)/python -m bench.hex_aggregation
-	$(BIN)/python -m bench.request_ranking
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.results
