@@ -584,7 +584,8 @@ def imports(run: Run, server: str, sizes: Sequence[int], filled: int, seed: int)
         run.add(
             "Imports",
             Figure(
-                f"{figure.rows:,} rows into a table {figure.table}",
+                f"{figure.rows:,} rows into "
+                + ("an empty table" if figure.table == "empty" else f"a table {figure.table}"),
                 f"`import_reports` {_s(figure.project_s)} "
                 f"({figure.rows / figure.project_s:,.0f} rows/s)",
                 f"GeoPandas {_s(figure.geopandas_s)} ({figure.vs_geopandas:.2f}); "

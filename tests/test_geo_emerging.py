@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 
 import numpy as np
+import pymannkendall
 import pytest
 from scipy.stats import norm
 
@@ -17,6 +18,7 @@ from geo.emerging import (
     classify,
     emerging_hot_spots,
     mann_kendall,
+    mann_kendall_rows,
     step_gi_star,
 )
 from geo.hotspots import benjamini_hochberg, gi_star
@@ -99,6 +101,31 @@ def test_mann_kendall_matches_the_textbook_case() -> None:
     assert trend.p == pytest.approx(0.000837, abs=1e-6)
     flat = mann_kendall([1.0] * 6)
     assert (flat.tau, flat.p, flat.rising, flat.falling) == (0.0, 1.0, False, False)
+
+
+@pytest.mark.parametrize("steps", [5, 6, 9, 12, 24])
+def test_mann_kendall_rows_equal_pymannkendall_on_every_row(steps: int) -> None:
+    # Rows with many ties (small counts), none (floats), some NaN (counted as 0), flat ones,
+    # and z-like values: tau, z and p the library's, row by row.
+    rng = np.random.default_rng(steps)
+    rows = np.vstack(
+        [
+            rng.integers(0, 3, (40, steps)).astype(float),
+            rng.normal(0, 2, (40, steps)),
+            np.where(rng.random((20, steps)) < 0.3, np.nan, rng.integers(-2, 3, (20, steps))),
+            np.full((3, steps), 1.5),
+            np.round(np.cumsum(rng.normal(0.3, 1, (20, steps)), axis=1), 1),
+        ]
+    )
+    tau, z, p = mann_kendall_rows(rows)
+    for row, got in zip(rows, zip(tau, z, p, strict=True), strict=True):
+        want = pymannkendall.original_test(np.nan_to_num(row, nan=0.0))
+        assert got == pytest.approx((want.Tau, want.z, want.p), abs=1e-12), row
+
+
+def test_mann_kendall_rows_refuses_a_single_series() -> None:
+    with pytest.raises(ValueError, match="2-d"):
+        mann_kendall_rows([1.0, 2.0, 3.0, 4.0, 5.0])
 
 
 def test_too_few_steps_or_mismatched_series_are_refused() -> None:
