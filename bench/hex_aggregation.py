@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def _pages(url: str, home: Path) -> dict[str, tuple[int, float, int]]:
     with TestClient(create_app(settings)) as client:
         for name, (path, headers) in asks.items():
             _say(f"GET {path} …")
-            seconds, response = _timed(lambda p=path, h=headers: client.get(p, headers=h))
+            seconds, response = _timed(partial(client.get, path, headers=headers))
             out[name] = (len(response.content), seconds, response.status_code)
     return out
 

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -316,10 +316,47 @@ def report_points(database_url: str, count: int = 500, seed: int = 13) -> list[t
     return [(float(x), float(y)) for x, y in rows]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port nobody is listening on (for a server the bench starts)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_answering(
+    server: subprocess.Popen[bytes],
+    url: str,
+    *,
+    what: str,
+    timeout_s: float = 60.0,
+    output: Callable[[], str] = str,
+) -> None:
+    """Return once ``url`` answers 200; raise if ``server`` exits or ``timeout_s`` passes first.
+
+    The message names ``what`` did not start and adds ``output()`` (e.g. the end of its log).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"{what} did not start (exit code {server.returncode})\n{output()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer {url} within {timeout_s:.0f} s\n{output()}")
+        time.sleep(0.1)
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Ask ``server`` to stop, and kill it if it has not within 20 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 SERVE = (
@@ -354,7 +391,7 @@ def serving(
     database_url: str, secret_key: str, **environment: str
 ) -> Iterator[tuple[str, int]]:
     """As :func:`served`, yielding the base URL and the server's process id."""
-    port = _free_port()
+    port = free_port()
     home = tempfile.mkdtemp(prefix="walktalk-load-home-")
     env = {
         **os.environ,
@@ -367,26 +404,10 @@ def serving(
     server = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the service did not start (exit code {server.returncode})")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the service did not answer /healthz within 60 s")
-            time.sleep(0.1)
+        wait_until_answering(server, f"{base}/healthz", what="the service")
         yield base, server.pid
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         shutil.rmtree(home, ignore_errors=True)
 
 

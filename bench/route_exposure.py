@@ -29,19 +29,13 @@ the bare counts, or the run fails.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import secrets
-import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,6 +47,7 @@ import psycopg
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from bench.load import served
 from bench.ward_lookup import _database, _say, _server
 from service.auth import Role
 from service.cluster import ensure_postgis
@@ -69,23 +64,21 @@ POLICE_UK = Path(__file__).parents[1] / "data" / "police_uk"
 BANDS = ("early_morning", "daytime", "evening", "night")
 # Brixton station up Brixton Road to the Oval, Kennington Park Road, Kennington, Newington Butts,
 # Elephant & Castle, Newington Causeway, Borough and Borough High Street to London Bridge.
-ROUTE = {
-    "type": "LineString",
-    "coordinates": [
-        [-0.1145, 51.4627],
-        [-0.1138, 51.4700],
-        [-0.1132, 51.4760],
-        [-0.1126, 51.4819],
-        [-0.1090, 51.4850],
-        [-0.1053, 51.4884],
-        [-0.1025, 51.4915],
-        [-0.1001, 51.4943],
-        [-0.0978, 51.4975],
-        [-0.0943, 51.5011],
-        [-0.0905, 51.5035],
-        [-0.0872, 51.5047],
-    ],
-}
+ROUTE_COORDINATES: list[list[float]] = [
+    [-0.1145, 51.4627],
+    [-0.1138, 51.4700],
+    [-0.1132, 51.4760],
+    [-0.1126, 51.4819],
+    [-0.1090, 51.4850],
+    [-0.1053, 51.4884],
+    [-0.1025, 51.4915],
+    [-0.1001, 51.4943],
+    [-0.0978, 51.4975],
+    [-0.0943, 51.5011],
+    [-0.0905, 51.5035],
+    [-0.0872, 51.5047],
+]
+ROUTE = {"type": "LineString", "coordinates": ROUTE_COORDINATES}
 # Places on the route where the buddy raised a concern (a few metres off the line).
 CONCERNS = ((-0.1133, 51.4755), (-0.1020, 51.4921), (-0.0945, 51.5009))
 # The bare query: what route_exposure has to find, and nothing else (no stretches, no crimes, no
@@ -196,52 +189,6 @@ def _tokens(url: str, key: bytes, officer_ward: str) -> tuple[str, str]:
     return made[0], made[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _served(url: str, key: str) -> Iterator[str]:
-    """The app served by uvicorn in its own process (its own GIL) on a loopback port."""
-    port = _free_port()
-    home = tempfile.mkdtemp(prefix="walktalk-bench-home-")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "WALKTALK_HOME": home,
-        "WALKTALK_SECRET_KEY": key,
-        "WALKTALK_TILES": "none",
-    }
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app"]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    server = subprocess.Popen([*argv, "--no-access-log"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the service did not start (exit code {server.returncode})")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the service did not answer /healthz within 60 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutil.rmtree(home, ignore_errors=True)
-
-
 def _ok(response: httpx.Response, status: int = 200) -> Any:
     if response.status_code != status:
         raise SystemExit(
@@ -252,7 +199,7 @@ def _ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 def _first_point() -> dict[str, float]:
-    lon, lat = ROUTE["coordinates"][0]
+    lon, lat = ROUTE_COORDINATES[0]
     return {"lon": lon, "lat": lat}
 
 
@@ -320,7 +267,7 @@ def _ms(seconds: list[float]) -> tuple[float, float]:
 def run(count: int, requests: int, seed: int) -> int:
     """Run the benchmark; return a process exit code."""
     key = secrets.token_urlsafe(48)
-    wkt = "LINESTRING(" + ", ".join(f"{x} {y}" for x, y in ROUTE["coordinates"]) + ")"
+    wkt = "LINESTRING(" + ", ".join(f"{x} {y}" for x, y in ROUTE_COORDINATES) + ")"
     feature = {"type": "Feature", "geometry": ROUTE, "properties": {}}
     params = {"within": WITHIN_M}
     with _server() as server, _database(server) as url:
@@ -329,7 +276,7 @@ def run(count: int, requests: int, seed: int) -> int:
         engine = create_engine(url)
         with (
             psycopg.connect(libpq, autocommit=True) as conn,
-            _served(url, key) as base,
+            served(url, key) as base,
             httpx.Client(base_url=base, timeout=60) as http,
         ):
             conn.execute("SET jit = off")

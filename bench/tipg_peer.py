@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -209,10 +208,10 @@ def tipg_served(database_url: str) -> Iterator[str]:
         what it wrote to stderr).
 
     """
-    from bench.load import _free_port
+    from bench.load import free_port, stop, wait_until_answering
 
     python = tipg_python()
-    port = _free_port()
+    port = free_port()
     # tipg's settings also read a .env in the working directory; run it where there is none.
     home = tempfile.mkdtemp(prefix="walktalk-tipg-")
     stderr_path = Path(home) / "stderr.log"
@@ -240,34 +239,18 @@ def tipg_served(database_url: str) -> Iterator[str]:
             stderr=stderr,
         )
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(
-                    f"tipg did not start (exit code {server.returncode}):\n"
-                    f"{_tail(stderr_path.read_text(errors='replace'))}"
-                )
-            try:
-                # /healthz answers before the catalog is read; the collection's own page only
-                # once tipg has found the table.
-                if httpx.get(f"{base}/collections/{COLLECTION}", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"tipg did not list {COLLECTION} within {START_TIMEOUT_S:.0f} s:\n"
-                    f"{_tail(stderr_path.read_text(errors='replace'))}"
-                )
-            time.sleep(0.2)
+        # /healthz answers before the catalog is read; the collection's own page only once
+        # tipg has found the table.
+        wait_until_answering(
+            server,
+            f"{base}/collections/{COLLECTION}",
+            what="tipg",
+            timeout_s=START_TIMEOUT_S,
+            output=lambda: _tail(stderr_path.read_text(errors="replace")),
+        )
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         shutil.rmtree(home, ignore_errors=True)
 
 
