@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from service.queries import demo, demo_requests
@@ -47,6 +47,10 @@ def seeded(app_settings: Settings, live_server: str, issue_token: Any) -> None:
     with Session(engine) as session, session.begin():
         demo.seed_reports(session, 3000, seed=21)
         demo_requests.seed_planning(session, seed=21)
+        # The demo's requests go where its reports are dark, and their darkness follows
+        # today's date: on some days one lands in her boroughs, on others none. This map is
+        # about the requests she raised; the demo's own requests keep only their lights.
+        session.execute(text("DELETE FROM partner_requests WHERE synthetic"))
     engine.dispose()
     _reports(database, BUSY, 24)
     _reports(database, SOME, 12, seed=2)
@@ -115,8 +119,18 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Lighting map").click()
         page.wait_for_url(f"{live_server}/maps/lighting")
         page.locator(".lr-marker .lr-pin").first.wait_for()
-        every = page.locator(".leaflet-marker-icon.lr-marker").count()
-        assert every == len(RAISED)
+        # One marker per request her ranking holds: the four she raised and whichever of the
+        # demo's synthetic requests fall in her boroughs (where they go follows the demo
+        # reports' darkness, which follows today's date).
+        ranked = httpx.get(f"{live_server}/lighting/ranking", headers=auth(planner)).json()
+        titles = sorted(f["properties"]["title"] for f in ranked["features"])
+        assert {title for _, title, _ in RAISED} <= set(titles)
+        shown = page.evaluate(
+            """() => [...document.querySelectorAll(".leaflet-marker-icon.lr-marker")]
+                .map(m => m.getAttribute("title"))"""
+        )
+        assert sorted(t.split(": ", 1)[1].rsplit(" (", 1)[0] for t in shown) == titles
+        every = len(shown)
         layers = page.locator(".leaflet-control-layers label").all_inner_texts()
         names = " | ".join(label.strip() for label in layers)
         for name in ("Ward outlines", "Heatmap of reports", "Inventory coverage",
