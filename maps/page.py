@@ -129,12 +129,20 @@ class PhoneLayers(MacroElement):
 
 
 class OpeningView(MacroElement):
-    """Open the map on bounds, below the filters bar when the page has one.
+    """Open the map on bounds, clear of the boxes drawn over it.
 
-    The filters bar sits over the top of the map; a map fitted to the whole frame put the
-    northern hot spots (Waterloo's among them) under it. Once the bar is in place the map is
-    fitted again with the bar's height as padding. A hidden bar (a print sheet hides it, a
-    phone folds it to one line) takes only the room it takes.
+    The filters bar, the panels stacked under it, the layer list, the legends and the credits
+    sit over the map, as does any element of the page marked ``data-over-map`` (the route
+    editor's upload box). A map fitted to the whole frame put northern hot spots under the
+    bar and, on a laptop, requests spread over two boroughs under the left-hand panels.
+
+    Once the boxes are in place the map is fitted again into a free rectangle: each box is
+    left out by one of the rectangle's four sides (beside the left column, under the bar,
+    between the top and bottom rows, ...), and every such choice is tried. The closest view
+    wins; among equally close ones, the one leaving most room round the bounds, so what is
+    fitted sits clear of the boxes' edges and a popup opened on it stays clear too. A hidden
+    or folded box (a print sheet hides the bar, a phone folds the panels to one line) takes
+    only the room it takes.
     """
 
     _template = Template(
@@ -142,13 +150,64 @@ class OpeningView(MacroElement):
         {% macro script(this, kwargs) %}
             {{ this._parent.get_name() }}.fitBounds({{ this.bounds_js }}, {animate: false});
             (function (map, bounds) {
+                bounds = L.latLngBounds(bounds);
                 setTimeout(function () {
-                    var bar = map.getContainer().querySelector(".map-controls");
-                    if (!bar || bar.offsetParent === null) { return; }
-                    var top = bar.getBoundingClientRect().bottom -
-                        map.getContainer().getBoundingClientRect().top;
-                    if (top <= 0) { return; }
-                    map.fitBounds(bounds, {animate: false, paddingTopLeft: [0, top + 8]});
+                    var frame = map.getContainer().getBoundingClientRect();
+                    var boxes = [];
+                    var over = [].slice.call(
+                        map.getContainer().querySelectorAll(".leaflet-control")
+                    ).concat([].slice.call(document.querySelectorAll("[data-over-map]")));
+                    over.forEach(
+                        function (box) {
+                            if (box.offsetParent === null) { return; }
+                            var r = box.getBoundingClientRect();
+                            if (r.width < 1 || r.height < 1) { return; }
+                            if (r.right <= frame.left || r.left >= frame.right ||
+                                r.bottom <= frame.top || r.top >= frame.bottom) { return; }
+                            boxes.push({
+                                left: r.left - frame.left, top: r.top - frame.top,
+                                right: frame.right - r.right, bottom: frame.bottom - r.bottom
+                            });
+                        }
+                    );
+                    if (boxes.length === 0) { return; }
+                    // Each side's candidate paddings: none, or just past one box's far edge.
+                    var gap = 8;
+                    var pads = {left: [0], top: [0], right: [0], bottom: [0]};
+                    boxes.forEach(function (b) {
+                        pads.left.push(frame.width - b.right + gap);
+                        pads.right.push(frame.width - b.left + gap);
+                        pads.top.push(frame.height - b.bottom + gap);
+                        pads.bottom.push(frame.height - b.top + gap);
+                    });
+                    var best = null, bestZoom = -Infinity, bestRoom = -Infinity;
+                    pads.left.forEach(function (l) { pads.right.forEach(function (r) {
+                        var w = frame.width - l - r;
+                        if (w < 60) { return; }
+                        pads.top.forEach(function (t) { pads.bottom.forEach(function (b) {
+                            var h = frame.height - t - b;
+                            if (h < 60) { return; }
+                            // The rectangle must not reach under any box.
+                            var clear = boxes.every(function (x) {
+                                return frame.width - x.right <= l - gap + 0.5 ||
+                                    x.left >= frame.width - r + gap - 0.5 ||
+                                    frame.height - x.bottom <= t - gap + 0.5 ||
+                                    x.top >= frame.height - b + gap - 0.5;
+                            });
+                            if (!clear) { return; }
+                            var zoom = map.getBoundsZoom(bounds, false, L.point(l + r, t + b));
+                            var size = map.project(bounds.getNorthEast(), zoom)
+                                .subtract(map.project(bounds.getSouthWest(), zoom));
+                            var room = Math.min(w - Math.abs(size.x), h - Math.abs(size.y));
+                            if (zoom > bestZoom || (zoom === bestZoom && room > bestRoom)) {
+                                best = [[l, t], [r, b]]; bestZoom = zoom; bestRoom = room;
+                            }
+                        }); });
+                    }); });
+                    if (best === null) { return; }
+                    map.fitBounds(bounds, {
+                        animate: false, paddingTopLeft: best[0], paddingBottomRight: best[1]
+                    });
                 }, 0);
             })({{ this._parent.get_name() }}, {{ this.bounds_js }});
         {% endmacro %}

@@ -223,7 +223,8 @@ def upload_panel(
 ) -> str:
     """The upload form (works without JavaScript), the saved notice and the outside legend."""
     token = html.escape(csrf_token or "", quote=True)
-    parts = ['<section class="route-upload" aria-label="Upload or result">']
+    # data-over-map: the map opens clear of it (maps.page.OpeningView).
+    parts = ['<section class="route-upload" aria-label="Upload or result" data-over-map>']
     if notice:
         parts.append(f'<p class="notice" role="status">{html.escape(notice)}')
         if back_url:

@@ -28,7 +28,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from folium.template import Template
 from shapely.geometry import LineString
 
 from geo.grid import to_grid, to_wgs84
@@ -439,7 +438,7 @@ def route_map(
     for note in notes or ():
         MapNotice(note).add_to(m)
 
-    _OpeningView(_opening_bounds(line, own)).add_to(m)
+    OpeningView(_opening_bounds(line, own)).add_to(m)
     DataAttribution(attribution).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -479,73 +478,6 @@ def _title_text(
     return (
         f"{_count(len(own), 'concern')} noted on this walk: the purple numbers (select one for "
         f"its time and note). {near} Select a group to zoom in."
-    )
-
-
-class _OpeningView(OpeningView):
-    """Open on the route clear of the boxes on the map: beside them, or between them.
-
-    The title box and link sit top left, the layer list top right, the legends bottom right:
-    on a laptop the route fits best between the left and right columns, on a phone (where
-    they fold to one line each) between the top and bottom rows. Once the boxes are in place
-    the map is fitted again with whichever padding gives the closer view.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.fitBounds({{ this.bounds_js }}, {animate: false});
-            (function (map, bounds) {
-                setTimeout(function () {
-                    var frame = map.getContainer().getBoundingClientRect();
-                    var side = {left: 0, right: 0, top: 0, bottom: 0};
-                    var credit = 0;
-                    map.getContainer().querySelectorAll(".leaflet-control").forEach(
-                        function (box) {
-                            if (box.offsetParent === null) { return; }
-                            var r = box.getBoundingClientRect();
-                            var corner = box.parentElement.className;
-                            var low = corner.indexOf("leaflet-bottom") >= 0;
-                            if (box.classList.contains("leaflet-control-attribution") ||
-                                box.classList.contains("leaflet-control-scale")) {
-                                credit = Math.max(credit, frame.bottom - r.top);
-                                return;
-                            }
-                            if (corner.indexOf("leaflet-left") >= 0) {
-                                side.left = Math.max(side.left, r.right - frame.left);
-                            } else {
-                                side.right = Math.max(side.right, frame.right - r.left);
-                            }
-                            if (low) {
-                                side.bottom = Math.max(side.bottom, frame.bottom - r.top);
-                            } else {
-                                side.top = Math.max(side.top, r.bottom - frame.top);
-                            }
-                        }
-                    );
-                    var gap = 12;
-                    var choices = [
-                        [[side.left + gap, gap], [side.right + gap, credit + gap]],
-                        [[gap, side.top + gap], [gap, Math.max(side.bottom, credit) + gap]]
-                    ];
-                    var best = null, bestZoom = -Infinity;
-                    choices.forEach(function (pad) {
-                        var w = frame.width - pad[0][0] - pad[1][0];
-                        var h = frame.height - pad[0][1] - pad[1][1];
-                        if (w < 60 || h < 60) { return; }
-                        var zoom = map.getBoundsZoom(
-                            bounds, false, L.point(pad[0][0] + pad[1][0], pad[0][1] + pad[1][1])
-                        );
-                        if (zoom > bestZoom) { best = pad; bestZoom = zoom; }
-                    });
-                    if (best === null) { return; }
-                    map.fitBounds(bounds, {
-                        animate: false, paddingTopLeft: best[0], paddingBottomRight: best[1]
-                    });
-                }, 0);
-            })({{ this._parent.get_name() }}, {{ this.bounds_js }});
-        {% endmacro %}
-        """
     )
 
 

@@ -197,3 +197,53 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
         page.wait_for_url(f"{live_server}/lighting/requests/*")
         assert page.get_by_role("heading", level=1).inner_text() == f"Request {reference}"
         assert page.problems == []
+
+
+@pytest.mark.parametrize(
+    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
+)
+def test_the_map_opens_with_every_request_clear_of_its_panels(
+    browser: Any,
+    live_server: str,
+    issue_token: Any,
+    seeded: None,
+    device: str,
+    width: int,
+    height: int,
+) -> None:
+    """Requests spread over both boroughs open where she can see them.
+
+    The map used to open fitted under the filters bar only: with requests from Vauxhall to
+    Greenland Dock, much wider than tall, on a laptop the western ones lay under "Top requests" and
+    "About this map" and the eastern ones under the legend. Each marker's centre must now be
+    the marker itself, not a panel.
+    """
+    for borough, code, title, lon, lat in (
+        ("Lambeth", LAMBETH, "Vauxhall arches", -0.1235, 51.4862),
+        ("Southwark", SOUTHWARK, "Greenland Dock path", -0.0390, 51.4945),
+    ):
+        raiser = auth(issue_token("planner", boroughs=[code], name=f"{borough} raiser"))
+        answer = httpx.post(f"{live_server}/requests", headers=raiser, json={
+            "kind": "lighting", "title": title, "lon": lon, "lat": lat,
+            "partner_borough": borough, "partner_team": "Street lighting"})  # fmt: skip
+        assert answer.status_code == 201, answer.text
+    planner = issue_token("planner", boroughs=[LAMBETH, SOUTHWARK], name="Pilot planner")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with watched_page(browser, live_server, width=width, height=height) as page:
+        sign_in(page, live_server, planner, then="/maps/lighting")
+        page.locator(".lr-marker .lr-pin").first.wait_for()
+        _shot(page, f"opening-{device}")
+        covered = page.evaluate(
+            """() => [...document.querySelectorAll(".leaflet-marker-icon.lr-marker")]
+                .filter(m => {
+                    const box = m.getBoundingClientRect();
+                    const hit = document.elementFromPoint(box.left + box.width / 2,
+                                                          box.top + box.height / 2);
+                    return hit === null || !m.contains(hit);
+                })
+                .map(m => m.getAttribute("title"))"""
+        )
+        shown = page.locator(".leaflet-marker-icon.lr-marker").count()
+        assert shown == len(RAISED) + 2
+        assert covered == [], f"under a panel or off the map: {covered}"
+        assert page.problems == []

@@ -85,6 +85,30 @@ def test_the_walks_briefing_shows_a_better_lit_way_beside_the_route(
         assert page.problems == []
 
 
+def along_the_old_route(page: Any, *, slip_px: float) -> list[tuple[float, float]]:
+    """The saved (red) route's start, middle and end as drawn, as fractions of the map.
+
+    The ends are ``slip_px`` off the line, as a hand slips.
+    """
+    box = page.locator(".folium-map").bounding_box()
+    points = page.evaluate(
+        """() => {
+            const path = document.querySelector(".leaflet-overlay-pane path[stroke='#d7301f']");
+            const length = path.getTotalLength();
+            const screen = path.getScreenCTM();
+            return [0.02, 0.5, 0.98].map(f => {
+                const p = path.getPointAtLength(f * length).matrixTransform(screen);
+                return [p.x, p.y];
+            });
+        }"""
+    )
+    slips = (slip_px, 0, slip_px)
+    return [
+        ((x - box["x"]) / box["width"], (y + slip - box["y"]) / box["height"])
+        for (x, y), slip in zip(points, slips, strict=True)
+    ]
+
+
 def click_map(page: Any, points: list[tuple[float, float]]) -> None:
     """Click points on the map as a hand does (see tests/test_browser_briefing.py)."""
     box = page.locator(".folium-map").bounding_box()
@@ -138,9 +162,8 @@ def test_the_officer_has_her_drawn_line_follow_the_streets_then_saves_it(
 
         # She draws a new line roughly along the old one, a hand's slips and all.
         page.locator(".leaflet-draw-draw-polyline").click()
-        # (The map opens on the old route: across a laptop's wide map, down a phone's tall one.)
-        rough = 0.55 if size == "laptop" else 0.51
-        click_map(page, [(0.15, rough), (0.5, 0.5), (0.85, rough)])
+        # Near the old route's start, middle and end, wherever the map opened on it.
+        click_map(page, along_the_old_route(page, slip_px=6))
         page.get_by_title("Finish drawing").click()
         status = page.locator("#route-status")
         expect(status).to_have_text("Line drawn: press Save route.")
