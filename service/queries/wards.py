@@ -535,12 +535,16 @@ def assign_wards(session: Session, entry: WardAssignedTable, *, set_id: int) -> 
 
 def list_ward_sets(session: Session) -> list[WardSetSummary]:
     """Every stored ward set, newest first."""
+    return _ward_sets(session, "")
+
+
+def _ward_sets(session: Session, where: str) -> list[WardSetSummary]:
     rows = session.execute(
         text(
             "SELECT s.id, s.name, s.is_active, s.loaded_at, s.activated_at, s.source, "
             "       s.attribution, count(w.id) AS wards, "
             "       count(DISTINCT w.borough_code) AS boroughs "
-            "FROM ward_sets s LEFT JOIN wards w ON w.ward_set_id = s.id "
+            f"FROM ward_sets s LEFT JOIN wards w ON w.ward_set_id = s.id {where} "
             "GROUP BY s.id ORDER BY s.loaded_at DESC, s.id DESC"
         )
     ).all()
@@ -562,44 +566,57 @@ def list_ward_sets(session: Session) -> list[WardSetSummary]:
 
 def active_ward_set(session: Session) -> WardSetSummary | None:
     """The set lookups use now, or None before any set is activated."""
-    return next((s for s in list_ward_sets(session) if s.is_active), None)
+    # Only the active set's wards are counted: every map and aggregate route asks for it.
+    return next(iter(_ward_sets(session, "WHERE s.is_active")), None)
+
+
+def _no_active_ward_set() -> NotFound:
+    return NotFound(
+        "no ward set is active yet: load the bundled wards with `walktalk wards bundled` "
+        "or `walktalk wards load FILE --activate`"
+    )
 
 
 def require_active_ward_set(session: Session) -> WardSetSummary:
     """The active set, or a clear error naming the command that activates one."""
     active = active_ward_set(session)
     if active is None:
-        raise NotFound(
-            "no ward set is active yet: load the bundled wards with `walktalk wards bundled` "
-            "or `walktalk wards load FILE --activate`"
-        )
+        raise _no_active_ward_set()
     return active
 
 
 def lookup_ward(session: Session, lon: float, lat: float) -> WardHit:
-    """The active-set ward containing (lon, lat); points on a shared edge get the lower code."""
-    active = require_active_ward_set(session)
+    """The active-set ward containing (lon, lat); points on a shared edge get the lower code.
+
+    One statement: the public report form and ``/wards/lookup`` ask it for every point.
+    """
     row = session.execute(
         text(
-            "SELECT w.code, w.name, w.borough_code, w.borough_name "
-            "FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
-            "WHERE p.ward_set_id = :set_id "
-            "  AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
-            "ORDER BY w.code LIMIT 1"
+            "SELECT s.name AS ward_set, hit.code, hit.name, hit.borough_code, hit.borough_name "
+            "FROM ward_sets s LEFT JOIN LATERAL ("
+            "  SELECT w.code, w.name, w.borough_code, w.borough_name "
+            "  FROM ward_parts p JOIN wards w ON w.id = p.ward_id "
+            "  WHERE p.ward_set_id = s.id "
+            "    AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+            "  ORDER BY w.code LIMIT 1"
+            ") hit ON true "
+            "WHERE s.is_active"
         ),
-        {"set_id": active.id, "lon": lon, "lat": lat},
+        {"lon": lon, "lat": lat},
     ).first()
     if row is None:
+        raise _no_active_ward_set()
+    if row.code is None:
         raise OutsideServiceArea(
             f"the point lon={lon}, lat={lat} is outside every ward of the active ward set "
-            f"{active.name!r}: this service covers only those wards (see GET /wards)"
+            f"{row.ward_set!r}: this service covers only those wards (see GET /wards)"
         )
     return WardHit(
         code=row.code,
         name=row.name,
         borough_code=row.borough_code,
         borough_name=row.borough_name,
-        ward_set=active.name,
+        ward_set=row.ward_set,
     )
 
 
