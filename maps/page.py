@@ -13,6 +13,7 @@ from branca.element import Element, Figure
 from folium.elements import MacroElement
 from folium.template import Template
 
+from maps import verbatim  # noqa: F401  (Element(text) is text, not a template)
 from maps.assets import UnknownAsset, localise_assets
 from maps.basemap import NO_STREETS, NoBaseMapNotice, VectorBaseMap
 from maps.tiles import TileSource

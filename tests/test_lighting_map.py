@@ -354,3 +354,22 @@ def test_gaps_and_stretches_are_drawn_with_protected_counts(
     assert sorted(f["geometry"]["type"] for f in features) == ["LineString", "Point"]
     assert "Dark &lt;b&gt;path&lt;/b&gt;" in features[0]["properties"]["popup"]
     assert "<b>" not in features[0]["properties"]["popup"]
+
+
+#: Text a person typed that looks like a Jinja template: the page must show it, not run it.
+#: (folium renders each element's output, then branca compiled that output as a template and
+#: rendered it again: "{{ 7*7 }}" became 49, a lone "{%" was a 500, and lipsum.__globals__
+#: reached os. maps/verbatim.py stops the second rendering.)
+TEMPLATE_LIKE = "Lamp {{ 7*7 }} by the {% if true %}arch{% endif %} {{ lipsum.__globals__ }} {%"
+
+
+def test_a_title_that_looks_like_a_template_is_shown_as_typed(
+    client: TestClient, planted: dict[str, Any]
+) -> None:
+    _raise(client, planted["lambeth"], TEMPLATE_LIKE, (-0.1120, 51.4990))
+    answer = client.get("/maps/lighting", headers=planted["lambeth"])
+    assert answer.status_code == 200, answer.text[:500]
+    labels = [f["properties"]["label"] for f in _request_layer(answer.text)]
+    assert any(TEMPLATE_LIKE in label for label in labels), labels
+    assert html.escape(TEMPLATE_LIKE) in _popups(answer.text)
+    assert "Lamp 49" not in answer.text and "<function" not in answer.text

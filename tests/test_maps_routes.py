@@ -615,7 +615,10 @@ def test_points_on_the_british_grid_are_reprojected(segments, concerns, reports,
 
 
 def test_text_from_people_is_shown_as_text_not_run(segments, reports, crimes, wards):
-    hostile = "</script><script>alert(1)</script> `${document.cookie}` \\u0041"
+    hostile = (
+        "</script><script>alert(1)</script> `${document.cookie}` \\u0041 "
+        "{{ 7*7 }} {% if true %}run{% endif %} {{ lipsum.__globals__ }} {%"
+    )
     concerns = gpd.GeoDataFrame(
         {"categories": [["<b>other</b>"]], "note": [hostile]},
         geometry=[Point(-0.1120, 51.5070)],
@@ -628,14 +631,15 @@ def test_text_from_people_is_shown_as_text_not_run(segments, reports, crimes, wa
         crimes=crimes,
         wards=wards,
         title="</title><script>alert(2)</script>",
-        notes=["<img src=x onerror=alert(3)>"],
+        notes=["<img src=x onerror=alert(3)> {{ 6*7 }}"],
     )
     assert "<script>alert" not in page
+    assert "<function" not in page  # lipsum.__globals__ was not looked up
     assert "<img src=x" not in page
     assert "${document.cookie}" not in page
     (concern,) = drawn(page, "circleMarker", "Walk concerns (1)")
     assert concern["tooltip"] == f"Walk concern: <b>other</b> — “{hostile}”"
-    assert notices(page) == ["<img src=x onerror=alert(3)>"]
+    assert notices(page) == ["<img src=x onerror=alert(3)> {{ 6*7 }}"]
 
 
 def test_exposure_classes_always_give_four_warm_classes_above_zero():
