@@ -424,6 +424,11 @@ def _asks(
         return lambda rng: (path, {"headers": headers or {}})
 
     return {
+        # The ceiling of one uvicorn process on this machine: a file, no database, no query.
+        "GET /static/vendor/leaflet/dist/leaflet.css (no database)": (
+            "fast",
+            fixed("/static/vendor/leaflet/dist/leaflet.css"),
+        ),
         "GET /wards/lookup": ("fast", lookup),
         "GET /reports?bbox= (supervisor)": ("fast", bbox),
         "GET /hotspots (public, London)": ("page", fixed("/hotspots")),
@@ -500,6 +505,14 @@ def http(run: Run, url: str, seed: int, tipg: bool) -> None:
         )
         for line in (*one.odd, *many.odd)[:3]:
             run.note(section, f"{name} answered: {line}")
+    ceiling = together["GET /static/vendor/leaflet/dist/leaflet.css (no database)"]
+    lookups = together["GET /wards/lookup"]
+    run.note(
+        section,
+        f"The static file touches no database: {ceiling.per_second:,.0f} requests/s is about "
+        "as many as one uvicorn process answers here at all, whatever the route does. "
+        f"/wards/lookup reaches {lookups.per_second / ceiling.per_second:.2f} times that.",
+    )
     run.note(
         section,
         f'"Alone" is one client asking {ALONE_REQUESTS["fast"]} times (map pages and hot spots '
