@@ -54,6 +54,9 @@ _CSS = """
   padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 """
 
+#: The pane the crimes and their groups are drawn in, under Leaflet's marker pane.
+_CRIME_PANE = "walk-crimes"
+
 # What a group says to a screen reader after its count: "12 unsafe-place reports".
 _GROUP_WORDS = {"report": "unsafe-place reports", "crime": "police.uk crimes"}
 
@@ -69,7 +72,7 @@ _CALLBACKS = {
     # keyboard: false: a single crime is no button (its text is the tooltip); the groups are.
     "crime": """function (row) {
         return L.marker([row[0], row[1]], {
-            keyboard: false,
+            keyboard: false, pane: "walk-crimes",
             icon: L.divIcon({className: "walk-crime", iconSize: [12, 12]})
         }).bindTooltip(row[2], {sticky: true});
     }""",
@@ -104,6 +107,12 @@ class ClusteredPoints(FastMarkerCluster):
         """
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = (function(){
+                var map = {{ this._parent.get_name() }};
+                {% if this.pane %}
+                if (!map.getPane({{ this.pane|tojson }})) {
+                    map.createPane({{ this.pane|tojson }}).style.zIndex = 590;
+                }
+                {% endif %}
                 var callback = {{ this.callback_js }};
                 var data = {{ this.data|tojson }};
                 var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
@@ -111,7 +120,6 @@ class ClusteredPoints(FastMarkerCluster):
                 for (var i = 0; i < data.length; i++) {
                     callback(data[i]).addTo(cluster);
                 }
-                var map = {{ this._parent.get_name() }};
                 if (!isFinite(map.getMaxZoom())) { map.setMaxZoom(19); }
                 cluster.addTo(map);
                 return cluster;
@@ -132,6 +140,10 @@ class ClusteredPoints(FastMarkerCluster):
             for lat, lon, text in rows
         ]
         words = js_literal(_GROUP_WORDS[kind])
+        # Crimes are context: they lie under the reports and the walk's concerns, which share
+        # Leaflet's marker pane (600), so a group of crimes never hides a group of reports.
+        # Their own pane sits above the route's lines (the overlay pane, 400).
+        self.pane = _CRIME_PANE if kind == "crime" else None
         super().__init__(
             data,
             callback=_CALLBACKS[kind],
@@ -144,6 +156,7 @@ class ClusteredPoints(FastMarkerCluster):
                 "function (zoom) { return zoom <= 15 ? 120 : (zoom <= 16 ? 90 : 60); }"
             ),
             showCoverageOnHover=False,
+            **({"clusterPane": self.pane} if self.pane else {}),
             spiderfyOnMaxZoom=True,
             icon_create_function=f"""function (cluster) {{
                 var n = cluster.getChildCount();
