@@ -9,6 +9,12 @@ from typing import Any
 
 import pytest
 
+#: A page tried on a laptop and on a phone: ``@ON_LAPTOP_AND_PHONE`` gives a test ``device``,
+#: ``width`` and ``height``.
+ON_LAPTOP_AND_PHONE = pytest.mark.parametrize(
+    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
+)
+
 
 @contextmanager
 def watched_page(

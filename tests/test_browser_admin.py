@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import create_engine, text
 
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 
 SHOTS = Path("/tmp/shots/admin")
 CITY_CSV = (
@@ -35,9 +34,7 @@ def _shot(page: Any, name: str, device: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}-{device}.png"), full_page=True)
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_a_supervisor_registers_an_officer_issues_revokes_and_imports(
     browser: Any,
     live_server: str,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 
 SHOTS = Path("/tmp/shots/after_walk")
 WATERLOO, BANKSIDE = "E05014118", "E05011095"
@@ -129,9 +129,7 @@ def test_an_officer_finishes_her_walk(
         ]
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_a_reference_given_later_on_the_safeguarding_page(
     browser: Any, live_server: str, issue_token: Any, device: str, width: int, height: int
 ) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.queries import demo, demo_requests
 from service.settings import Settings
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 from tests.test_api_lighting import BUSY, SOME, _reports
 from tests.test_lighting_map import load_assets_and_streets
 from tests.walks import auth
@@ -66,21 +66,23 @@ def seeded(app_settings: Settings, live_server: str, issue_token: Any) -> None:
             assert answer.status_code == 201, answer.text
 
 
+def _clear(page: Any) -> list[bool]:
+    """For each request marker, whether it is what a tap at its centre reaches (no panel)."""
+    return page.locator(".leaflet-marker-icon.lr-marker").evaluate_all(
+        """markers => markers.map(m => {
+            const box = m.getBoundingClientRect();
+            const hit = document.elementFromPoint(box.left + box.width / 2,
+                                                  box.top + box.height / 2);
+            return hit !== null && m.contains(hit);
+        })"""
+    )
+
+
 def _uncovered_marker(page: Any) -> Any:
     """A request marker no panel covers, as a person would pick one to tap."""
-    index = page.evaluate(
-        """() => {
-            const markers = [...document.querySelectorAll(".leaflet-marker-icon.lr-marker")];
-            return markers.findIndex(m => {
-                const box = m.getBoundingClientRect();
-                const hit = document.elementFromPoint(box.left + box.width / 2,
-                                                      box.top + box.height / 2);
-                return hit !== null && m.contains(hit);
-            });
-        }"""
-    )
-    assert index >= 0, "every request marker is covered by a panel"
-    return page.locator(".leaflet-marker-icon.lr-marker").nth(index)
+    clear = _clear(page)
+    assert any(clear), "every request marker is covered by a panel"
+    return page.locator(".leaflet-marker-icon.lr-marker").nth(clear.index(True))
 
 
 def _shot(page: Any, name: str) -> None:
@@ -100,9 +102,7 @@ def _open(page: Any, summary: str) -> None:
         folded.first.click()
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
     browser: Any,
     live_server: str,
@@ -199,9 +199,7 @@ def test_a_planner_finds_filters_and_opens_a_request_on_the_lighting_map(
         assert page.problems == []
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_the_map_opens_with_every_request_clear_of_its_panels(
     browser: Any,
     live_server: str,
@@ -233,17 +231,9 @@ def test_the_map_opens_with_every_request_clear_of_its_panels(
         sign_in(page, live_server, planner, then="/maps/lighting")
         page.locator(".lr-marker .lr-pin").first.wait_for()
         _shot(page, f"opening-{device}")
-        covered = page.evaluate(
-            """() => [...document.querySelectorAll(".leaflet-marker-icon.lr-marker")]
-                .filter(m => {
-                    const box = m.getBoundingClientRect();
-                    const hit = document.elementFromPoint(box.left + box.width / 2,
-                                                          box.top + box.height / 2);
-                    return hit === null || !m.contains(hit);
-                })
-                .map(m => m.getAttribute("title"))"""
-        )
-        shown = page.locator(".leaflet-marker-icon.lr-marker").count()
-        assert shown == len(RAISED) + 2
+        markers = page.locator(".leaflet-marker-icon.lr-marker")
+        titles = markers.evaluate_all("all => all.map(m => m.getAttribute('title'))")
+        assert len(titles) == len(RAISED) + 2
+        covered = [title for title, clear in zip(titles, _clear(page), strict=True) if not clear]
         assert covered == [], f"under a panel or off the map: {covered}"
         assert page.problems == []

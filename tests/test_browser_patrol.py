@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import pytest
 from sqlalchemy import create_engine, text
 
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 
 SHOTS = Path("/tmp/shots/patrols")
 WATERLOO = "E05014118"
@@ -52,9 +51,7 @@ def _record(database_url: str, walk_id: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_an_officer_records_her_patrol(
     browser: Any,
     live_server: str,

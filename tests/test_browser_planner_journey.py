@@ -28,7 +28,7 @@ from service.queries import demo, imports
 from service.queries.assets import import_assets
 from service.queries.demo_requests import seed_planning
 from service.settings import Settings
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 from tests.walks import auth
 
 pytestmark = pytest.mark.browser
@@ -78,9 +78,7 @@ def _unfold(page: Any, summary: str) -> None:
         folded.first.click()
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_a_planner_ranks_finds_a_gap_and_downloads_a_bid_pack_then_the_council_installs(
     browser: Any,
     live_server: str,

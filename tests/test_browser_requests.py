@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import pytest
 
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 from tests.test_requests import GOOD_CSV
 from tests.walks import auth, walk_with_route
 
@@ -42,9 +41,7 @@ def _check(page: Any, name: str, device: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}-{device}.png"), full_page=True)
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_a_request_from_a_walk_concern_to_installed(
     browser: Any,
     live_server: str,

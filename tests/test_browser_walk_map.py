@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.settings import Settings
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 from tests.test_walk_map_page import reports_and_crimes_along, two_walks
 
 pytestmark = pytest.mark.browser
@@ -63,9 +63,7 @@ def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
     )
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_the_officer_reads_her_walks_map_with_thousands_of_reports(
     browser: Any,
     live_server: str,

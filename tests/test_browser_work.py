@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import pytest
 from sqlalchemy import create_engine, text
 
-from tests.browser import serious_axe_violations, sign_in, watched_page
+from tests.browser import ON_LAPTOP_AND_PHONE, serious_axe_violations, sign_in, watched_page
 from tests.walks import ROUTE
 
 SHOTS = Path("/tmp/shots/work")
@@ -48,9 +47,7 @@ def _walks(database_url: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
-@pytest.mark.parametrize(
-    ("device", "width", "height"), [("laptop", 1280, 800), ("phone", 390, 844)]
-)
+@ON_LAPTOP_AND_PHONE
 def test_an_officer_plans_a_walk_from_her_work(
     browser: Any,
     live_server: str,
