@@ -535,17 +535,19 @@ def assign_wards(session: Session, entry: WardAssignedTable, *, set_id: int) -> 
 
 def list_ward_sets(session: Session) -> list[WardSetSummary]:
     """Every stored ward set, newest first."""
-    return _ward_sets(session, "")
+    return _ward_sets(session, active_only=False)
 
 
-def _ward_sets(session: Session, where: str) -> list[WardSetSummary]:
+def _ward_sets(session: Session, *, active_only: bool) -> list[WardSetSummary]:
     rows = session.execute(
         text(
             "SELECT s.id, s.name, s.is_active, s.loaded_at, s.activated_at, s.source, "
             "       s.attribution, count(w.id) AS wards, "
             "       count(DISTINCT w.borough_code) AS boroughs "
-            f"FROM ward_sets s LEFT JOIN wards w ON w.ward_set_id = s.id {where} "
-            "GROUP BY s.id ORDER BY s.loaded_at DESC, s.id DESC"
+            "FROM ward_sets s LEFT JOIN wards w ON w.ward_set_id = s.id "
+            # A condition the planner sees (not a parameter), so it counts one set's wards.
+            + ("WHERE s.is_active " if active_only else "")
+            + "GROUP BY s.id ORDER BY s.loaded_at DESC, s.id DESC"
         )
     ).all()
     return [
@@ -567,7 +569,7 @@ def _ward_sets(session: Session, where: str) -> list[WardSetSummary]:
 def active_ward_set(session: Session) -> WardSetSummary | None:
     """The set lookups use now, or None before any set is activated."""
     # Only the active set's wards are counted: every map and aggregate route asks for it.
-    return next(iter(_ward_sets(session, "WHERE s.is_active")), None)
+    return next(iter(_ward_sets(session, active_only=True)), None)
 
 
 def _no_active_ward_set() -> NotFound:
