@@ -19,6 +19,7 @@ from service.access_log import install_private_access_log
 from service.db import make_engine, make_read_engine, require_migrated
 from service.errors import ProblemOnCrash, register_error_handlers
 from service.input_guard import InputGuard
+from service.page_cache import ForgetPagesOnWrite, PageCache
 from service.printing import Printer
 from service.queries.retention import apply_retention
 from service.ratelimit import RateLimiter
@@ -69,6 +70,8 @@ Errors are `application/problem+json` (type, title, status, detail).
 
 
 RETENTION_EVERY_S = 24 * 3600
+#: With a read replica, map pages drawn this soon after a write are not kept (see page_cache).
+REPLICA_SETTLE_S = 10.0
 
 
 def _apply_retention(engine: Engine, months: int) -> None:
@@ -163,7 +166,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.printer = Printer()
     app.state.report_limiter = RateLimiter(settings.report_rate_limit)
     app.state.take_part_limiter = RateLimiter(settings.report_rate_limit)
+    app.state.page_cache = PageCache(
+        seconds=settings.page_cache_seconds,
+        max_bytes=settings.page_cache_mb * 1024 * 1024,
+        # A replica replays a write a moment after the primary answers it.
+        settle_seconds=REPLICA_SETTLE_S if settings.read_database_url else 0.0,
+    )
     register_error_handlers(app)
+    app.add_middleware(ForgetPagesOnWrite, cache=app.state.page_cache)
     # Added last runs first: a crash anywhere, the guard included, still answers problem+json.
     app.add_middleware(InputGuard, body_limit=settings.json_body_limit)
     app.add_middleware(ProblemOnCrash)

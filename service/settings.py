@@ -169,6 +169,16 @@ class Settings(BaseSettings):
         le=120,
         description="seconds a request waits for a free connection before a 503 to retry",
     )
+    page_cache_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="seconds a drawn map page is kept for the same address and caller (0: "
+        "never); a write through the service forgets them all at once",
+    )
+    page_cache_mb: int = Field(
+        default=32, ge=1, le=4096, description="memory the kept map pages may take, in MB"
+    )
     json_body_limit: int = Field(
         default=2_000_000,
         ge=16_384,

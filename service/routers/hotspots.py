@@ -40,6 +40,7 @@ from maps.heatmap import render_heatmap
 from maps.hotspots import render_hot_spot_map
 from maps.printing import MapSheet
 from service import schemas
+from service.auth import PrincipalDep
 from service.db import ReadSessionDep
 from service.errors import InvalidInput, NotFound
 from service.exports import (
@@ -51,6 +52,7 @@ from service.exports import (
     hexagon_wide_csv,
 )
 from service.method_note import method_note, period_for
+from service.page_cache import cached_page
 from service.printing import sheet_period
 from service.queries import aggregates
 from service.queries.population import hexagon_population
@@ -485,12 +487,15 @@ def _map_context(
 def hot_spot_map(
     request: Request,
     session: ReadSessionDep,
+    principal: PrincipalDep,
     query: Aggregates,
     edge: Edge = 500,
     crimes: WithCrimes = False,
 ) -> HTMLResponse:
     """The hot-spot map: hexagons by Gi* class, ward outlines, optional crimes, method note."""
-    return HTMLResponse(hot_spot_sheet(request, session, query, edge, crimes).html)
+    return cached_page(
+        request, principal, lambda: hot_spot_sheet(request, session, query, edge, crimes).html
+    )
 
 
 def hot_spot_sheet(
@@ -526,13 +531,18 @@ def hot_spot_sheet(
 def heatmap(
     request: Request,
     session: ReadSessionDep,
+    principal: PrincipalDep,
     query: Aggregates,
     edge: Edge = 500,
     bandwidth: Bandwidth = None,
     crimes: WithCrimes = False,
 ) -> HTMLResponse:
     """The heatmap: a kernel density of the hexagon counts the caller may see."""
-    return HTMLResponse(heat_map_sheet(request, session, query, edge, bandwidth, crimes).html)
+    return cached_page(
+        request,
+        principal,
+        lambda: heat_map_sheet(request, session, query, edge, bandwidth, crimes).html,
+    )
 
 
 def heat_map_sheet(

@@ -38,6 +38,7 @@ from service import policy
 from service.auth import EVERYONE, Allow, Principal
 from service.db import ReadSessionDep
 from service.errors import InvalidInput
+from service.page_cache import cached_page
 from service.printing import sheet_period
 from service.queries import assets as asset_queries
 from service.queries import osm as osm_queries
@@ -153,7 +154,9 @@ def lighting_map(
     if principal.is_public:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"/login?next={PATH}{query}", status_code=303)
-    return HTMLResponse(lighting_map_sheet(request, session, principal, filters).html)
+    return cached_page(
+        request, principal, lambda: lighting_map_sheet(request, session, principal, filters).html
+    )
 
 
 def _aggregate(

@@ -22,10 +22,12 @@ from maps.classes import DEFAULT_SCHEME, SCHEMES, UnknownScheme, check_scheme
 from maps.printing import MapSheet
 from maps.summary import render_summary_map
 from service import schemas, summary_tables
+from service.auth import PrincipalDep
 from service.db import ReadSessionDep
 from service.errors import InvalidInput, PayloadTooLarge
 from service.exports import EXPORT_TYPES, CsvLayout, ExportFormat, check_crs, download
 from service.method_note import period_for
+from service.page_cache import cached_page
 from service.printing import sheet_period
 from service.queries import population as population_queries
 from service.queries import summaries as queries
@@ -337,11 +339,16 @@ def area_summary(
 def ward_summary_map(
     request: Request,
     session: ReadSessionDep,
+    principal: PrincipalDep,
     query: Aggregates,
     classes: ClassScheme = DEFAULT_SCHEME,
 ) -> HTMLResponse:
     """The ward summary as a choropleth of reports per km², with the filters and method note."""
-    return HTMLResponse(ward_summary_sheet(request, session, query, classes=classes).html)
+    return cached_page(
+        request,
+        principal,
+        lambda: ward_summary_sheet(request, session, query, classes=classes).html,
+    )
 
 
 def ward_summary_sheet(
