@@ -474,10 +474,13 @@ def http(run: Run, url: str, seed: int, tipg: bool) -> None:
     asks = _asks(points, pilot_points, staff, walk_id)
     alone: dict[str, Rates] = {}
     together: dict[str, Rates] = {}
+    drawn: dict[str, float] = {}
     with serving(url, key) as (base, pid):
         for name, (kind, ask) in asks.items():
             _say(f"{name}: warming up, then one client …")
-            hammer(base, ask, clients=1, requests=3, seed=seed)
+            # The first answer of a kept map page is the one drawn (see service/page_cache.py).
+            drawn[name] = hammer(base, ask, clients=1, requests=1, seed=seed).p50
+            hammer(base, ask, clients=1, requests=2, seed=seed)
             alone[name] = hammer(base, ask, clients=1, requests=ALONE_REQUESTS[kind], seed=seed)
             _say(f"{name}: {CLIENTS[kind]} clients for {TOGETHER_SECONDS:.0f} s …")
             together[name] = hammer(
@@ -488,15 +491,17 @@ def http(run: Run, url: str, seed: int, tipg: bool) -> None:
     for name, (kind, _) in asks.items():
         one, many = alone[name], together[name]
         goal, met = "", None
+        first = ""
         if kind == "page" and "/maps/" in name:
             goal, met = "p95 < 300 ms alone (issue 13)", one.p95 < 0.3
+            first = f"first answer {_s(drawn[name])}; "
         if name == "GET /wards/lookup":
             goal, met = "≥ 2,000 requests/s (issue 13)", many.per_second >= 2000
         run.add(
             section,
             Figure(
                 name,
-                f"alone: p50 {_s(one.p50)}, p95 {_s(one.p95)}, p99 {_s(one.p99)}; "
+                f"{first}alone: p50 {_s(one.p50)}, p95 {_s(one.p95)}, p99 {_s(one.p99)}; "
                 f"{CLIENTS[kind]} clients: {many.per_second:,.1f} requests/s, "
                 f"p50 {_s(many.p50)}, p95 {_s(many.p95)}, p99 {_s(many.p99)}",
                 goal=goal,
@@ -505,6 +510,14 @@ def http(run: Run, url: str, seed: int, tipg: bool) -> None:
         )
         for line in (*one.odd, *many.odd)[:3]:
             run.note(section, f"{name} answered: {line}")
+    run.note(
+        section,
+        "The map pages are kept once drawn, per address and caller, for five minutes or until "
+        "something is written through the service (service/page_cache.py): their \"alone\" "
+        "and clients figures are answers from the cache, and the first answer is the page "
+        "drawn, as the first person to open it after a change waits for it. /maps/walks/{id} "
+        "is not kept: every answer is drawn.",
+    )
     ceiling = together["GET /static/vendor/leaflet/dist/leaflet.css (no database)"]
     lookups = together["GET /wards/lookup"]
     run.note(
