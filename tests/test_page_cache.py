@@ -14,11 +14,11 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from service.app import create_app
-from service.page_cache import PageCache
+from service.page_cache import Page, PageCache
 from service.queries import demo
 from service.settings import Settings
 
@@ -35,24 +35,29 @@ class Clock:
         return self.now
 
 
-def drawn(text: str, calls: list[str]) -> Callable[[], str]:
+def drawn(text: str, calls: list[str]) -> Callable[[], Page]:
     """A page's drawing that notes each time it runs."""
 
-    def draw() -> str:
+    def draw() -> Page:
         calls.append(text)
-        return text
+        return Page(text.encode())
 
     return draw
+
+
+def body(answer: tuple[Page, float | None]) -> tuple[bytes, float | None]:
+    """A page's text and its age."""
+    return answer[0].body, answer[1]
 
 
 def test_a_page_is_kept_for_its_time_then_drawn_again() -> None:
     clock, calls = Clock(), []
     cache = PageCache(seconds=300, max_bytes=1000, clock=clock)
-    assert cache.page("hot", drawn("one", calls)) == (b"one", None)
+    assert body(cache.page("hot", drawn("one", calls))) == (b"one", None)
     clock.now += 299
-    assert cache.page("hot", drawn("two", calls)) == (b"one", 299)
+    assert body(cache.page("hot", drawn("two", calls))) == (b"one", 299)
     clock.now += 1
-    assert cache.page("hot", drawn("three", calls)) == (b"three", None)
+    assert body(cache.page("hot", drawn("three", calls))) == (b"three", None)
     assert calls == ["one", "three"]
 
 
@@ -63,8 +68,8 @@ def test_the_least_recently_used_go_first_and_a_page_too_big_is_never_kept() -> 
     cache.page("b", drawn("bbbb", calls))
     cache.page("a", drawn("a again", calls))  # a used last: b goes first
     cache.page("c", drawn("cccc", calls))
-    assert cache.page("a", drawn("a again", calls))[0] == b"aaaa"
-    assert cache.page("b", drawn("b again", calls))[0] == b"b again"
+    assert body(cache.page("a", drawn("a again", calls)))[0] == b"aaaa"
+    assert body(cache.page("b", drawn("b again", calls)))[0] == b"b again"
     cache.page("big", drawn("x" * 11, calls))
     cache.page("big", drawn("y" * 11, calls))
     assert calls == ["aaaa", "bbbb", "cccc", "b again", "x" * 11, "y" * 11]
@@ -75,15 +80,15 @@ def test_a_write_forgets_every_page_and_a_page_drawn_across_a_write_is_not_kept(
     cache = PageCache(seconds=300, max_bytes=1000, clock=clock)
     cache.page("a", drawn("old", calls))
     cache.changed()
-    assert cache.page("a", drawn("new", calls)) == (b"new", None)
+    assert body(cache.page("a", drawn("new", calls))) == (b"new", None)
 
-    def draw_while_written() -> str:
+    def draw_while_written() -> Page:
         cache.changed()  # a write commits while the page is drawn from the rows before it
-        return "before the write"
+        return Page(b"before the write")
 
     cache.page("b", draw_while_written)
-    assert cache.page("b", drawn("after the write", calls)) == (b"after the write", None)
-    assert cache.page("b", drawn("not drawn", calls))[0] == b"after the write"
+    assert body(cache.page("b", drawn("after the write", calls))) == (b"after the write", None)
+    assert body(cache.page("b", drawn("not drawn", calls)))[0] == b"after the write"
 
 
 def test_with_a_replica_a_page_drawn_just_after_a_write_is_not_kept() -> None:
@@ -103,13 +108,13 @@ def test_two_asking_at_once_wait_for_one_drawing() -> None:
     started, release = threading.Event(), threading.Event()
     calls: list[str] = []
 
-    def slow() -> str:
+    def slow() -> Page:
         calls.append("drawn")
         started.set()
         release.wait(10)
-        return "page"
+        return Page(b"page")
 
-    answers: list[tuple[bytes, float | None]] = []
+    answers: list[tuple[Page, float | None]] = []
     first = threading.Thread(target=lambda: answers.append(cache.page("a", slow)))
     first.start()
     started.wait(10)
@@ -119,18 +124,18 @@ def test_two_asking_at_once_wait_for_one_drawing() -> None:
     first.join(10)
     second.join(10)
     assert calls == ["drawn"]
-    assert sorted(body for body, _ in answers) == [b"page", b"page"]
+    assert [page.body for page, _ in answers] == [b"page", b"page"]
 
 
 def test_a_drawing_that_fails_keeps_nothing_and_the_next_asks_again() -> None:
     cache = PageCache(seconds=300, max_bytes=1000)
 
-    def broken() -> str:
+    def broken() -> Page:
         raise ValueError("unknown category dragons")
 
     with pytest.raises(ValueError, match="dragons"):
         cache.page("a", broken)
-    assert cache.page("a", lambda: "drawn") == (b"drawn", None)
+    assert body(cache.page("a", lambda: Page(b"drawn"))) == (b"drawn", None)
 
 
 def test_no_time_keeps_nothing() -> None:
@@ -155,7 +160,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.parametrize("path", ["/maps/hotspots", "/maps/heatmap", "/maps/wards/summary"])
+@pytest.mark.parametrize(
+    "path", ["/maps/hotspots", "/maps/heatmap", "/maps/wards/summary", "/hotspots"]
+)
 def test_the_public_share_a_page_and_a_signed_in_person_gets_her_own(
     client: TestClient, reports: None, issue_token: Callable[..., str], path: str
 ) -> None:
@@ -165,6 +172,7 @@ def test_the_public_share_a_page_and_a_signed_in_person_gets_her_own(
     again = client.get(path)
     assert int(again.headers["age"]) >= 0
     assert again.text == first.text
+    assert again.headers["content-type"] == first.headers["content-type"]
     # Another address is another page.
     other = client.get(path, params={"borough": LAMBETH})
     assert other.status_code == 200 and "age" not in other.headers
@@ -218,3 +226,33 @@ def test_a_service_set_to_keep_nothing_draws_every_page(
     with TestClient(create_app(settings)) as client:
         client.get("/maps/heatmap")
         assert "age" not in client.get("/maps/heatmap").headers
+
+
+def test_a_supervisors_every_read_of_exact_counts_is_audited_from_the_cache_too(
+    client: TestClient, reports: None, issue_token: Callable[..., str], app_settings: Settings
+) -> None:
+    supervisor = bearer(issue_token("supervisor", command_unit="AS"))
+    engine = create_engine(app_settings.database_url or "")
+
+    def lines() -> list[tuple[str, str]]:
+        with engine.connect() as conn:
+            return [
+                (row.action, row.target)
+                for row in conn.execute(
+                    text("SELECT action, target FROM audit_log WHERE role = 'supervisor' "
+                         "ORDER BY id")
+                )
+            ]  # fmt: skip
+
+    drawn_page = client.get("/maps/hotspots", headers=supervisor)
+    assert "age" not in drawn_page.headers
+    after_drawing = lines()
+    assert after_drawing and all("exact" in action for action, _ in after_drawing)
+    kept = client.get("/maps/hotspots", headers=supervisor)
+    assert "age" in kept.headers
+    assert lines() == after_drawing * 2
+    # The public's pages write none.
+    client.get("/maps/hotspots")
+    client.get("/maps/hotspots")
+    assert lines() == after_drawing * 2
+    engine.dispose()

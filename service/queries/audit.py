@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,8 +25,30 @@ class AuditRecord:
     target: str
 
 
+#: The lines written while :func:`noted` is open, as ``(action, target)``.
+_NOTED: ContextVar[list[tuple[str, str]] | None] = ContextVar("audit_noted", default=None)
+
+
+@contextmanager
+def noted() -> Iterator[list[tuple[str, str]]]:
+    """Collect the ``(action, target)`` of every line recorded inside, in this thread's context.
+
+    A map page kept once drawn (``service.page_cache``) writes them again each time it is
+    served, so every read of exact counts is in the log, not only the one that drew it.
+    """
+    lines: list[tuple[str, str]] = []
+    token = _NOTED.set(lines)
+    try:
+        yield lines
+    finally:
+        _NOTED.reset(token)
+
+
 def record(session: Session, principal: Principal, action: str, target: str = "") -> None:
     """Note an access in the caller's transaction (committed with the rest of the request)."""
+    lines = _NOTED.get()
+    if lines is not None:
+        lines.append((action, target))
     session.execute(
         text(
             "INSERT INTO audit_log (token_id, actor, role, action, target) "

@@ -412,8 +412,13 @@ def _geopackage(answer: HotSpotCells, crs: int) -> bytes:
     ),
 )
 def get_hot_spots(
-    session: ReadSessionDep, query: Aggregates, edge: Edge = 500, crimes: WithCrimes = False
-) -> JSONResponse:
+    request: Request,
+    session: ReadSessionDep,
+    principal: PrincipalDep,
+    query: Aggregates,
+    edge: Edge = 500,
+    crimes: WithCrimes = False,
+) -> Response:
     """Hexagons of the area with their counts and Getis-Ord Gi* hot-spot class (GeoJSON).
 
     Each feature has ``i, j, count, suppressed, z, p, p_fdr, class``, the cell's residents
@@ -423,8 +428,13 @@ def get_hot_spots(
     ``z``, ``p``, ``p_fdr``, ``class`` and the rates null. The top-level ``method`` says how
     it was made.
     """
-    answer = hot_spot_cells(session, query, edge, with_crimes=crimes)
-    return JSONResponse(feature_collection(answer, query.rule), media_type="application/geo+json")
+
+    def draw() -> bytes:
+        answer = hot_spot_cells(session, query, edge, with_crimes=crimes)
+        return bytes(JSONResponse(feature_collection(answer, query.rule)).body)
+
+    # Kept as the map pages are (service/page_cache.py): London's takes seconds to work out.
+    return cached_page(request, session, principal, draw, media_type="application/geo+json")
 
 
 @router.get(
@@ -491,10 +501,13 @@ def hot_spot_map(
     query: Aggregates,
     edge: Edge = 500,
     crimes: WithCrimes = False,
-) -> HTMLResponse:
+) -> Response:
     """The hot-spot map: hexagons by Gi* class, ward outlines, optional crimes, method note."""
     return cached_page(
-        request, principal, lambda: hot_spot_sheet(request, session, query, edge, crimes).html
+        request,
+        session,
+        principal,
+        lambda: hot_spot_sheet(request, session, query, edge, crimes).html,
     )
 
 
@@ -536,10 +549,11 @@ def heatmap(
     edge: Edge = 500,
     bandwidth: Bandwidth = None,
     crimes: WithCrimes = False,
-) -> HTMLResponse:
+) -> Response:
     """The heatmap: a kernel density of the hexagon counts the caller may see."""
     return cached_page(
         request,
+        session,
         principal,
         lambda: heat_map_sheet(request, session, query, edge, bandwidth, crimes).html,
     )

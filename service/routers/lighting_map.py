@@ -22,7 +22,7 @@ from typing import Annotated
 import geopandas as gpd
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shapely.geometry import Point, box, shape
 
 from maps.controls import Option
@@ -149,13 +149,16 @@ Filters = Annotated[LightingFilters, Depends(lighting_filters)]
 @router.get(PATH, response_class=HTMLResponse, response_model=None)
 def lighting_map(
     request: Request, session: ReadSessionDep, principal: Anyone, filters: Filters
-) -> HTMLResponse | RedirectResponse:
+) -> Response:
     """The lighting map: requests by evidence and status, lights, cameras, lit ways, gaps."""
     if principal.is_public:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"/login?next={PATH}{query}", status_code=303)
     return cached_page(
-        request, principal, lambda: lighting_map_sheet(request, session, principal, filters).html
+        request,
+        session,
+        principal,
+        lambda: lighting_map_sheet(request, session, principal, filters).html,
     )
 
 

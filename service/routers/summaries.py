@@ -342,10 +342,11 @@ def ward_summary_map(
     principal: PrincipalDep,
     query: Aggregates,
     classes: ClassScheme = DEFAULT_SCHEME,
-) -> HTMLResponse:
+) -> Response:
     """The ward summary as a choropleth of reports per km², with the filters and method note."""
     return cached_page(
         request,
+        session,
         principal,
         lambda: ward_summary_sheet(request, session, query, classes=classes).html,
     )
