@@ -70,12 +70,12 @@ _CALLBACKS = {
         }).bindTooltip(row[2], {sticky: true});
     }""",
     # keyboard: false: a single crime is no button (its text is the tooltip); the groups are.
-    "crime": """function (row) {
-        return L.marker([row[0], row[1]], {
-            keyboard: false, pane: "walk-crimes",
-            icon: L.divIcon({className: "walk-crime", iconSize: [12, 12]})
-        }).bindTooltip(row[2], {sticky: true});
-    }""",
+    "crime": f"""function (row) {{
+        return L.marker([row[0], row[1]], {{
+            keyboard: false, pane: {js_literal(_CRIME_PANE)},
+            icon: L.divIcon({{className: "walk-crime", iconSize: [12, 12]}})
+        }}).bindTooltip(row[2], {{sticky: true}});
+    }}""",
 }
 
 

@@ -201,8 +201,12 @@ class ForgetPagesOnWrite:
             nonlocal written
             if message["type"] == "http.response.start":
                 written = message["status"] < 400
-            if written:
-                self.cache.changed()
+                if written:
+                    self.cache.changed()
             await send(message)
+            if written and message["type"] == "http.response.body" and not message.get(
+                "more_body", False
+            ):
+                self.cache.changed()
 
         await self.app(scope, receive, send=watch)
